@@ -1,0 +1,1 @@
+"""One clinical rule per module; each exposes RULE (see cards.rule.Rule)."""
