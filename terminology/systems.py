@@ -1,0 +1,10 @@
+"""Code system URIs (interim; the terminology branch replaces this file)."""
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+ATC = "http://www.whocc.no/atc"
+UCUM = "http://unitsofmeasure.org"
+V3_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+NDC = "http://hl7.org/fhir/sid/ndc"
+KNOWN_SYSTEMS = frozenset({LOINC, SNOMED, ICD10CM, RXNORM, ATC, UCUM, V3_INTERPRETATION, NDC})
