@@ -30,6 +30,12 @@ _VS = {
     "cond-pad": ValueSet("cond-pad", "urn:leg-pain-cds:valueset:cond-pad", "interim",
                          frozenset({(SNOMED, "399957001"), (ICD10CM, "I73.9"), (ICD10CM, "I70.221")}),
                          r"\bperipheral (arterial|artery) disease\b"),
+    "cond-diabetic-angiopathy": ValueSet("cond-diabetic-angiopathy", "urn:x", "interim",
+                                         frozenset({(SNOMED, "422166005"), (ICD10CM, "E11.51")})),
+    "cond-clti-rest-pain": ValueSet("cond-clti-rest-pain", "urn:x", "interim",
+                                    frozenset({(SNOMED, "792844003"), (ICD10CM, "I70.222")})),
+    "cond-statin-myopathy": ValueSet("cond-statin-myopathy", "urn:x", "interim",
+                                     frozenset({(SNOMED, "16462851000119106")})),
 }
 
 
