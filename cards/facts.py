@@ -42,6 +42,19 @@ CONDITION_EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 FUTURE_TOLERANCE = timedelta(days=1)
 # ABI plausibility gate (clinical-reference.md §2.1 step 4).
 ABI_PLAUSIBLE = (0.0, 3.0)
+# Validation covers the elements a reader uses, the elements FHIR requires of the resource, and the modifiers that
+# change its meaning - not meta, identifier, performer, note, narrative and the like, which no rule reads.
+# Why: fhir.resources (fhir_core) validates every nested element in Python; a whole ~1 kB Observation costs
+# 0.3-1 ms on a 2-core machine, several times the elements read, and a typical request reads ~20 resources
+# (docs/performance.md). A resource invalid in an element that is read is still skipped, as before.
+MODIFIERS = ("modifierExtension", "implicitRules")
+OBSERVATION_READS = (("status", "code", "issued", "interpretation", "referenceRange", "component", "bodySite",
+                      "dataAbsentReason") + MODIFIERS, ("effective", "value"))
+CONDITION_READS = (("clinicalStatus", "verificationStatus", "code", "recordedDate", "subject") + MODIFIERS,
+                   ("onset", "abatement"))
+MEDICATION_READS = (("status", "intent", "subject", "contained", "authoredOn", "dateAsserted") + MODIFIERS,
+                    ("medication", "effective"))
+PATIENT_READS = (("id", "gender", "birthDate") + MODIFIERS, ())
 ABI_TEXT = re.compile(r"ankle.?brachial|\bABI\b|\bAAI\b", re.IGNORECASE)
 LEFT = re.compile(r"\bleft\b|\blt\b|\bL\b", re.IGNORECASE)
 RIGHT = re.compile(r"\bright\b|\brt\b|\bR\b", re.IGNORECASE)
@@ -175,6 +188,43 @@ def _status_code(concept: Any) -> str | None:
     return code.lower() if code else None
 
 
+def read_elements(raw: dict[str, Any], reads: tuple[tuple[str, ...], tuple[str, ...]]) -> dict[str, Any]:
+    """The part of `raw` that is validated: `reads` = (element names, choice-type prefixes such as "value").
+
+    Primitive extensions (``_birthDate``) follow their element, so a value carried only as an extension stays valid.
+    """
+    names, prefixes = reads
+    out = {"resourceType": raw.get("resourceType")}
+    for key, value in raw.items():
+        name = key[1:] if key[:1] == "_" else key
+        if name in names or name.startswith(prefixes):
+            out[key] = value
+    return out
+
+
+# (system, code) -> analyte or None, for every coding seen. Every Observation of a heavy patient passes through
+# here and most codes repeat (the same few hundred lab and vital codes), so a dict hit replaces the terminology
+# look-up (system alias normalisation + index) - a third of the per-resource cost of the pre-filter. Bounded: a
+# sender of ever-new local codes only makes it start again.
+_ANALYTE_MEMO: dict[tuple[str | None, str], str | None] = {}
+_ANALYTE_MEMO_MAX = 50_000
+
+
+def _analyte_for(system: Any, code: Any) -> str | None:
+    """The analyte an Observation coding belongs to (terminology.analytes, memoised); None for a malformed coding."""
+    if not isinstance(code, str) or not (system is None or isinstance(system, str)):
+        return None
+    key = (system, code)
+    try:
+        return _ANALYTE_MEMO[key]
+    except KeyError:
+        pass
+    if len(_ANALYTE_MEMO) >= _ANALYTE_MEMO_MAX:
+        _ANALYTE_MEMO.clear()
+    found = _ANALYTE_MEMO[key] = lab_analytes.analyte_for_code(system, code)
+    return found
+
+
 def _float(value: Any) -> float | None:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return float(value)
@@ -247,7 +297,7 @@ class PatientFacts:
         if memo is not None:
             return memo
         try:
-            obs = Observation.model_validate(raw)
+            obs = Observation.model_validate(read_elements(raw, OBSERVATION_READS))
         except (ValidationError, ValueError, TypeError):
             self.notes.skip("observation-invalid")
             log.info("skipped observation: failed FHIR R4 validation", extra={"resource_id": raw.get("id")})
@@ -273,10 +323,10 @@ class PatientFacts:
             if result:
                 out.append(result)
         elif analyte == "abi" and obs.component:
-            for comp in obs.component:
+            # Validation succeeded, so raw["component"] is a list of objects in the same order as obs.component.
+            for comp, comp_raw in zip(obs.component, raw["component"]):
                 if comp.valueQuantity is None:
                     continue
-                comp_raw = comp.model_dump(mode="json", exclude_none=True)
                 side = self._side_of(comp_raw) or self._side_of(raw)
                 result = self._quantity(analyte, when, raw, comp.valueQuantity, comp.referenceRange or [], code,
                                         display, interpretation, side=side)
@@ -346,7 +396,7 @@ class PatientFacts:
     @staticmethod
     def _matched_code(analyte: str, concept: Any) -> str | None:
         for coding in _codings(concept):
-            if lab_analytes.analyte_for_code(coding.get("system"), coding.get("code")) == analyte:
+            if _analyte_for(coding.get("system"), coding.get("code")) == analyte:
                 return str(coding.get("code"))
         return None
 
@@ -388,7 +438,7 @@ class PatientFacts:
                 if match is None:
                     continue
                 try:
-                    Condition.model_validate(raw)
+                    Condition.model_validate(read_elements(raw, CONDITION_READS))
                 except (ValidationError, ValueError, TypeError):
                     self.notes.skip("condition-invalid")
                     continue
@@ -436,22 +486,23 @@ class _Builder:
         rtype = resource.get("resourceType")
         rid = resource.get("id")
         if isinstance(rid, str):
-            if (str(rtype), rid) in self.seen:
+            key = (str(rtype), rid)
+            if key in self.seen:
                 return  # duplicates across paged searchsets and overlapping prefetch keys
-            self.seen.add((str(rtype), rid))
-        handler: Callable[[dict[str, Any]], None] | None = getattr(self, f"_add_{rtype}", None)
+            self.seen.add(key)
+        handler = _HANDLERS.get(rtype) if isinstance(rtype, str) else None
         if handler is None:
             if rtype != "OperationOutcome":
                 self.notes.skip("unrelated-resource")
             return
-        handler(resource)
+        handler(self, resource)
 
     def _add_Patient(self, raw: dict[str, Any]) -> None:
         if raw.get("id") not in (None, self.facts.patient_id):
             self.notes.skip("other-patient")
             return
         try:
-            patient = Patient.model_validate(raw)
+            patient = Patient.model_validate(read_elements(raw, PATIENT_READS))
         except (ValidationError, ValueError, TypeError):
             self.notes.skip("patient-invalid")
             return
@@ -466,7 +517,7 @@ class _Builder:
         concept = raw.get("code")
         analyte = None
         for coding in _codings(concept):
-            analyte = lab_analytes.analyte_for_code(coding.get("system"), coding.get("code"))
+            analyte = _analyte_for(coding.get("system"), coding.get("code"))
             if analyte:
                 break
         if analyte is None:
@@ -541,7 +592,7 @@ class _Builder:
     def _valid_medication(self, raw: dict[str, Any]) -> bool:
         model = MedicationStatement if raw.get("resourceType") == "MedicationStatement" else MedicationRequest
         try:
-            model.model_validate(raw)
+            model.model_validate(read_elements(raw, MEDICATION_READS))
         except (ValidationError, ValueError, TypeError):
             self.notes.skip("medication-invalid")
             return False
@@ -590,6 +641,12 @@ class _Builder:
         # Absolute or relative reference: match on the trailing Medication/<id>.
         tail = "/".join(target.rstrip("/").split("/")[-2:])
         return self.medication_index.get(tail)
+
+
+# Dispatch by resourceType without building a method name per resource (this loop sees every resource sent).
+_HANDLERS: dict[str, Callable[[_Builder, dict[str, Any]], None]] = {
+    name[len("_add_"):]: method for name, method in vars(_Builder).items() if name.startswith("_add_")
+}
 
 
 def build_facts(resources: Iterable[Any], *, now: datetime, patient_id: str, draft_orders: Iterable[Any] = (),

@@ -1,0 +1,516 @@
+"""``leg-pain-cds bench``: the performance targets of issue 6, measured as ratios in one run on one machine.
+
+Cases, run in turn in one process (docs/performance.md explains each and the design behind the figures):
+
+1. in process, through the Flask app's test client, vs ``orjson.loads`` of the same body (small/typical/heavy);
+2. over loopback against ``leg-pain-cds serve`` (gunicorn, its default workers) started as a subprocess: latency of
+   the hook vs the parse-only route ``POST /_bench/parse`` given the same body, p50 and p99;
+3. throughput with 8 concurrent connections, hook vs parse-only route;
+4. FHIR fallback without prefetch against the FHIR stand-in answering each query after 5 ms, in its own process:
+   all queries of one call together vs the slowest single query;
+5. peak memory (tracemalloc) added by a heavy request vs ``orjson.loads`` of its body;
+and the cost per resource (least-squares slope over several patient sizes).
+
+Baseline and service are measured alternately, so that other load on the machine hits both alike. HTTP load comes
+from a separate process (cds_service.bench_client, aiohttp), only to 127.0.0.1, bounded in count and time.
+``--check`` exits 1 when a target is missed; ``--quick`` runs every case on the small workload in seconds (what the
+test suite runs - it never asserts times). Figures are medians unless a percentile is named.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import multiprocessing
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import orjson
+import requests
+
+from cds_service import workload
+
+SERVICE_PATH = f"/cds-services/{workload.SERVICE_ID}"
+PARSE_PATH = "/_bench/parse"
+FALLBACK_DELAY_S = 0.005
+CONCURRENCY = 8
+SLOPE_SIZES = (20, 250, 500, 1000, 2500, 5000)
+QUICK_SLOPE_SIZES = (10, 20, 40)
+
+
+@dataclass
+class Target:
+    """One issue-6 target: `measured` compared with `limit` by `op` ("<=" or ">=")."""
+
+    id: str
+    text: str
+    measured: float | None
+    limit: float
+    op: str
+    unit: str = "x"
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.measured is None:
+            return None
+        return self.measured <= self.limit if self.op == "<=" else self.measured >= self.limit
+
+
+@dataclass
+class Run:
+    """Everything measured in one run (written as JSON)."""
+
+    quick: bool
+    started: str
+    machine: dict[str, Any]
+    workloads: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cases: dict[str, Any] = field(default_factory=dict)
+    targets: list[Target] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000.0
+
+
+def _median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered) + 0.5) - 1))  # nearest-rank
+    return ordered[rank]
+
+
+def _alternate(baseline: Callable[[], Any], service: Callable[[], Any], repeats: int) -> tuple[list[float], list[float]]:
+    """Time baseline and service alternately (ms), so that background load hits both alike."""
+    base: list[float] = []
+    serv: list[float] = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        baseline()
+        base.append(_ms(time.perf_counter() - started))
+        started = time.perf_counter()
+        service()
+        serv.append(_ms(time.perf_counter() - started))
+    return base, serv
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _now() -> datetime:
+    return workload.default_now()
+
+
+def _app(tmp: Path, now: datetime) -> Any:
+    from cds_service import create_app
+
+    return create_app({"AUTH": "none", "BENCH_ROUTES": True, "DATABASE_URL": f"sqlite:///{tmp / 'inproc.db'}",
+                       "CLOCK": lambda: now})
+
+
+def _post(client: Any, path: str, body: bytes) -> Any:
+    return client.post(path, data=body, content_type="application/json")
+
+
+def _checked(resp: Any, what: str) -> dict[str, Any]:
+    if resp.status_code != 200:
+        raise RuntimeError(f"bench: {what} answered HTTP {resp.status_code}: {resp.get_data(as_text=True)[:300]}")
+    return dict(resp.get_json())
+
+
+# ---------------------------------------------------------------------------------------------- case 1
+
+
+def in_process(app: Any, bodies: dict[str, bytes], repeats: dict[str, int]) -> dict[str, Any]:
+    """Service time through the Flask test client vs orjson.loads of the same body."""
+    client = app.test_client()
+    out: dict[str, Any] = {}
+    for size, body in bodies.items():
+        answer = _checked(_post(client, SERVICE_PATH, body), f"{size} request")
+        base, serv = _alternate(lambda b=body: orjson.loads(b), lambda b=body: _post(client, SERVICE_PATH, b),
+                                repeats[size])
+        out[size] = {"orjson_ms": base, "service_ms": serv, "orjson_p50_ms": _median(base),
+                     "service_p50_ms": _median(serv), "ratio": _median(serv) / _median(base),
+                     "cards": len(answer["cards"])}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- cases 2 and 3
+
+
+@contextmanager
+def served(tmp: Path) -> Iterator[str]:
+    """`leg-pain-cds serve` as a subprocess on 127.0.0.1 with its default workers; yields the base URL."""
+    port = _free_port()
+    env = dict(os.environ, CDS_BENCH_ROUTES="true", CDS_AUTH="none",
+               CDS_DATABASE_URL=f"sqlite:///{tmp / 'served.db'}")
+    env.pop("CDS_WORKERS", None)
+    log = (tmp / "serve.log").open("wb")
+    proc = subprocess.Popen([sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1",
+                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"bench: `leg-pain-cds serve` exited with {proc.returncode}; see {tmp}/serve.log")
+            try:
+                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("bench: `leg-pain-cds serve` did not become ready within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def drive(url: str, body_path: Path, *, concurrency: int, count: int, seconds: float,
+          warmup: int = 3) -> dict[str, Any]:
+    """One bounded load run from a separate process (cds_service.bench_client)."""
+    spec = {"url": url, "body_path": str(body_path), "concurrency": concurrency, "count": count,
+            "seconds": seconds, "warmup": warmup}
+    done = subprocess.run([sys.executable, "-m", "cds_service.bench_client"], input=json.dumps(spec).encode(),
+                          capture_output=True, timeout=seconds + 120, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"bench: load client failed: {done.stderr.decode(errors='replace')[-800:]}")
+    result: dict[str, Any] = json.loads(done.stdout)
+    if result["errors"]:
+        raise RuntimeError(f"bench: {url} answered errors {result['errors']}")
+    return result
+
+
+def over_http(base: str, paths: dict[str, Path], *, latency_counts: dict[str, int], seconds: float,
+              rounds: int) -> dict[str, Any]:
+    """Latency (one connection) and throughput (CONCURRENCY connections), hook vs parse-only, alternating."""
+    out: dict[str, Any] = {}
+    for size, count in latency_counts.items():
+        lat: dict[str, list[float]] = {"parse": [], "service": []}
+        for _ in range(rounds):
+            for route, path in (("parse", PARSE_PATH), ("service", SERVICE_PATH)):
+                result = drive(base + path, paths[size], concurrency=1, count=max(count // rounds, 1),
+                               seconds=seconds * 2)
+                lat[route] += result["latencies_ms"]
+        out[f"latency_{size}"] = {
+            "parse_ms": lat["parse"], "service_ms": lat["service"],
+            "parse_p50_ms": _median(lat["parse"]), "service_p50_ms": _median(lat["service"]),
+            "parse_p99_ms": _percentile(lat["parse"], 99), "service_p99_ms": _percentile(lat["service"], 99),
+            "p50_ratio": _median(lat["service"]) / _median(lat["parse"]),
+        }
+    size = "typical" if "typical" in paths else next(iter(paths))
+    rps: dict[str, list[float]] = {"parse": [], "service": []}
+    for _ in range(rounds):
+        for route, path in (("parse", PARSE_PATH), ("service", SERVICE_PATH)):
+            result = drive(base + path, paths[size], concurrency=CONCURRENCY, count=1_000_000,
+                           seconds=seconds / rounds, warmup=CONCURRENCY)
+            rps[route].append(result["completed"] / result["elapsed_s"])
+    out["throughput"] = {"size": size, "concurrency": CONCURRENCY, "parse_rps": rps["parse"],
+                         "service_rps": rps["service"],
+                         "ratio": _median(rps["service"]) / _median(rps["parse"])}
+    return out
+
+
+# ---------------------------------------------------------------------------------------------- case 4
+
+
+def _standin_main(resources: list[dict[str, Any]], delay_s: float, conn: Any) -> None:
+    """Child process: the FHIR stand-in with `resources`, until told to stop."""
+    from cds_service.fhir_standin import FhirStandIn
+
+    server = FhirStandIn(delay_s=delay_s)
+    server.add(*resources)
+    server.start()
+    conn.send(server.base_url)
+    conn.recv()
+    server.stop()
+
+
+@contextmanager
+def standin(resources: list[dict[str, Any]], delay_s: float) -> Iterator[str]:
+    """The FHIR stand-in in its own process (its serialization must not share our GIL); yields its base URL."""
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_standin_main, args=(resources, delay_s, child), daemon=True)
+    proc.start()
+    try:
+        if not parent.poll(60):
+            raise RuntimeError("bench: the FHIR stand-in did not start within 60 s")
+        yield str(parent.recv())
+    finally:
+        parent.send("stop")
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+
+
+def fallback(app: Any, request: dict[str, Any], now: datetime, repeats: int) -> dict[str, Any]:
+    """No prefetch: all fallback queries of one call (fhir_data.gather) vs the slowest single query alone."""
+    from cards import registry
+
+    from cds_service import fhir_data, schemas
+
+    service = registry.service(workload.SERVICE_ID)
+    settings = fhir_data.FetchSettings.from_config(app.config)
+    with standin(workload.resources_of(request), FALLBACK_DELAY_S) as base:
+        bare = {k: v for k, v in request.items() if k != "prefetch"}
+        bare["fhirServer"] = base
+        body = orjson.dumps(bare)
+        call = schemas.load_hook_request(orjson.loads(body), service)
+        queries = {k.key: k.fallback_query(workload.PATIENT_ID, now) for k in service.data_keys}
+        single: dict[str, list[float]] = {key: [] for key in queries}
+        totals: list[float] = []
+        calls: list[float] = []
+        client = app.test_client()
+        answer = _checked(_post(client, SERVICE_PATH, body), "fallback request")
+        with requests.Session() as session:
+            for _ in range(repeats):
+                for key, query in queries.items():  # each query alone, as a FHIR client would time it
+                    started = time.perf_counter()
+                    resp = session.get(f"{base}/{query}", headers={"Accept": "application/fhir+json"}, timeout=10)
+                    resp.content  # noqa: B018 - the whole body is part of the query's time
+                    single[key].append(_ms(time.perf_counter() - started))
+                    resp.raise_for_status()
+                started = time.perf_counter()
+                data = fhir_data.gather(call, service, now=now, settings=settings,
+                                        allow_server=fhir_data.allow_all_servers)
+                totals.append(_ms(time.perf_counter() - started))
+                started = time.perf_counter()
+                _post(client, SERVICE_PATH, body)
+                calls.append(_ms(time.perf_counter() - started))
+    per_key = {key: _median(v) for key, v in single.items()}
+    slowest = max(per_key.values())
+    return {"delay_ms": _ms(FALLBACK_DELAY_S), "queries": queries, "single_p50_ms": per_key,
+            "slowest_single_p50_ms": slowest, "gather_ms": totals, "gather_p50_ms": _median(totals),
+            "call_p50_ms": _median(calls), "requests_per_call": dict(data.fetched),
+            "ratio": _median(totals) / slowest, "cards": len(answer["cards"])}
+
+
+# ---------------------------------------------------------------------------------------------- case 5
+
+
+def _peak(action: Callable[[], Any]) -> int:
+    gc.collect()
+    before = tracemalloc.get_traced_memory()[0]
+    tracemalloc.reset_peak()
+    result = action()
+    peak = tracemalloc.get_traced_memory()[1] - before
+    del result
+    return peak
+
+
+def memory(app: Any, body: bytes) -> dict[str, Any]:
+    """Peak memory a request adds vs what orjson.loads of its body adds (tracemalloc, after one warm-up)."""
+    client = app.test_client()
+    _post(client, SERVICE_PATH, body)  # first-call caches (value sets, models) are not per-request memory
+    tracemalloc.start()
+    try:
+        parse = [_peak(lambda: orjson.loads(body)) for _ in range(2)]
+        service = [_peak(lambda: _post(client, SERVICE_PATH, body).status_code) for _ in range(2)]
+    finally:
+        tracemalloc.stop()
+    return {"body_bytes": len(body), "orjson_peak_bytes": min(parse), "service_peak_bytes": min(service),
+            "ratio": min(service) / min(parse)}
+
+
+# ---------------------------------------------------------------------------------------------- slope
+
+
+def slope(app: Any, now: datetime, sizes: tuple[int, ...]) -> dict[str, Any]:
+    """Least-squares cost per resource, service and orjson.loads, over patients of several sizes."""
+    client = app.test_client()
+    points = []
+    for n in sizes:
+        body = orjson.dumps(workload.hook_request("typical", now=now, observations=n))
+        resources = len(workload.resources_of(orjson.loads(body)))
+        _checked(_post(client, SERVICE_PATH, body), f"{n}-observation request")
+        repeats = max(3, min(40, 20_000 // max(n, 1)))
+        base, serv = _alternate(lambda b=body: orjson.loads(b), lambda b=body: _post(client, SERVICE_PATH, b), repeats)
+        points.append({"observations": n, "resources": resources, "bytes": len(body),
+                       "orjson_p50_ms": _median(base), "service_p50_ms": _median(serv)})
+    xs = [float(p["resources"]) for p in points]
+    fit_s = statistics.linear_regression(xs, [p["service_p50_ms"] for p in points])
+    fit_o = statistics.linear_regression(xs, [p["orjson_p50_ms"] for p in points])
+    corr = statistics.correlation(xs, [p["service_p50_ms"] for p in points])
+    return {"points": points, "service_us_per_resource": fit_s.slope * 1000,
+            "service_intercept_ms": fit_s.intercept, "orjson_us_per_resource": fit_o.slope * 1000,
+            "service_r2": corr * corr}
+
+
+# ---------------------------------------------------------------------------------------------- run
+
+
+def run(*, quick: bool, seconds: float, log: Callable[[str], None] = print) -> Run:
+    """Every case in turn; returns the figures and the targets they meet or miss."""
+    now = _now()
+    result = Run(quick=quick, started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 machine={"python": platform.python_version(), "platform": platform.platform(),
+                          "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()})
+    sizes = ("small",) if quick else ("small", "typical", "heavy")
+    requests_ = {s: workload.hook_request(s, now=now) for s in sizes}
+    bodies = {s: orjson.dumps(r) for s, r in requests_.items()}
+    for s, body in bodies.items():
+        result.workloads[s] = {"bytes": len(body), "resources": len(workload.resources_of(requests_[s])),
+                               "observations": workload.SIZES[s].observations,
+                               "medication_entries": workload.SIZES[s].medications}
+    with tempfile.TemporaryDirectory(prefix="leg-pain-bench-") as tmpdir:
+        tmp = Path(tmpdir)
+        paths = {}
+        for s, body in bodies.items():
+            paths[s] = tmp / f"{s}.json"
+            paths[s].write_bytes(body)
+        app = _app(tmp, now)
+
+        log("case 1: in process (Flask test client) vs orjson.loads ...")
+        repeats = {"small": 30 if quick else 300, "typical": 100, "heavy": 15}
+        result.cases["in_process"] = in_process(app, bodies, repeats)
+
+        log("cases 2-3: over loopback against `leg-pain-cds serve` ...")
+        counts = {"small": 30} if quick else {"typical": 300, "heavy": 60}
+        with served(tmp) as base:
+            result.cases["http"] = over_http(base, {s: paths[s] for s in counts}, latency_counts=counts,
+                                             seconds=1.0 if quick else seconds, rounds=1 if quick else 2)
+
+        log("case 4: FHIR fallback against the stand-in (5 ms per query) ...")
+        fb_size = "small" if quick else "typical"
+        result.cases["fallback"] = fallback(app, requests_[fb_size], now, repeats=5 if quick else 40)
+        result.cases["fallback"]["size"] = fb_size
+
+        log("case 5: peak memory (tracemalloc) ...")
+        mem_size = "small" if quick else "heavy"
+        result.cases["memory"] = {**memory(app, bodies[mem_size]), "size": mem_size}
+
+        log("cost per resource ...")
+        result.cases["slope"] = slope(app, now, QUICK_SLOPE_SIZES if quick else SLOPE_SIZES)
+    result.targets = targets(result)
+    return result
+
+
+def targets(run_: Run) -> list[Target]:
+    """Issue 6 targets 1-5 from the figures; in a quick run only what the small workload can show is judged."""
+    c = run_.cases
+    ip = c["in_process"]
+    http = c["http"]
+    quick = run_.quick
+    typical = ip.get("typical", {})
+    heavy = ip.get("heavy", {})
+    lat_t = http.get("latency_typical", {})
+    lat_h = http.get("latency_heavy", {})
+    na = "not measured in --quick" if quick else ""
+    return [
+        Target("1a", "in process, typical / orjson.loads", typical.get("ratio"), 2.0, "<=", note=na),
+        Target("1b", "in process, heavy / orjson.loads", heavy.get("ratio"), 1.6, "<=", note=na),
+        Target("1c", "in process, small request", ip["small"]["service_p50_ms"], 3.0, "<=", "ms"),
+        Target("2a", "HTTP typical p50 / parse-only p50", lat_t.get("p50_ratio"), 2.5, "<=", note=na),
+        Target("2b", "HTTP typical p99", lat_t.get("service_p99_ms"), 50.0, "<=", "ms", note=na),
+        Target("2c", "HTTP heavy p99", lat_h.get("service_p99_ms"), 250.0, "<=", "ms", note=na),
+        Target("3", f"throughput, {CONCURRENCY} connections / parse-only",
+               None if quick else http["throughput"]["ratio"], 0.5, ">=", note=na),
+        Target("4", "FHIR fallback, all queries / slowest one", None if quick else c["fallback"]["ratio"],
+               1.6, "<=", note=na),
+        Target("5", "peak memory, heavy / orjson.loads", None if quick else c["memory"]["ratio"], 2.0, "<=",
+               note=na),
+    ]
+
+
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.2f} ms" if unit == "ms" else f"{value:.2f}x"
+
+
+def table(run_: Run) -> str:
+    """The targets table (Markdown, so that docs/performance.md can show it as printed)."""
+    rows = [("#", "measure", "measured", "target", "met")]
+    for t in run_.targets:
+        met = {True: "yes", False: "NO", None: t.note or "-"}[t.met]
+        rows.append((t.id, t.text, _fmt(t.measured, t.unit), f"{t.op} {_fmt(t.limit, t.unit)}", met))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["| " + " | ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def details(run_: Run) -> str:
+    """The raw medians behind the ratios."""
+    c = run_.cases
+    out = ["workloads: " + ", ".join(f"{s} {w['resources']} resources / {w['bytes'] / 1000:.0f} kB"
+                                     for s, w in run_.workloads.items())]
+    for size, v in c["in_process"].items():
+        out.append(f"in process {size}: service {v['service_p50_ms']:.2f} ms, orjson.loads {v['orjson_p50_ms']:.2f} ms,"
+                   f" {v['cards']} cards")
+    for key, v in c["http"].items():
+        if key.startswith("latency_"):
+            out.append(f"HTTP {key[8:]}: service p50 {v['service_p50_ms']:.2f} / p99 {v['service_p99_ms']:.2f} ms;"
+                       f" parse-only p50 {v['parse_p50_ms']:.2f} / p99 {v['parse_p99_ms']:.2f} ms")
+    tp = c["http"]["throughput"]
+    out.append(f"throughput ({tp['size']}, {tp['concurrency']} connections): service "
+               f"{_median(tp['service_rps']):.0f} req/s, parse-only {_median(tp['parse_rps']):.0f} req/s")
+    fb = c["fallback"]
+    out.append(f"fallback ({fb['size']}): gather {fb['gather_p50_ms']:.2f} ms, slowest single query "
+               f"{fb['slowest_single_p50_ms']:.2f} ms, whole call {fb['call_p50_ms']:.2f} ms, "
+               f"requests {fb['requests_per_call']}")
+    mem = c["memory"]
+    out.append(f"memory ({mem['size']}): service +{mem['service_peak_bytes'] / 1e6:.1f} MB, orjson.loads "
+               f"+{mem['orjson_peak_bytes'] / 1e6:.1f} MB (body {mem['body_bytes'] / 1e6:.1f} MB)")
+    sl = c["slope"]
+    out.append(f"cost per resource: service {sl['service_us_per_resource']:.1f} us/resource (R^2 "
+               f"{sl['service_r2']:.3f}, intercept {sl['service_intercept_ms']:.2f} ms); orjson.loads "
+               f"{sl['orjson_us_per_resource']:.1f} us/resource")
+    return "\n".join(out)
+
+
+def _bench(args: argparse.Namespace) -> int:
+    result = run(quick=args.quick, seconds=args.seconds, log=lambda m: print(m, file=sys.stderr, flush=True))
+    print(table(result))
+    print()
+    print(details(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(asdict(result), indent=1, default=str) + "\n")
+    missed = [t.id for t in result.targets if t.met is False]
+    if args.check and missed:
+        print(f"\ntargets missed: {', '.join(missed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def register(subparsers: Any) -> None:
+    """Add `leg-pain-cds bench` to the CLI (cds_service.cli PLUGINS)."""
+    bench = subparsers.add_parser("bench", help="measure the performance targets (ratios to orjson.loads and to "
+                                  "a parse-only route) on synthetic patients")
+    bench.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    bench.add_argument("--quick", action="store_true", help="small workload only, a few seconds (the test suite)")
+    bench.add_argument("--json", metavar="PATH", help="write the raw figures as JSON to PATH")
+    bench.add_argument("--seconds", type=float, default=6.0,
+                       help="seconds of load per throughput measurement (default 6)")
+    bench.set_defaults(func=_bench)
