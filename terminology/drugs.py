@@ -154,10 +154,25 @@ def _match_coding(out: _Collector, system: str | None, code: str, display: str |
             out.add(index.by_atc[atc], ATC_MATCH, f"ATC {atc}{label}")
             return
         classes = frozenset(cls for prefix, cls in index.atc_prefixes if atc.startswith(prefix))
-        if classes:
-            # Class known from the ATC hierarchy, ingredient not verified: name it by the coding's own display.
+        if not classes:
+            return
+        # Class known from the ATC group, ingredient code not verified: take the ingredient from the coding's
+        # display when it names one of that class, else name the match by the display itself.
+        named = [name for name in _names_in(index, display or "") if index.ingredients[name].classes & classes]
+        if named:
+            for name in named:
+                out.add(name, ATC_MATCH, f"ATC {atc}{label} (class by ATC group)", index.ingredients[name].classes | classes)
+        else:
             name = display.strip().lower() if display and display.strip() else f"ATC {atc}"
             out.add(name, ATC_MATCH, f"ATC {atc}{label} (class by ATC group)", classes)
+
+
+def _names_in(index: _Index, text: str) -> list[str]:
+    """Ingredient names found in ``text`` (whole words), in order of appearance."""
+    found: list[str] = []
+    for hit in index.regex.finditer(text):
+        found.extend(n for n in index.text_names.get(_text_key(hit.group(0)), ()) if n not in found)
+    return found
 
 
 def match(codings: Iterable[tuple[str | None, str | None, str | None]], texts: Iterable[str | None] = ()) -> list[DrugMatch]:
