@@ -54,7 +54,8 @@ def _conversion(analyte: str, raw: dict[str, Any]) -> Conversion:
     multiply, divide = raw.get("multiply"), raw.get("divide")
     if (multiply is None) == (divide is None) or not raw.get("source"):
         raise TerminologyDataError(f"units.json {analyte}/{raw.get('unit')}: need exactly one of multiply/divide and a source")
-    factor = float(multiply) if multiply is not None else 1.0 / float(divide)
+    # divide is kept as written in the source ("mg/dL x 88.4 = umol/L") rather than as a rounded reciprocal
+    factor = float(multiply) if multiply is not None else (1.0 / float(divide) if divide else 0.0)
     if not math.isfinite(factor) or factor <= 0:
         raise TerminologyDataError(f"units.json {analyte}/{raw.get('unit')}: factor must be positive")
     return Conversion(unit=str(raw["unit"]), factor=factor, source=str(raw["source"]))

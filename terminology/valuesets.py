@@ -94,7 +94,7 @@ class ValueSet:
 
     def matches_text(self, text: str | None) -> bool:
         """True when a text pattern occurs in ``text`` as whole words (case-insensitive)."""
-        return bool(text) and self._regex is not None and self._regex.search(text) is not None  # type: ignore[arg-type]
+        return bool(text) and self._regex is not None and self._regex.search(text or "") is not None
 
     def find_text(self, text: str | None) -> str | None:
         """The first text-pattern hit in ``text`` (for card evidence), else None."""
@@ -119,7 +119,7 @@ def whole_word_regex(patterns: Iterable[str]) -> re.Pattern[str] | None:
 
 
 def _extensions(node: dict[str, Any], url: str) -> list[Any]:
-    values = []
+    values: list[Any] = []
     for ext in node.get("extension", []):
         if ext.get("url") == url:
             values.extend(v for k, v in ext.items() if k.startswith("value"))

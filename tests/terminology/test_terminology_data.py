@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ def test_every_value_set_loads_with_codes(slug: str) -> None:
     assert vs.slug == slug and vs.codes and vs.version
 
 
-def _resource(slug: str = "cond-rls") -> dict:
+def _resource(slug: str = "cond-rls") -> dict[str, Any]:
     return copy.deepcopy(load_json("valuesets", f"{slug}.json"))
 
 

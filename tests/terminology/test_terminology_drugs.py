@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pytest
 from hypothesis import assume, given, strategies as st
 
@@ -10,7 +12,7 @@ from terminology import drugs, systems
 RX, ATC = systems.RXNORM, systems.ATC
 
 
-def _one(codings=(), texts=()) -> drugs.DrugMatch:
+def _one(codings: Iterable[tuple[str | None, str | None, str | None]] = (), texts: Iterable[str] = ()) -> drugs.DrugMatch:
     found = drugs.match(codings, texts)
     assert len(found) == 1, found
     return found[0]
@@ -31,7 +33,7 @@ def test_product_display_comes_from_the_table_not_the_sender() -> None:
 
 def test_sbd_maps_to_ingredient() -> None:
     m = _one([(RX, "617314", None)])
-    assert (m.ingredient, m.matched_by, m.classes) == ("atorvastatin", "rxnorm-product", {"statin"})
+    assert (m.ingredient, m.matched_by, m.classes) == ("atorvastatin", "rxnorm-product", frozenset({"statin"}))
     assert "SBD" in m.evidence and "[Lipitor]" in m.evidence
 
 
@@ -65,12 +67,12 @@ def test_atc_code_and_atc_class() -> None:
     assert (m.ingredient, m.matched_by) == ("furosemide", "atc")
     # C10AA05 is not a verified ingredient code in the reference, but C10AA is the statin class.
     m = _one([(ATC, "c10aa05", "Atorvastatin 20 mg")])
-    assert (m.ingredient, m.classes, m.rxcui, m.matched_by) == ("atorvastatin", {"statin"}, "83367", "atc")
+    assert (m.ingredient, m.classes, m.rxcui, m.matched_by) == ("atorvastatin", frozenset({"statin"}), "83367", "atc")
     assert "class by ATC group" in m.evidence
     m = _one([(ATC, "C10AA99", "some new statin")])  # class only: named by its display
-    assert (m.ingredient, m.classes, m.rxcui) == ("some new statin", {"statin"}, None)
+    assert (m.ingredient, m.classes, m.rxcui) == ("some new statin", frozenset({"statin"}), None)
     m = _one([(ATC, "C10AA99", "Lasix")])  # a display naming a drug of another class is not trusted
-    assert (m.ingredient, m.classes) == ("lasix", {"statin"})
+    assert (m.ingredient, m.classes) == ("lasix", frozenset({"statin"}))
     assert _one([(ATC, "N05AH03", None)]).classes == {"antipsychotic"}
     assert drugs.match([(ATC, "A10BA02", "metformin")]) == []
 
@@ -120,7 +122,7 @@ def test_no_false_positive_for_words_containing_a_drug_name(text: str) -> None:
 
 def test_ingredient_lookup() -> None:
     furo = drugs.ingredient("Furosemide")
-    assert (furo.rxcui, furo.atc, furo.classes) == ("4603", "C03CA01", {"loop-diuretic"})
+    assert (furo.rxcui, furo.atc, furo.classes) == ("4603", "C03CA01", frozenset({"loop-diuretic"}))
     assert "Lasix" in furo.brands
     assert drugs.ingredient("bumetanide").rxcui is None  # 1808 is UNVERIFIED in the reference: left out
     with pytest.raises(KeyError):
