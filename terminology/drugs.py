@@ -2,15 +2,16 @@
 
 Data: ``data/drugs/ingredients.json`` (ingredients, classes, ATC class prefixes, brand and misspelled names) and
 ``data/drugs/products.json`` (product RXCUI -> ingredients, harvested from VSAC expansions; see its ``sources``).
-Text is the last resort: it is searched only when no coding matched, with one precompiled whole-word,
-case-insensitive alternation of every ingredient, salt, synonym, brand and known misspelling.
+Text is the last resort: it is searched only when no coding matched, for whole-word, case-insensitive occurrences
+of every ingredient, salt, synonym, brand and known misspelling (dict lookups per word; ``text_regex()`` is the
+equivalent precompiled alternation for callers that pre-filter).
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,7 @@ class _Index:
     atc_prefixes: tuple[tuple[str, str], ...]
     classes: dict[str, str]
     text_names: dict[str, tuple[str, ...]]
+    phrases: dict[str, tuple[tuple[str, ...], ...]]
     regex: re.Pattern[str]
 
 
@@ -117,8 +119,38 @@ def _index() -> _Index:
         text_names.setdefault(_text_key(combo["brand"]), []).extend(combo["ingredients"])
     ordered = sorted(text_names, key=len, reverse=True)  # longest first: "ethacrynic acid" before a shorter name
     regex = re.compile(r"(?<!\w)(?:" + "|".join(_name_pattern(n) for n in ordered) + r")(?!\w)", re.IGNORECASE)
+    phrases: dict[str, list[tuple[str, ...]]] = {}
+    for key in ordered:
+        words = tuple(key.split(" "))
+        phrases.setdefault(words[0], []).append(words)
     return _Index(ingredients=ingredients, by_rxcui=by_rxcui, by_atc=by_atc, products=products, atc_prefixes=prefixes,
-                  classes=classes, text_names={k: tuple(dict.fromkeys(v)) for k, v in text_names.items()}, regex=regex)
+                  classes=classes, text_names={k: tuple(dict.fromkeys(v)) for k, v in text_names.items()},
+                  phrases={k: tuple(v) for k, v in phrases.items()}, regex=regex)
+
+
+_WORD = re.compile(r"\w+")
+_JOINER = re.compile(r"[\s-]+")
+
+
+def _name_hits(index: _Index, text: str) -> Iterator[tuple[str, str]]:
+    """``(name key, original text)`` for every whole-word name in ``text``, longest name first at each word.
+
+    Same result as ``index.regex`` but by dict lookups on the words of the text: a word starts a candidate only when
+    it is the first word of a known name, so free text without drug names costs one probe per word.
+    """
+    words = [(m.group(0).lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+    i = 0
+    while i < len(words):
+        for phrase in index.phrases.get(words[i][0], ()):
+            end = i + len(phrase)
+            if end <= len(words) and all(
+                words[j][0] == phrase[j - i] and (j == i or _JOINER.fullmatch(text, words[j - 1][2], words[j][1]))
+                for j in range(i, end)
+            ):
+                yield " ".join(phrase), text[words[i][1]:words[end - 1][2]]
+                i = end - 1
+                break
+        i += 1
 
 
 class _Collector:
@@ -170,8 +202,8 @@ def _match_coding(out: _Collector, system: str | None, code: str, display: str |
 def _names_in(index: _Index, text: str) -> list[str]:
     """Ingredient names found in ``text`` (whole words), in order of appearance."""
     found: list[str] = []
-    for hit in index.regex.finditer(text):
-        found.extend(n for n in index.text_names.get(_text_key(hit.group(0)), ()) if n not in found)
+    for key, _ in _name_hits(index, text):
+        found.extend(n for n in index.text_names[key] if n not in found)
     return found
 
 
@@ -192,9 +224,9 @@ def match(codings: Iterable[tuple[str | None, str | None, str | None]], texts: I
     for text in [display for _, _, display in codings] + list(texts):
         if not text:
             continue
-        for hit in index.regex.finditer(text):
-            for name in index.text_names.get(_text_key(hit.group(0)), ()):
-                out.add(name, TEXT_MATCH, f"matched by name '{hit.group(0)}'")
+        for key, original in _name_hits(index, text):
+            for name in index.text_names[key]:
+                out.add(name, TEXT_MATCH, f"matched by name '{original}'")
     return list(out.found.values())
 
 

@@ -166,3 +166,16 @@ def test_a_name_glued_to_other_letters_never_matches(name: str, affix: str, befo
 def test_match_never_raises_on_arbitrary_text(text: str) -> None:
     for m in drugs.match([(None, text, text)], [text]):
         assert m.matched_by == "text"
+
+
+WORDS = st.sampled_from(NAMES + ["daily", "mg", "20", "tab", "x", "acid", "sulfate", "hydrochloride", "Fe", "slow"])
+SEPARATORS = st.sampled_from([" ", "  ", "-", ", ", "/", "(", ") ", "\n"])
+
+
+@given(parts=st.lists(st.tuples(WORDS, SEPARATORS), max_size=8))
+def test_word_lookup_agrees_with_the_published_regex(parts: list[tuple[str, str]]) -> None:
+    # match() finds names by dict lookups per word; text_regex() is the same rule as one alternation.
+    text = "".join(word + sep for word, sep in parts)
+    by_regex = [drugs._text_key(m.group(0)) for m in drugs.text_regex().finditer(text)]
+    by_words = [key for key, _ in drugs._name_hits(drugs._index(), text)]
+    assert by_words == by_regex
