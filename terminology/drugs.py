@@ -58,6 +58,7 @@ class Product:
     display: str
     tty: str
     ingredients: tuple[str, ...]
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,8 @@ def _index() -> _Index:
         missing = [name for name in raw["ingredients"] if name not in ingredients]
         if missing:
             raise TerminologyDataError(f"product {raw['rxcui']}: unknown ingredients {missing}")
-        products[raw["rxcui"]] = Product(raw["rxcui"], raw["display"], raw["tty"], tuple(raw["ingredients"]))
+        products[raw["rxcui"]] = Product(raw["rxcui"], raw["display"], raw["tty"], tuple(raw["ingredients"]),
+                                         tuple(raw.get("sources", ())))
     prefixes = tuple(sorted(((a["prefix"], a["class"]) for a in ing_data["atc_classes"]), key=lambda p: -len(p[0])))
     text_names: dict[str, list[str]] = {}
     for ing in ingredients.values():

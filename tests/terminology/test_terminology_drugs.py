@@ -8,6 +8,7 @@ import pytest
 from hypothesis import assume, given, strategies as st
 
 from terminology import drugs, systems
+from terminology._data import load_json
 
 RX, ATC = systems.RXNORM, systems.ATC
 
@@ -51,6 +52,16 @@ def test_harvested_products_from_each_value_set() -> None:
     assert {m.ingredient for m in drugs.match([(RX, "403969", None)])} == {"fluoxetine", "olanzapine"}
     assert _one([(RX, "283406", None)]).classes == {"mirtazapine"}
     assert _one([(RX, "1738495", None)]).ingredient == "paroxetine"          # paroxetine hydrochloride salt
+
+
+def test_triple_combination_and_provenance_of_harvested_products() -> None:
+    found = {m.ingredient: m.classes for m in drugs.match([(RX, "848140", None)])}
+    assert found == {"amlodipine": frozenset(), "hydrochlorothiazide": {"thiazide-diuretic"}, "valsartan": frozenset()}
+    product = drugs.product("313988")
+    assert product is not None and "diuretics" in product.sources
+    sources = load_json("drugs", "products.json")["sources"]
+    assert sources["diuretics"]["oid"] == "2.16.840.1.113762.1.4.1248.170"
+    assert sources["statin-grouper"]["oid"] == "2.16.840.1.113762.1.4.1110.19"
 
 
 def test_ingredient_code_wins_and_deduplicates() -> None:
