@@ -101,3 +101,15 @@ def test_data_is_read_from_the_package_not_the_working_directory(tmp_path: Path,
 def test_unknown_value_set_is_a_key_error() -> None:
     with pytest.raises(KeyError):
         valuesets.load("cond-nonexistent")
+
+
+def test_every_data_file_is_declared_as_package_data() -> None:
+    # A plain `pip install .` must ship every file the loaders read (pyproject [tool.setuptools.package-data]).
+    import tomllib
+
+    root = Path(__file__).parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["terminology"]
+    package = root / "terminology"
+    shipped = {p for pattern in globs for p in package.glob(pattern)}
+    data = {p for p in (package / "data").rglob("*") if p.is_file()}
+    assert data and data <= shipped
