@@ -194,6 +194,7 @@ class FhirStandIn:
     :param delay_s: seconds every request waits before it is answered (e.g. 0.005 for the fallback benchmark).
     :param fault: a :class:`Fault` applied to requests (all, or only those whose resource type is in
         ``fault_types``).
+    :param accept_transactions: False makes ``POST [base]`` answer 405 (a server without transactions).
     :param required_token: when set, a request needs ``Authorization: Bearer <required_token>``: without one
         the answer is 401, with another token ``wrong_token_status`` (401 or 403).
     """
@@ -202,7 +203,7 @@ class FhirStandIn:
                  fault: Fault | None = None, fault_types: Iterable[str] | None = None,
                  slow_s: float = 30.0, redirect_to: str | None = None, required_token: str | None = None,
                  wrong_token_status: int = 401, outcome_status: int = 200,
-                 default_count: int = DEFAULT_COUNT) -> None:
+                 default_count: int = DEFAULT_COUNT, accept_transactions: bool = True) -> None:
         self.host = host
         self._port = port
         self.delay_s = delay_s
@@ -214,6 +215,8 @@ class FhirStandIn:
         self.wrong_token_status = wrong_token_status
         self.outcome_status = outcome_status
         self.default_count = default_count
+        #: False: ``POST [base]`` answers 405, as on servers without transaction support.
+        self.accept_transactions = accept_transactions
         self._resources: dict[tuple[str, str], dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._requests: list[RequestRecord] = []
@@ -365,7 +368,7 @@ class FhirStandIn:
                 self._search(h, segs[0], query, endless=fault is Fault.ENDLESS_NEXT)
             elif method == "PUT" and len(segs) == 2:
                 self._write(h, segs[0], segs[1], body_raw)
-            elif method == "POST" and not segs:
+            elif method == "POST" and not segs and self.accept_transactions:
                 self._transaction(h, body_raw)
             else:
                 self._send(h, 405, _outcome("not-supported", f"{method} {parts.path} is not supported"))
