@@ -6,7 +6,7 @@ It is a genuine threaded HTTP server on 127.0.0.1 that serves the resources it i
 * ``GET [base]/{type}/{id}`` — read;
 * ``GET [base]/{type}?patient=…`` — type-level search with ``patient`` / ``subject``, ``code`` (token lists
   ``system|code,…``; matches ``code`` or ``medicationCodeableConcept``), ``status``, ``date`` with the prefixes
-  ``eq``, ``gt``, ``ge``, ``lt``, ``le`` (Observation effective[x] / issued, MedicationStatement effective[x],
+  ``eq``, ``gt``, ``ge``, ``lt``, ``le`` (Observation and MedicationStatement effective[x] — not ``issued``,
   Condition recordedDate, MedicationRequest authoredOn), ``_count`` / ``_offset`` paging with absolute ``next``
   links, ``_include=MedicationStatement:medication`` and ``MedicationRequest:medication``. Other parameters are
   ignored (and listed in ``ignored_params``), as a lenient real server would;
@@ -113,9 +113,8 @@ def _resource_date(resource: Mapping[str, Any]) -> datetime | None:
     if rtype in ("Observation", "MedicationStatement"):
         raw = resource.get("effectiveDateTime") or resource.get("effectiveInstant")
         period = resource.get("effectivePeriod") or {}
+        # As in the R4 spec (and on HAPI and sekmet), ``date`` is effective[x] only, never ``issued``.
         raw = raw or period.get("end") or period.get("start")
-        if rtype == "Observation":
-            raw = raw or resource.get("issued")
     elif rtype == "MedicationRequest":
         raw = resource.get("authoredOn")
     elif rtype == "Condition":

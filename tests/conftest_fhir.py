@@ -4,6 +4,8 @@ Fixtures:
 
 * ``sekmet_server`` (session) — sekmet-fhir in bearer-token mode (static token ``server.token``; scoped SMART
   tokens via ``server.smart_token(scope)`` for 403 answers). Started once per test session, always stopped.
+* ``sekmet_samples`` (session) — ``sekmet_server`` with every sample patient loaded (``samples load``) at
+  ``SAMPLE_NOW``; for fallback-vs-prefetch comparisons. Tests must not modify those resources.
 * ``sekmet_open_server`` (session) — sekmet-fhir without authentication, started only if a test asks for it.
 * ``fhir_standin`` (function) — the stdlib stand-in (``cds_service.fhir_standin``) for fault modes; stopped after
   each test.
@@ -16,6 +18,7 @@ from datetime import datetime, timezone
 
 import pytest
 
+from cds_service import samples
 from cds_service.fhir_standin import FhirStandIn
 
 from .fhir_servers import SekmetServer, start_sekmet
@@ -31,6 +34,15 @@ def sekmet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SekmetSe
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def sekmet_samples(sekmet_server: SekmetServer) -> SekmetServer:
+    """``sekmet_server`` with all sample patients loaded, relative dates resolved at ``SAMPLE_NOW``."""
+    report = samples.load(sekmet_server.base_url, token=sekmet_server.token, now=SAMPLE_NOW)
+    if not report.ok:
+        raise RuntimeError(f"loading the samples into sekmet-fhir failed: {report.failures}")
+    return sekmet_server
 
 
 @pytest.fixture(scope="session")
