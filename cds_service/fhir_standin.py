@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterable, Mapping
@@ -162,13 +163,38 @@ class _Server(ThreadingHTTPServer):
     allow_reuse_address = True
     standin: FhirStandIn
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+
     def verify_request(self, request: Any, client_address: Any) -> bool:
         self.standin._record_connection(f"{client_address[0]}:{client_address[1]}")
+        with self.sockets_lock:
+            self.open_sockets.add(request)
         return True
+
+    def shutdown_request(self, request: Any) -> None:
+        with self.sockets_lock:
+            self.open_sockets.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Cut kept-alive connections too: a stopped server must not go on answering pooled clients."""
+        with self.sockets_lock:
+            socks, self.open_sockets = list(self.open_sockets), set()
+        for sock in socks:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed by the peer
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real FHIR servers do (matters for the benchmark)
+    # Headers and body go out in two writes; with Nagle on, the second waits for the client's delayed ACK
+    # (~40 ms on Linux), which would swamp a 5 ms benchmark delay.
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - signature from the stdlib
@@ -247,6 +273,7 @@ class FhirStandIn:
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
+            httpd.close_connections()
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None

@@ -5,7 +5,10 @@ Fixtures:
 * ``sekmet_server`` (session) — sekmet-fhir in bearer-token mode (static token ``server.token``; scoped SMART
   tokens via ``server.smart_token(scope)`` for 403 answers). Started once per test session, always stopped.
 * ``sekmet_samples`` (session) — ``sekmet_server`` with every sample patient loaded (``samples load``) at
-  ``SAMPLE_NOW``; for fallback-vs-prefetch comparisons. Tests must not modify those resources.
+  ``SAMPLE_NOW``; for fallback-vs-prefetch comparisons. Tests must not modify those resources, and the service
+  under test must run with its clock at ``SAMPLE_NOW`` (the loaded dates are relative to it), e.g.
+  ``samples.hook_request(name, SAMPLE_NOW, with_prefetch=False, fhir_server=server.base_url,
+  access_token=server.token)`` evaluated at ``SAMPLE_NOW``.
 * ``sekmet_open_server`` (session) — sekmet-fhir without authentication, started only if a test asks for it.
 * ``fhir_standin`` (function) — the stdlib stand-in (``cds_service.fhir_standin``) for fault modes; stopped after
   each test.

@@ -183,3 +183,14 @@ def test_stop_releases_the_port_and_slow_requests() -> None:
 def test_per_request_delay_still_answers(loaded: FhirStandIn) -> None:
     loaded.delay_s = 0.005
     assert requests.get(f"{loaded.base_url}/Patient/p1", timeout=5).status_code == 200
+
+
+def test_stop_cuts_kept_alive_connections() -> None:
+    server = FhirStandIn().start()
+    server.add({"resourceType": "Patient", "id": "p1"})
+    url = f"{server.base_url}/Patient/p1"
+    with requests.Session() as session:
+        assert session.get(url, timeout=5).status_code == 200
+        server.stop()
+        with pytest.raises(requests.ConnectionError):
+            session.get(url, timeout=5)
