@@ -579,3 +579,105 @@ class FhirStandIn:
             h.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client gave up (e.g. its read timeout fired): nothing left to answer
+
+
+# ---------------------------------------------------------------------------------------------- own process
+
+
+class StandInProcess:
+    """A :class:`FhirStandIn` in a child process, so that its request handling does not share the GIL with the
+    code under measurement (the fallback benchmark times concurrent fetches; an in-process stand-in would
+    slow them down and blur the figure). Only ``delay_s`` and data are configurable; no logs are visible.
+    """
+
+    def __init__(self, resources: Iterable[Mapping[str, Any]] = (), *, delay_s: float = 0.0,
+                 startup_timeout_s: float = 30.0) -> None:
+        self._resources = [dict(r) for r in resources]
+        self.delay_s = delay_s
+        self.startup_timeout_s = startup_timeout_s
+        self._proc: Any = None
+        self._tmp: Any = None
+        self.port: int | None = None
+
+    def start(self) -> StandInProcess:
+        import subprocess
+        import sys
+        import tempfile
+
+        self._tmp = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(self._resources, self._tmp)
+        self._tmp.close()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "cds_service.fhir_standin", "--data", self._tmp.name,
+             "--delay-s", repr(self.delay_s)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        ready = threading.Event()
+        line: list[str] = []
+
+        def _read() -> None:
+            line.append(self._proc.stdout.readline())
+            ready.set()
+
+        threading.Thread(target=_read, daemon=True).start()
+        if not ready.wait(self.startup_timeout_s) or not line[0].startswith("READY "):
+            self.stop()
+            raise RuntimeError("the stand-in process did not start")
+        self.port = int(line[0].split()[1])
+        return self
+
+    @property
+    def base_url(self) -> str:
+        if self.port is None:
+            raise RuntimeError("not started")
+        return f"http://127.0.0.1:{self.port}/fhir"
+
+    def stop(self) -> None:
+        import os
+        import subprocess
+
+        if self._proc is not None:
+            try:
+                self._proc.stdin.close()  # the child stops when its stdin closes
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait(timeout=10)
+            self._proc = None
+        if self._tmp is not None:
+            os.unlink(self._tmp.name)
+            self._tmp = None
+        self.port = None
+
+    def __enter__(self) -> StandInProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _child_main(argv: list[str] | None = None) -> int:
+    """``python -m cds_service.fhir_standin --data FILE [--delay-s S]``: serve until stdin closes."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m cds_service.fhir_standin")
+    parser.add_argument("--data", help="JSON file: a list of resources or a Bundle")
+    parser.add_argument("--delay-s", type=float, default=0.0)
+    args = parser.parse_args(argv)
+    server = FhirStandIn(delay_s=args.delay_s)
+    if args.data:
+        with open(args.data, encoding="utf-8") as fh:
+            data = json.load(fh)
+        server.add(*(data if isinstance(data, list) else [data]))
+    server.start()
+    try:
+        sys.stdout.write(f"READY {server.port}\n")
+        sys.stdout.flush()
+        sys.stdin.read()  # blocks until the parent closes our stdin (or dies)
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(_child_main())

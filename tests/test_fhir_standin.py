@@ -194,3 +194,13 @@ def test_stop_cuts_kept_alive_connections() -> None:
         server.stop()
         with pytest.raises(requests.ConnectionError):
             session.get(url, timeout=5)
+
+
+def test_standin_in_its_own_process_serves_and_stops() -> None:
+    from cds_service.fhir_standin import StandInProcess
+
+    with StandInProcess([{"resourceType": "Patient", "id": "p1"}], delay_s=0.001) as proc:
+        url = f"{proc.base_url}/Patient/p1"
+        assert requests.get(url, timeout=5).json()["id"] == "p1"
+    with pytest.raises(requests.ConnectionError):
+        requests.get(url, timeout=2)
