@@ -642,6 +642,8 @@ class StandInProcess:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait(timeout=10)
+            if self._proc.stdout is not None:
+                self._proc.stdout.close()
             self._proc = None
         if self._tmp is not None:
             os.unlink(self._tmp.name)
