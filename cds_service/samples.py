@@ -387,7 +387,8 @@ def _parse_now(text: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def _cmd_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     for s in list_samples():
         topics = ", ".join(f"{e.topic} ({e.indicator})" for e in s.expect) or "no cards (control)"
         out.write(f"{s.id:<28} {s.title:<28} {topics}\n")
@@ -396,7 +397,8 @@ def _cmd_list(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0
 
 
-def _cmd_load(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def _cmd_load(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     try:
         report = load(args.fhir_server, token=args.token, now=_parse_now(args.now), names=args.only or None,
                       service_url=args.service_url)
@@ -417,7 +419,8 @@ def _cmd_load(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
     return 0 if report.ok else 1
 
 
-def _cmd_request(args: argparse.Namespace, out: TextIO = sys.stdout) -> int:
+def _cmd_request(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    out = out or sys.stdout
     try:
         req = hook_request(args.name, _parse_now(args.now), with_prefetch=not args.no_prefetch,
                            fhir_server=args.fhir_server, access_token=args.token)

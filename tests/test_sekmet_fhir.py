@@ -120,3 +120,22 @@ def test_bearer_mode_401_and_scoped_403(loaded: SekmetServer) -> None:
     forbidden = requests.get(url, headers=loaded.headers(patient_only), timeout=10)
     assert forbidden.status_code == 403
     assert forbidden.json()["resourceType"] == "OperationOutcome"
+
+
+def test_cli_load_prints_counts_and_sandbox_links(loaded: SekmetServer, capsys: pytest.CaptureFixture[str]) -> None:
+    from .conftest_fhir import SAMPLE_NOW
+
+    code = samples.main(["samples", "load", "--fhir-server", loaded.base_url, "--token", str(loaded.token),
+                         "--now", SAMPLE_NOW.isoformat(), "--only", "lpc-rls-iron",
+                         "--service-url", "http://127.0.0.1:8080"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Observation" in out and "lpc-rls-iron: https://sandbox.cds-hooks.org/?fhirServiceUrl=" in out
+    assert str(loaded.token) not in out
+
+
+def test_open_server_needs_no_token(sekmet_open_server: SekmetServer) -> None:
+    report = samples.load(sekmet_open_server.base_url, now=datetime.now().astimezone(),
+                          names=["lpc-venous-neuropathy"])
+    assert report.ok, report.failures
+    assert sekmet_open_server.count("Condition", patient="lpc-venous-neuropathy") == 2
