@@ -109,7 +109,7 @@ def sample(name: str) -> Sample:
 
 @lru_cache(maxsize=None)
 def _template(name: str) -> str:
-    return (_samples_dir() / sample(name).file).read_text(encoding="utf-8")
+    return str((_samples_dir() / sample(name).file).read_text(encoding="utf-8"))
 
 
 def _as_utc(now: datetime) -> datetime:
@@ -294,7 +294,7 @@ def _load_one(session: requests.Session, base: str, bundle: Mapping[str, Any], t
     if len(answers) != len(entries):
         report.failures.append(f"{name}: transaction response has {len(answers)} entries for {len(entries)}")
         return
-    for entry, answer in zip(entries, answers):
+    for entry, answer in zip(entries, answers, strict=True):
         _count(report, name, entry["resource"]["resourceType"], _status_code((answer.get("response") or {})
                                                                              .get("status", "")))
 
@@ -436,8 +436,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
 
     Each leaf parser sets ``func`` (``args.func(args) -> int`` exit code).
     """
-    parser = subparsers.add_parser("samples", help="synthetic sample patients: list, load to a FHIR server, "
-                                                   "print hook requests")
+    parser: argparse.ArgumentParser = subparsers.add_parser(
+        "samples", help="synthetic sample patients: list, load to a FHIR server, print hook requests")
     sub = parser.add_subparsers(dest="samples_command", required=True)
 
     p_list = sub.add_parser("list", help="show the sample patients and what each should trigger")

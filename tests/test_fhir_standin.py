@@ -166,7 +166,8 @@ def test_put_and_transaction_are_idempotent(fhir_standin: FhirStandIn) -> None:
     assert requests.put(f"{fhir_standin.base_url}/Patient/x", json=pat, timeout=5).status_code == 200
     tx = {"resourceType": "Bundle", "type": "transaction",
           "entry": [{"resource": pat, "request": {"method": "PUT", "url": "Patient/x"}},
-                    {"resource": {"resourceType": "Patient", "id": "y"}, "request": {"method": "PUT", "url": "Patient/y"}}]}
+                    {"resource": {"resourceType": "Patient", "id": "y"},
+                     "request": {"method": "PUT", "url": "Patient/y"}}]}
     out = requests.post(fhir_standin.base_url, json=tx, timeout=5).json()
     assert [e["response"]["status"] for e in out["entry"]] == ["200 OK", "201 Created"]
     assert len(fhir_standin.resources("Patient")) == 2
