@@ -12,6 +12,7 @@ Fixtures:
 * ``sekmet_open_server`` (session) — sekmet-fhir without authentication, started only if a test asks for it.
 * ``fhir_standin`` (function) — the stdlib stand-in (``cds_service.fhir_standin``) for fault modes; stopped after
   each test.
+* ``unreachable_fhir_url`` — a FHIR base URL on 127.0.0.1 where nothing listens (connection refused).
 * ``sample_now`` — the fixed clock that sample patients are materialized against in tests.
 """
 from __future__ import annotations
@@ -24,7 +25,7 @@ import pytest
 from cds_service import samples
 from cds_service.fhir_standin import FhirStandIn
 
-from .fhir_servers import SekmetServer, start_sekmet
+from .fhir_servers import SekmetServer, free_port, start_sekmet
 
 SAMPLE_NOW = datetime(2026, 6, 15, 9, 30, tzinfo=timezone.utc)
 
@@ -72,3 +73,9 @@ def fhir_standin() -> Iterator[FhirStandIn]:
 @pytest.fixture
 def sample_now() -> datetime:
     return SAMPLE_NOW
+
+
+@pytest.fixture
+def unreachable_fhir_url() -> str:
+    """A base URL whose port was just free: connecting is refused (nothing listens there)."""
+    return f"http://127.0.0.1:{free_port()}/fhir"

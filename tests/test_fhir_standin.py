@@ -205,3 +205,8 @@ def test_standin_in_its_own_process_serves_and_stops() -> None:
         assert requests.get(url, timeout=5).json()["id"] == "p1"
     with pytest.raises(requests.ConnectionError):
         requests.get(url, timeout=2)
+
+
+def test_unreachable_fixture_refuses_connections(unreachable_fhir_url: str) -> None:
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{unreachable_fhir_url}/metadata", timeout=2)
