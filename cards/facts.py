@@ -212,16 +212,17 @@ _ANALYTE_MEMO_MAX = 50_000
 
 def _analyte_for(system: Any, code: Any) -> str | None:
     """The analyte an Observation coding belongs to (terminology.analytes, memoised); None for a malformed coding."""
-    if not isinstance(code, str) or not (system is None or isinstance(system, str)):
-        return None
-    key = (system, code)
     try:
-        return _ANALYTE_MEMO[key]
+        return _ANALYTE_MEMO[(system, code)]
     except KeyError:
         pass
+    except TypeError:  # an unhashable system or code (a list or object): malformed, matches nothing
+        return None
+    if not isinstance(code, str) or not (system is None or isinstance(system, str)):
+        return None
     if len(_ANALYTE_MEMO) >= _ANALYTE_MEMO_MAX:
         _ANALYTE_MEMO.clear()
-    found = _ANALYTE_MEMO[key] = lab_analytes.analyte_for_code(system, code)
+    found = _ANALYTE_MEMO[(system, code)] = lab_analytes.analyte_for_code(system, code)
     return found
 
 
@@ -478,6 +479,7 @@ class _Builder:
         self.medication_index: dict[str, dict[str, Any]] = {}
         self.med_resources: list[dict[str, Any]] = []
         self.seen: set[tuple[str, str]] = set()
+        self.own_reference = f"Patient/{facts.patient_id}"
 
     def add(self, resource: Any) -> None:
         if not isinstance(resource, dict):
@@ -504,6 +506,8 @@ class _Builder:
         """True when subject/patient clearly names another Patient (urn:uuid and missing subjects pass)."""
         ref = raw.get("subject") or raw.get("patient")
         target = ref.get("reference") if isinstance(ref, dict) else None
+        if target == self.own_reference:
+            return False  # the common case, decided without string surgery (this runs for every resource)
         if not isinstance(target, str) or "Patient/" not in target:
             return False
         return target.rstrip("/").rsplit("Patient/", 1)[1].split("/")[0] != self.facts.patient_id
@@ -527,10 +531,15 @@ class _Builder:
         status = raw.get("status")
         concept = raw.get("code")
         analyte = None
-        for coding in _codings(concept):
-            analyte = _analyte_for(coding.get("system"), coding.get("code"))
-            if analyte:
-                break
+        # Inlined _codings/_analyte_for: this loop sees every Observation of the request, most of them labs and
+        # vitals no rule reads, so it is kept to dict look-ups (docs/performance.md).
+        codings = concept.get("coding") if isinstance(concept, dict) else None
+        if isinstance(codings, list):
+            for coding in codings:
+                if isinstance(coding, dict):
+                    analyte = _analyte_for(coding.get("system"), coding.get("code"))
+                    if analyte:
+                        break
         if analyte is None:
             if isinstance(concept, dict) and ABI_TEXT.search(_concept_text(concept)):
                 analyte = "abi"

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import gc
 import json
-import multiprocessing
 import os
 import platform
 import socket
@@ -244,45 +243,18 @@ def over_http(base: str, paths: dict[str, Path], *, latency_counts: dict[str, in
 # ---------------------------------------------------------------------------------------------- case 4
 
 
-def _standin_main(resources: list[dict[str, Any]], delay_s: float, conn: Any) -> None:
-    """Child process: the FHIR stand-in with `resources`, until told to stop."""
-    from cds_service.fhir_standin import FhirStandIn
-
-    server = FhirStandIn(delay_s=delay_s)
-    server.add(*resources)
-    server.start()
-    conn.send(server.base_url)
-    conn.recv()
-    server.stop()
-
-
-@contextmanager
-def standin(resources: list[dict[str, Any]], delay_s: float) -> Iterator[str]:
-    """The FHIR stand-in in its own process (its serialization must not share our GIL); yields its base URL."""
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe()
-    proc = ctx.Process(target=_standin_main, args=(resources, delay_s, child), daemon=True)
-    proc.start()
-    try:
-        if not parent.poll(60):
-            raise RuntimeError("bench: the FHIR stand-in did not start within 60 s")
-        yield str(parent.recv())
-    finally:
-        parent.send("stop")
-        proc.join(10)
-        if proc.is_alive():
-            proc.terminate()
-
-
 def fallback(app: Any, request: dict[str, Any], now: datetime, repeats: int) -> dict[str, Any]:
     """No prefetch: all fallback queries of one call (fhir_data.gather) vs the slowest single query alone."""
     from cards import registry
 
     from cds_service import fhir_data, schemas
+    from cds_service.fhir_standin import StandInProcess
 
     service = registry.service(workload.SERVICE_ID)
     settings = fhir_data.FetchSettings.from_config(app.config)
-    with standin(workload.resources_of(request), FALLBACK_DELAY_S) as base:
+    server = StandInProcess(workload.resources_of(request), delay_s=FALLBACK_DELAY_S).start()
+    try:
+        base = server.base_url
         bare = {k: v for k, v in request.items() if k != "prefetch"}
         bare["fhirServer"] = base
         body = orjson.dumps(bare)
@@ -308,6 +280,8 @@ def fallback(app: Any, request: dict[str, Any], now: datetime, repeats: int) -> 
                 started = time.perf_counter()
                 _post(client, SERVICE_PATH, body)
                 calls.append(_ms(time.perf_counter() - started))
+    finally:
+        server.stop()
     per_key = {key: _median(v) for key, v in single.items()}
     slowest = max(per_key.values())
     return {"delay_ms": _ms(FALLBACK_DELAY_S), "queries": queries, "single_p50_ms": per_key,
