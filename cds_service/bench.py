@@ -119,6 +119,14 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _load() -> list[float] | None:
+    """1/5/15-minute load averages: other work on the machine shows in absolute figures (ratios resist it)."""
+    try:
+        return [round(x, 2) for x in os.getloadavg()]
+    except OSError:
+        return None
+
+
 def _now() -> datetime:
     return workload.default_now()
 
@@ -349,7 +357,8 @@ def run(*, quick: bool, seconds: float, log: Callable[[str], None] = print) -> R
     now = _now()
     result = Run(quick=quick, started=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                  machine={"python": platform.python_version(), "platform": platform.platform(),
-                          "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()})
+                          "cpus": os.cpu_count(), "processor": platform.processor() or platform.machine(),
+                          "load_average_at_start": _load()})
     sizes = ("small",) if quick else ("small", "typical", "heavy")
     requests_ = {s: workload.hook_request(s, now=now) for s in sizes}
     bodies = {s: orjson.dumps(r) for s, r in requests_.items()}
@@ -364,6 +373,8 @@ def run(*, quick: bool, seconds: float, log: Callable[[str], None] = print) -> R
             paths[s] = tmp / f"{s}.json"
             paths[s].write_bytes(body)
         app = _app(tmp, now)
+        _post(app.test_client(), SERVICE_PATH, bodies[sizes[0]])  # first-call caches: value sets, models
+        gc.freeze()  # as `leg-pain-cds serve` does before forking its workers
 
         log("case 1: in process (Flask test client) vs orjson.loads ...")
         repeats = {"small": 30 if quick else 300, "typical": 100, "heavy": 15}
@@ -386,6 +397,7 @@ def run(*, quick: bool, seconds: float, log: Callable[[str], None] = print) -> R
 
         log("cost per resource ...")
         result.cases["slope"] = slope(app, now, QUICK_SLOPE_SIZES if quick else SLOPE_SIZES)
+    result.machine["load_average_at_end"] = _load()
     result.targets = targets(result)
     return result
 
@@ -438,7 +450,9 @@ def table(run_: Run) -> str:
 def details(run_: Run) -> str:
     """The raw medians behind the ratios."""
     c = run_.cases
-    out = ["workloads: " + ", ".join(f"{s} {w['resources']} resources / {w['bytes'] / 1000:.0f} kB"
+    out = [f"machine: {run_.machine['cpus']} CPUs, Python {run_.machine['python']}, load average "
+           f"{run_.machine.get('load_average_at_start')} at start, {run_.machine.get('load_average_at_end')} at end"]
+    out += ["workloads: " + ", ".join(f"{s} {w['resources']} resources / {w['bytes'] / 1000:.0f} kB"
                                      for s, w in run_.workloads.items())]
     for size, v in c["in_process"].items():
         out.append(f"in process {size}: service {v['service_p50_ms']:.2f} ms, orjson.loads {v['orjson_p50_ms']:.2f} ms,"
