@@ -25,7 +25,7 @@ from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 from terminology import analytes as lab_analytes
 from terminology import drugs, units, valuesets
-from terminology.systems import V3_INTERPRETATION
+from terminology.systems import ICD10CM, V3_INTERPRETATION
 
 log = logging.getLogger(__name__)
 
@@ -404,14 +404,25 @@ def _condition_match(raw: dict[str, Any], vs: Any) -> ConditionMatch | None:
     concept = raw.get("code")
     when = parse_fhir_datetime(raw.get("onsetDateTime")) or parse_fhir_datetime(raw.get("recordedDate"))
     for coding in _codings(concept):
-        if vs.contains(coding.get("system"), coding.get("code")):
-            return ConditionMatch(raw.get("id"), _concept_text(concept) or str(coding.get("code")), vs.slug,
-                                  "code", str(coding.get("code")), when)
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(code, str):
+            continue
+        if any(vs.contains(system, variant) for variant in _code_variants(system, code)):
+            return ConditionMatch(raw.get("id"), _concept_text(concept) or code, vs.slug, "code", code, when)
     text = _concept_text(concept)
     all_text = " ".join([text] + [str(c.get("display") or "") for c in _codings(concept)])
     if all_text.strip() and vs.matches_text(all_text):
         return ConditionMatch(raw.get("id"), text or all_text.strip(), vs.slug, "text", None, when)
     return None
+
+
+def _code_variants(system: Any, code: str) -> tuple[str, ...]:
+    """The code as sent, plus for ICD-10-CM the dotted upper-case form: EHR extracts often send "M5416"."""
+    if system != ICD10CM:
+        return (code,)
+    clean = code.strip().upper()
+    dotted = clean if "." in clean or len(clean) <= 3 else f"{clean[:3]}.{clean[3:]}"
+    return tuple(dict.fromkeys((code, clean, dotted)))
 
 
 def _fmt(value: float) -> str:
