@@ -83,6 +83,12 @@ class LabResult:
     def day(self) -> date:
         return self.date.date()
 
+    def value_in(self, unit: str) -> float:
+        """The value in `unit` (rules compare against thresholds in the unit their source states)."""
+        if unit == self.unit:
+            return self.value
+        return self.value / units.to_canonical(1.0, unit, self.analyte)
+
 
 @dataclass(frozen=True)
 class MedicationUse:

@@ -47,7 +47,7 @@ class Draw:
 
     @property
     def ratio(self) -> float:
-        return self.bun.value / self.creatinine.value
+        return self.bun.value_in("mg/dL") / self.creatinine.value_in("mg/dL")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Finding:
 
     @property
     def critical(self) -> bool:
-        return self.draw.sodium is not None and self.draw.sodium.value > SODIUM_CRITICAL
+        return self.draw.sodium is not None and self.draw.sodium.value_in("mmol/L") > SODIUM_CRITICAL
 
 
 def _on(results: list[LabResult], day: date) -> LabResult | None:
@@ -73,17 +73,25 @@ def latest_draw(facts: PatientFacts) -> Draw | None:
     for day in sorted({b.day for b in buns}, reverse=True):
         bun, creatinine = _on(buns, day), _on(creatinines, day)
         sodium, osmolality = _on(sodiums, day), _on(osmolalities, day)
-        if bun and creatinine and creatinine.value > 0 and (sodium or osmolality):
+        if bun and creatinine and creatinine.value_in("mg/dL") > 0 and (sodium or osmolality):
             return Draw(day, bun, creatinine, sodium, osmolality)
     return None
+
+
+def _sodium_high(draw: Draw) -> bool:
+    return draw.sodium is not None and draw.sodium.value_in("mmol/L") > SODIUM_HIGH
+
+
+def _osmolality_high(draw: Draw) -> bool:
+    return draw.osmolality is not None and draw.osmolality.value_in("mosm/kg") > OSMOLALITY_HIGH
 
 
 def _applies(facts: PatientFacts) -> Finding | None:
     draw = latest_draw(facts)
     if draw is None or draw.ratio <= BUN_CREATININE_RATIO_MIN:
         return None
-    high_na = draw.sodium is not None and draw.sodium.value > SODIUM_HIGH
-    high_osm = draw.osmolality is not None and draw.osmolality.value > OSMOLALITY_HIGH
+    high_na = _sodium_high(draw)
+    high_osm = _osmolality_high(draw)
     if not (high_na or high_osm):
         return None
     diuretics = tuple(m for c in diuretic_effect.DIURETIC_CLASSES for m in facts.medications(c))
@@ -93,8 +101,7 @@ def _applies(facts: PatientFacts) -> Finding | None:
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     draw = finding.draw
     ratio = card_text.fmt_value(draw.ratio)
-    marker = (f"sodium {card_text.value_text(draw.sodium)}" if draw.sodium is not None
-              and draw.sodium.value > SODIUM_HIGH else
+    marker = (f"sodium {card_text.value_text(draw.sodium)}" if draw.sodium is not None and _sodium_high(draw) else
               f"osmolality {card_text.value_text(draw.osmolality)}" if draw.osmolality is not None else "")
     if finding.critical:
         indicator = Indicator.CRITICAL
@@ -105,12 +112,12 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     rows = [(draw.bun, card_text.range_text(draw.bun, BUN_DEFAULT_RANGE), f"BUN/creatinine ratio {ratio} (> 20)"),
             (draw.creatinine, card_text.range_text(draw.creatinine), "-")]
     if draw.sodium is not None:
-        high = draw.sodium.value > SODIUM_HIGH
+        high = _sodium_high(draw)
         rows.append((draw.sodium, card_text.range_text(draw.sodium, SODIUM_DEFAULT_RANGE),
                      ("**critical** " if finding.critical else "") + ("high" if high else "not high")))
     if draw.osmolality is not None:
         rows.append((draw.osmolality, card_text.range_text(draw.osmolality, OSMOLALITY_DEFAULT_RANGE),
-                     "high (> 295)" if draw.osmolality.value > OSMOLALITY_HIGH else "not high"))
+                     "high (> 295)" if _osmolality_high(draw) else "not high"))
     parts = ["Water and volume depletion cause muscle cramps, often at night. All values below are from the same "
              "draw.", card_text.lab_table(rows, facts.now)]
     related = []
@@ -118,7 +125,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         names = ", ".join(sorted({m.ingredient for m in finding.diuretics}))
         see = " (see the *Diuretic effect* card)" if diuretic_effect.RULE.applies(facts) is not None else ""
         related.append(f"Active {names} may be contributing to volume depletion{see}.")
-    if draw.sodium is not None and draw.sodium.value > SODIUM_HIGH:
+    if _sodium_high(draw):
         related.append("The high sodium also appears on the *Electrolyte imbalance* card.")
     if related:
         parts.append(card_text.bullets("Related", related))

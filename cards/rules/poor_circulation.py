@@ -83,11 +83,11 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
                         "worse at night.")
         rows = []
         if finding.hba1c is not None:
-            rows.append((finding.hba1c, "-", "diabetic range (>= 6.5%)" if finding.hba1c.value >= HBA1C_DIABETES
+            rows.append((finding.hba1c, "-", "diabetic range (>= 6.5%)" if finding.hba1c.value_in("%") >= HBA1C_DIABETES
                          else "below 6.5%"))
         if finding.b12 is not None:
             rows.append((finding.b12, card_text.range_text(finding.b12, (B12_LOW, None)),
-                         "low: B12 deficiency also causes neuropathy" if finding.b12.value < B12_LOW else "adequate"))
+                         "low: B12 deficiency also causes neuropathy" if finding.b12.value_in("pg/mL") < B12_LOW else "adequate"))
         if rows:
             parts.append(card_text.lab_table(rows, facts.now))
         steps += ["Annual 10-g monofilament plus one other sensory test; foot care; glycaemic control (ADA 2025 §12)."]

@@ -56,11 +56,11 @@ class Finding:
 
     @property
     def ferritin_low(self) -> bool:
-        return self.ferritin is not None and self.ferritin.value <= FERRITIN_RLS_MAX
+        return self.ferritin is not None and self.ferritin.value_in("ng/mL") <= FERRITIN_RLS_MAX
 
     @property
     def tsat_low(self) -> bool:
-        return self.tsat is not None and self.tsat.value < TSAT_RLS_MIN
+        return self.tsat is not None and self.tsat.value_in("%") < TSAT_RLS_MIN
 
     @property
     def iron_deficient(self) -> bool:
@@ -82,12 +82,12 @@ def transferrin_saturation(facts: PatientFacts) -> tuple[LabResult | None, bool]
     iron = facts.latest("iron", IRON_LOOKBACK)
     if iron is not None and (reported is None or iron.day > reported.day):
         tibc = next((t for t in facts.results("tibc", IRON_LOOKBACK) if t.day == iron.day), None)
-        if tibc is not None and tibc.value > 0:
-            value = iron.value / tibc.value * TSAT_PER_IRON_TIBC
+        if tibc is not None and tibc.value_in("ug/dL") > 0:
+            value = iron.value_in("ug/dL") / tibc.value_in("ug/dL") * TSAT_PER_IRON_TIBC
             calculated = LabResult(analyte="tsat", value=value, unit="%", date=iron.date, code="",
                                    display="Transferrin saturation (calculated)", observation_id=None,
-                                   original=f"iron {card_text.fmt_value(iron.value)} / TIBC "
-                                            f"{card_text.fmt_value(tibc.value)} ug/dL")
+                                   original=f"iron {card_text.fmt_value(iron.value_in('ug/dL'))} / TIBC "
+                                            f"{card_text.fmt_value(tibc.value_in('ug/dL'))} ug/dL")
             return calculated, True
     return reported, False
 
@@ -95,7 +95,7 @@ def transferrin_saturation(facts: PatientFacts) -> tuple[LabResult | None, bool]
 def _kidney_failure(facts: PatientFacts) -> tuple[str, ...]:
     found = [c.display for c in facts.conditions("cond-ckd-g5-dialysis")]
     egfr = facts.latest("egfr", IRON_LOOKBACK)
-    if egfr is not None and egfr.value < EGFR_KIDNEY_FAILURE:
+    if egfr is not None and egfr.value < EGFR_KIDNEY_FAILURE:  # eGFR has one unit (mL/min/1.73 m2)
         found.append(f"eGFR {card_text.fmt_value(egfr.value)} ({egfr.day.isoformat()})")
     return tuple(found)
 
@@ -104,8 +104,8 @@ def _applies(facts: PatientFacts) -> Finding | None:
     rls = tuple(c for vs in RLS_VALUESETS for c in facts.conditions(vs))
     ferritin = facts.latest("ferritin", IRON_LOOKBACK)
     tsat, calculated = transferrin_saturation(facts)
-    iron_deficient = (ferritin is not None and ferritin.value <= FERRITIN_RLS_MAX) or (
-        tsat is not None and tsat.value < TSAT_RLS_MIN)
+    iron_deficient = (ferritin is not None and ferritin.value_in("ng/mL") <= FERRITIN_RLS_MAX) or (
+        tsat is not None and tsat.value_in("%") < TSAT_RLS_MIN)
     if not rls and not iron_deficient:
         return None
     kidney_failure = _kidney_failure(facts)
@@ -124,17 +124,17 @@ def _applies(facts: PatientFacts) -> Finding | None:
 def grade(finding: Finding) -> Indicator:
     if finding.rls:
         return Indicator.WARNING if finding.iron_deficient else Indicator.INFO
-    absolute = finding.ferritin is not None and finding.ferritin.value < FERRITIN_ABSOLUTE_DEFICIENCY
+    absolute = finding.ferritin is not None and finding.ferritin.value_in("ng/mL") < FERRITIN_ABSOLUTE_DEFICIENCY
     return Indicator.WARNING if absolute or finding.tsat_low else Indicator.INFO
 
 
 def _iron_text(finding: Finding) -> str:
     shown = []
     if finding.ferritin_low and finding.ferritin is not None:
-        shown.append(f"ferritin {card_text.fmt_value(finding.ferritin.value)} ng/mL "
+        shown.append(f"ferritin {card_text.fmt_value(finding.ferritin.value_in('ng/mL'))} ng/mL "
                      f"({finding.ferritin.day.isoformat()})")
     if finding.tsat_low and finding.tsat is not None:
-        shown.append(f"TSAT {card_text.fmt_value(finding.tsat.value)}% ({finding.tsat.day.isoformat()})")
+        shown.append(f"TSAT {card_text.fmt_value(finding.tsat.value_in('%'))}% ({finding.tsat.day.isoformat()})")
     return " and ".join(shown)
 
 
@@ -142,7 +142,8 @@ def _summary(finding: Finding) -> str:
     drugs = sorted({m.ingredient for m in finding.aggravating})
     if not finding.rls:
         kind = "iron deficiency" if grade(finding) is Indicator.WARNING else "below the RLS iron target (<= 75)"
-        return f"{_iron_text(finding).capitalize()}: {kind} - a treatable cause of restless legs; ask about symptoms"
+        iron = _iron_text(finding)
+        return f"{iron[:1].upper()}{iron[1:]}: {kind} - a treatable cause of restless legs; ask about symptoms"
     name = "Secondary restless legs (" + ", ".join(finding.secondary) + ")" if finding.secondary else "Restless legs"
     if finding.iron_deficient:
         return f"{name} with {_iron_text(finding)}: AASM 2024 suggests iron therapy"
@@ -154,9 +155,9 @@ def _summary(finding: Finding) -> str:
 
 
 def _assess_ferritin(result: LabResult) -> str:
-    if result.value < FERRITIN_ABSOLUTE_DEFICIENCY:
+    if result.value_in("ng/mL") < FERRITIN_ABSOLUTE_DEFICIENCY:
         return "absolute iron deficiency (< 30)"
-    if result.value <= FERRITIN_RLS_MAX:
+    if result.value_in("ng/mL") <= FERRITIN_RLS_MAX:
         return "low for RLS (<= 75, AASM 2024)"
     return "above the RLS iron-therapy threshold"
 
