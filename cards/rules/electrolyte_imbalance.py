@@ -25,7 +25,8 @@ from cards.topics import Topic
 # source: leg-pain issue 2 / clinical-reference.md §6.5 - electrolytes older than 90 days are stale.
 LOOKBACK = timedelta(days=90)
 
-# Default adult reference ranges when the lab sends none (clinical-reference.md §1.4; NIH CC ranges [NLM]).
+# Default adult reference ranges when the lab sends none.
+# source: clinical-reference.md §1.4 (NIH CC ranges [NLM]).
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "potassium": (3.5, 5.0),          # mmol/L, NIH CC [NLM]
     "sodium": (135.0, 145.0),         # mmol/L, NIH CC [NLM]
@@ -52,7 +53,7 @@ LOW_FLAGS = frozenset({"L", "LL", "LU"})
 HIGH_FLAGS = frozenset({"H", "HH", "HU"})
 ABNORMAL_FLAGS = LOW_FLAGS | HIGH_FLAGS | frozenset({"A", "AA"})
 
-# Payne 1973: Ca_corr (mg/dL) = Ca + 0.8 x (4.0 - albumin g/dL).
+# source: Payne 1973 - Ca_corr (mg/dL) = Ca + 0.8 x (4.0 - albumin g/dL).
 ALBUMIN_REFERENCE_G_DL = 4.0
 CALCIUM_PER_ALBUMIN = 0.8
 
