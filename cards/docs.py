@@ -40,16 +40,17 @@ def thresholds(module: ModuleType) -> list[tuple[str, str, str]]:
     lines = text.splitlines()
     found = []
     for node in ast.parse(text).body:
-        target = None
+        target: str | None = None
+        value: ast.expr | None = None
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            target = node.targets[0].id
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
-            target = node.target.id
-        if target is None or not target.isupper() or node.value is None:
+            target, value = node.targets[0].id, node.value
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            target, value = node.target.id, node.value
+        if target is None or value is None or not target.isupper():
             continue
         source = _source_comment(lines, node.lineno, node.end_lineno or node.lineno)
         if source:
-            found.append((target, ast.unparse(node.value), source))
+            found.append((target, ast.unparse(value), source))
     return found
 
 

@@ -13,7 +13,8 @@ import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from datetime import date as CalendarDate  # LabResult has a field named `date`
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
@@ -80,7 +81,7 @@ class LabResult:
     side: str | None = None
 
     @property
-    def day(self) -> date:
+    def day(self) -> CalendarDate:
         return self.date.date()
 
     def value_in(self, unit: str) -> float:
