@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from cards import docs, registry
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
@@ -41,3 +43,8 @@ def test_write_creates_and_refreshes_the_section(tmp_path: Path) -> None:
     docs.write(target)
     refreshed = target.read_text(encoding="utf-8")
     assert docs.section_of(refreshed) == docs.render_rules_markdown() and "kept after the markers" in refreshed
+
+
+def test_cli_prints_the_section(capsys: pytest.CaptureFixture[str]) -> None:
+    assert docs.main([]) == 0
+    assert capsys.readouterr().out == docs.render_rules_markdown()

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import ICD10CM, cond, med, obs
@@ -128,3 +130,15 @@ def test_card_quality() -> None:
     assert "ferritin 40 ng/mL (2026-10-26)" in c.summary
     assert "2026-10-26" in (c.detail or "") and "doi.org/10.5664/jcsm.11390" in (c.source.url or "")
     assert c.override_reasons and c.links and c.suggestions
+
+
+RANK = {None: -1, "info": 0, "warning": 1, "critical": 2}
+
+
+@settings(max_examples=40, deadline=None)
+@given(low=st.floats(min_value=1, max_value=300), step=st.floats(min_value=0.1, max_value=200))
+def test_a_lower_ferritin_never_gives_a_milder_card(low: float, step: float) -> None:
+    for with_rls in ((), (rls(),)):
+        worse = indicator(T, *with_rls, obs("2276-4", round(low, 1), "ng/mL", days=30))
+        better = indicator(T, *with_rls, obs("2276-4", round(low + step, 1), "ng/mL", days=30))
+        assert RANK[worse] >= RANK[better]
