@@ -143,6 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help=f"regenerate {DOC_PATH}")
     args = parser.parse_args(argv)
     if args.write:
+        if not (DOC_PATH.parents[1] / "pyproject.toml").exists():
+            parser.error("--write works in a source checkout only (docs/ is not installed)")
         write()
         print(f"wrote {DOC_PATH}")
     else:
