@@ -154,7 +154,7 @@ class Store:
                 .join(IssuedCardRow, IssuedCardRow.uuid == FeedbackRow.card_uuid, isouter=True)
                 .where(FeedbackRow.card_uuid == card_uuid).order_by(FeedbackRow.id))
         with self._sessions() as session:
-            rows = session.execute(stmt).tuples().all()
+            rows = session.execute(stmt).all()
             return [FeedbackRecord(
                 card_uuid=f.card_uuid, card_known=f.card_known, outcome=f.outcome,
                 accepted_suggestions=json.loads(f.accepted_suggestions) if f.accepted_suggestions else [],
