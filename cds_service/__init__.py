@@ -48,6 +48,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     config.validate(app.config)  # a bad value fails at start-up, not mid-shift
     for name in ("cds_service", "cards", "terminology"):
         logging.getLogger(name).setLevel(app.config["LOG_LEVEL"])
+    # urllib3 logs every request URL at DEBUG, and FHIR URLs carry the patient id: keep it at WARNING.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
 
     store = Store(app.config["DATABASE_URL"])
     store.create()
