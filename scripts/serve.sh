@@ -2,13 +2,7 @@
 # Install the package and serve it on the embedded defaults (SQLite file, bundled terminology), for a first try.
 # Usage: bash scripts/serve.sh [--host H] [--port P] [--workers N]
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-VENV="${VENV:-.venv}"
-
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "creating virtualenv $VENV"
-    python3 -m venv "$VENV"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check .
 
 echo "*** CDS_AUTH=none: client authentication is OFF (local quick start). Never expose this to a network. ***"

@@ -2,13 +2,7 @@
 # Install the package (not editable: proves the wheel ships every module and data file) and run the whole suite
 # against that installed copy. Usage: bash scripts/test.sh [pytest args...]
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-VENV="${VENV:-.venv}"
-
-if [ ! -x "$VENV/bin/python" ]; then
-    echo "creating virtualenv $VENV"
-    python3 -m venv "$VENV"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check '.[test]'
 
 # -P: do not put the working directory on sys.path, and --import-mode=importlib: do not put tests/ or the repo
