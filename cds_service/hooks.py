@@ -10,6 +10,7 @@ from cards import engine, registry
 from cards.facts import build_facts
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service import fhir_data, schemas
 from cds_service.errors import BadHookRequest, UnsupportedMediaType
@@ -57,7 +58,13 @@ def call_service(service_id: str) -> ResponseReturnValue:
                         notes=data.notes, available=data.available)
     cards = engine.evaluate(service, facts)
     body, issued = schemas.dump_cards(cards, new_uuid=conf["UUID_FACTORY"]())
-    current_app.extensions["cds_store"].record_issued(service.id, call.hook_instance, issued, now)
+    try:
+        current_app.extensions["cds_store"].record_issued(service.id, call.hook_instance, issued, now)
+    except SQLAlchemyError:
+        # The cards are right whether or not the record is written: a locked or unreachable database must not
+        # withhold them from the clinician. Feedback on these cards will be stored flagged card_known = false.
+        log.exception("could not record issued cards", extra={"hookInstance": call.hook_instance,
+                                                               "service": service.id})
     log.info("hook answered", extra={
         "hookInstance": call.hook_instance, "service": service.id,
         "rules": [r for c in issued for r in c.rule_ids], "cards": [c.uuid for c in issued],

@@ -109,3 +109,51 @@ def test_schema_is_created_in_a_new_sqlite_file(tmp_path: Path) -> None:
     tables = {r[0] for r in sqlite3.connect(path).execute("SELECT name FROM sqlite_master WHERE type='table'")}
     assert {"issued_card", "feedback"} <= tables
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_failing_database_does_not_withhold_cards(client: FlaskClient, build: Any, app: Flask,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def locked(*_a: Any, **_k: Any) -> None:
+        raise OperationalError("INSERT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(app.extensions["cds_store"], "record_issued", locked)
+    resp = client.post("/cds-services/leg-pain-causes", json=build.hook_request(build.full_prefetch(
+        build.potassium(2.9))))
+    assert resp.status_code == 200 and resp.get_json()["cards"]
+
+
+def test_concurrent_writers_on_one_sqlite_file(tmp_path: Path) -> None:
+    """Separate engines (as in separate gunicorn workers) write at once: WAL + busy timeout, no 'locked'."""
+    import threading
+    from datetime import datetime, timezone
+
+    from cds_service.schemas import IssuedCard
+
+    url = f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+    Store(url).create()
+    errors: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        store = Store(url)
+        try:
+            for i in range(40):
+                store.record_issued("leg-pain-causes", f"hook-{n}", [IssuedCard(f"c-{n}-{i}", "t", "info",
+                                                                                ("r@1",), ())],
+                                    datetime.now(timezone.utc))
+                store.record_feedback("leg-pain-causes", [{"card": f"c-{n}-{i}", "outcome": "overridden",
+                                                           "outcomeTimestamp": datetime.now(timezone.utc)}],
+                                      datetime.now(timezone.utc))
+        except BaseException as err:  # collected and asserted below
+            errors.append(err)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    con = sqlite3.connect(tmp_path / "shared.sqlite3")
+    assert con.execute("SELECT count(*) FROM issued_card").fetchone() == (160,)
+    assert con.execute("SELECT count(*) FROM feedback WHERE card_known").fetchone() == (160,)

@@ -253,3 +253,17 @@ def test_no_client_input_causes_a_500(client: FlaskClient, body: Any) -> None:
 def test_garbage_bytes_never_cause_a_500(client: FlaskClient, data: bytes) -> None:
     resp = client.post(SERVICE, data=data, content_type="application/json")
     assert resp.status_code in {200, 400, 412}
+
+
+@pytest.mark.parametrize("context, count", [
+    ({"draftOrders": {"resourceType": "Bundle", "entry": [
+        {"resource": {"resourceType": "MedicationRequest", "status": "draft", "category": "not-a-list"}},
+        {"resource": None}, "junk", {"fullUrl": "x"}]}}, 1),
+    ({"draftOrders": "not a bundle"}, 0),
+    ({"draftOrders": {"resourceType": "Bundle", "entry": "x"}}, 0),
+    ({}, 0),
+])
+def test_draft_orders_are_read_leniently(context: dict[str, Any], count: int) -> None:
+    from cds_service.schemas import draft_orders
+
+    assert len(draft_orders(context)) == count
