@@ -41,6 +41,7 @@ def _serve(args: argparse.Namespace) -> int:
     overrides: dict[str, Any] = {}
     if args.workers is not None:
         overrides["WORKERS"] = args.workers
+    logs.configure("INFO")  # start-up warnings (e.g. CDS_AUTH=none) are formatted too; re-levelled below
     try:
         app = create_app(overrides)
     except config.ConfigError as err:

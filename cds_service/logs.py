@@ -19,8 +19,10 @@ class KeyValueFormatter(logging.Formatter):
 
 def configure(level: str) -> None:
     """Root logging for the CLI and servers: stderr, key=value extras."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    if not any(getattr(h, "_leg_pain_cds", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler._leg_pain_cds = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
     root.setLevel(level)
