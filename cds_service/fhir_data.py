@@ -18,6 +18,7 @@ keys, hosts and statuses only (URLs carry the patient id).
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -122,6 +123,7 @@ class _Fetcher:
         self.settings = settings
         self.deadline = time.monotonic() + settings.total_budget_s
         self.resources_left = settings.max_resources
+        self._lock = threading.Lock()
         self.session = requests.Session()
         self.session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
         adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool, 1), max_retries=0)
@@ -137,6 +139,13 @@ class _Fetcher:
 
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
+
+    def _take(self, wanted: int) -> int:
+        """Reserve up to `wanted` resources from the call's FHIR_MAX_RESOURCES budget (shared by all threads)."""
+        with self._lock:
+            allowed = min(wanted, self.resources_left)
+            self.resources_left -= allowed
+            return allowed
 
     def get_json(self, url: str) -> dict[str, Any]:
         left = self.remaining()
@@ -205,14 +214,11 @@ class _Fetcher:
             data = self.get_json(url)
             requests_made += 1
             batch = list(_entries(data, notes)) if data["resourceType"] == "Bundle" else [data]
-            if len(batch) > self.resources_left:
-                batch = batch[: max(self.resources_left, 0)]
+            allowed = self._take(len(batch))
+            resources.extend(batch[:allowed])
+            if allowed < len(batch):
                 notes.note_missing(f"{key}: only the first {self.settings.max_resources} resources were read")
-                self.resources_left = 0
-                resources.extend(batch)
                 return requests_made
-            self.resources_left -= len(batch)
-            resources.extend(batch)
             nxt = _next_link(data) if data["resourceType"] == "Bundle" else None
             if nxt is None:
                 return requests_made
