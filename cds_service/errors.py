@@ -90,8 +90,9 @@ def _http_error(err: HTTPException) -> Response:
     else:
         text = err.description or err.name
     response = operation_outcome(status, _HTTP_CODES.get(status, "exception"), text)
-    if status == 405 and getattr(err, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(err.valid_methods or ())
+    valid_methods = getattr(err, "valid_methods", None)
+    if status == 405 and valid_methods:
+        response.headers["Allow"] = ", ".join(valid_methods)
     return response
 
 

@@ -199,7 +199,8 @@ class _Fetcher:
         return self.fetch_url(key.key, urljoin(self.base, relative), first_page=1)
 
     def fetch_url(self, key: str, url: str, first_page: int) -> tuple[list[Any], int, DataNotes]:
-        resources, made, notes = [], 0, DataNotes()
+        resources: list[Any] = []
+        made, notes = 0, DataNotes()
         try:
             made = self._pages(key, url, first_page, resources, notes)
         except FetchFailed as err:
@@ -270,14 +271,14 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
     server = call.fhir_server
     if server is None:
         failures = {k: f"{why} and no fhirServer given" for k, why in to_fetch.items()}
-        for key in continue_pages:
-            out.notes.note_missing(f"{key}: only the first prefetched page was available (no fhirServer)")
+        for name in continue_pages:
+            out.notes.note_missing(f"{name}: only the first prefetched page was available (no fhirServer)")
     elif not allow_server(server):
         log.warning("fhirServer refused by policy", extra={"hookInstance": call.hook_instance,
                                                            "fhir_host": urlsplit(server).hostname})
         failures = {k: f"{why}; fhirServer is not on the allowlist" for k, why in to_fetch.items()}
-        for key in continue_pages:
-            out.notes.note_missing(f"{key}: further prefetch pages not fetched (fhirServer not allowed)")
+        for name in continue_pages:
+            out.notes.note_missing(f"{name}: further prefetch pages not fetched (fhirServer not allowed)")
     else:
         failures = _fetch_all(call, service, server, to_fetch, continue_pages, now, settings, out)
 

@@ -224,7 +224,7 @@ def dump_cards(cards: Iterable[Card], new_uuid: Callable[[], str]) -> tuple[dict
     issued: list[IssuedCard] = []
     for card in cards:
         card_uuid = new_uuid()
-        suggestions = [{"label": s.label, "uuid": new_uuid(), "is_recommended": s.is_recommended,
+        suggestions: list[dict[str, Any]] = [{"label": s.label, "uuid": new_uuid(), "is_recommended": s.is_recommended,
                         "actions": list(s.actions)} for s in card.suggestions]
         data = {
             "uuid": card_uuid, "summary": card.summary, "indicator": card.indicator, "detail": card.detail,
@@ -234,7 +234,7 @@ def dump_cards(cards: Iterable[Card], new_uuid: Callable[[], str]) -> tuple[dict
         }
         out.append(_CARD.dump(data))
         issued.append(IssuedCard(card_uuid, card.topic, card.indicator.value, card.rule_ids,
-                                 tuple(s["uuid"] for s in suggestions)))
+                                 tuple(str(s["uuid"]) for s in suggestions)))
     return {"cards": out}, issued
 
 
