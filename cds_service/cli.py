@@ -73,6 +73,9 @@ def _serve(args: argparse.Namespace) -> int:
         "errorlog": "-",
         "limit_request_line": 8190,
         "proc_name": "leg-pain-cds",
+        # gunicorn >= 25 opens a control socket in ~/.gunicorn by default: instances on one host would share it
+        # and read-only containers cannot create it. Not needed here (ignored by older gunicorn).
+        "control_socket_disable": True,
     }).run()
     return 0
 
