@@ -11,6 +11,7 @@ For each data key of the service (cards.registry.DataKey):
 3. A required key that cannot be obtained raises DataUnavailable (412) naming each missing key and why; an
    optional one is noted in DataNotes and shown on the cards as "Not evaluated".
 
+Prefetch keys the service did not declare are ignored (their content was asked for by no template of ours).
 When every key is prefetched, no request is made. ``allow_server`` is consulted before any request (the security
 module replaces the default allow-all policy with the FHIR-server allowlist). The token is never logged; logs name
 keys, hosts and statuses only (URLs carry the patient id).

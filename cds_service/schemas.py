@@ -53,10 +53,11 @@ class HookRequestSchema(_Base):
     hook = fields.Str(required=True, validate=validate.Length(min=1))
     hookInstance = fields.Str(required=True)
     context = fields.Dict(required=True, keys=fields.Str())
-    fhirServer = fields.Url(require_tld=False, schemes={"http", "https"})
-    fhirAuthorization = fields.Nested(FhirAuthorizationSchema)
+    # 2.0 forbids nulls, but clients send `"fhirAuthorization": null` for open servers: read null as absent.
+    fhirServer = fields.Url(require_tld=False, schemes={"http", "https"}, allow_none=True)
+    fhirAuthorization = fields.Nested(FhirAuthorizationSchema, allow_none=True)
     prefetch = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True), allow_none=True)
-    extension = fields.Dict()
+    extension = fields.Dict(allow_none=True)
 
     @validates("hookInstance")
     def _uuid(self, value: str, **_: Any) -> None:
@@ -67,7 +68,7 @@ class HookRequestSchema(_Base):
 
     @validates_schema
     def _conditional(self, data: dict[str, Any], **_: Any) -> None:
-        if "fhirAuthorization" in data and "fhirServer" not in data:
+        if data.get("fhirAuthorization") is not None and data.get("fhirServer") is None:
             raise ValidationError("fhirServer is required when fhirAuthorization is given.", "fhirServer")
         context = data.get("context") or {}
         if data.get("hook") in PATIENT_HOOKS:

@@ -267,3 +267,8 @@ def test_draft_orders_are_read_leniently(context: dict[str, Any], count: int) ->
     from cds_service.schemas import draft_orders
 
     assert len(draft_orders(context)) == count
+
+
+def test_null_optional_fields_are_read_as_absent(client: FlaskClient, build: Any) -> None:
+    body = build.hook_request(build.full_prefetch(), fhirServer=None, fhirAuthorization=None, extension=None)
+    assert client.post(SERVICE, json=body).status_code == 200
