@@ -55,6 +55,8 @@ class FeedbackRow(Base):
     card_known: Mapped[bool] = mapped_column(Boolean)
     outcome: Mapped[str] = mapped_column(String(16))
     accepted_suggestions: Mapped[str | None] = mapped_column(Text)  # JSON array of suggestion uuids
+    # False when an accepted suggestion uuid is not one the (known) card offered; None when nothing to check.
+    suggestions_known: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     override_system: Mapped[str | None] = mapped_column(String(300))
     override_code: Mapped[str | None] = mapped_column(String(100))
     override_display: Mapped[str | None] = mapped_column(Text)
@@ -69,6 +71,7 @@ class FeedbackRecord:
 
     card_uuid: str
     card_known: bool
+    suggestions_known: bool | None
     outcome: str
     accepted_suggestions: list[str]
     override_code: str | None
@@ -134,13 +137,19 @@ class Store:
         items = list(items)
         uuids = {i["card"] for i in items}
         with self._sessions.begin() as session:
-            known = set(session.scalars(select(IssuedCardRow.uuid).where(
-                IssuedCardRow.uuid.in_(uuids), IssuedCardRow.service_id == service_id)))
+            offered: dict[str, set[str]] = {}
+            for card_uuid, suggestion_uuids in session.execute(
+                    select(IssuedCardRow.uuid, IssuedCardRow.suggestion_uuids).where(
+                        IssuedCardRow.uuid.in_(uuids), IssuedCardRow.service_id == service_id)):
+                offered.setdefault(card_uuid, set()).update(json.loads(suggestion_uuids))
+            known = set(offered)
             for item in items:
                 reason = (item.get("overrideReason") or {}).get("reason") or {}
                 accepted = [s["id"] for s in item.get("acceptedSuggestions") or ()]
+                checked = set(accepted) <= offered[item["card"]] if accepted and item["card"] in known else None
                 session.add(FeedbackRow(
                     service_id=service_id, card_uuid=item["card"], card_known=item["card"] in known,
+                    suggestions_known=checked,
                     outcome=item["outcome"], accepted_suggestions=json.dumps(accepted) if accepted else None,
                     override_system=reason.get("system"), override_code=reason.get("code"),
                     override_display=reason.get("display"),
@@ -156,7 +165,8 @@ class Store:
         with self._sessions() as session:
             rows = session.execute(stmt).all()
             return [FeedbackRecord(
-                card_uuid=f.card_uuid, card_known=f.card_known, outcome=f.outcome,
+                card_uuid=f.card_uuid, card_known=f.card_known, suggestions_known=f.suggestions_known,
+                outcome=f.outcome,
                 accepted_suggestions=json.loads(f.accepted_suggestions) if f.accepted_suggestions else [],
                 override_code=f.override_code, override_system=f.override_system,
                 override_display=f.override_display, user_comment=f.user_comment,

@@ -32,6 +32,7 @@ def test_accepted_feedback_is_stored_and_joined(client: FlaskClient, build: Any,
     assert len(records) == 1
     rec = records[0]
     assert rec.card_known and rec.outcome == "accepted" and rec.accepted_suggestions == [suggestion]
+    assert rec.suggestions_known is True
     assert rec.issued_topic == card["source"]["topic"]["code"]
     assert rec.issued_rule_ids and rec.issued_rule_ids[0].startswith("electrolyte-imbalance@")
     assert rec.issued_hook_instance == build.HOOK_INSTANCE
@@ -157,3 +158,13 @@ def test_concurrent_writers_on_one_sqlite_file(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "shared.sqlite3")
     assert con.execute("SELECT count(*) FROM issued_card").fetchone() == (160,)
     assert con.execute("SELECT count(*) FROM feedback WHERE card_known").fetchone() == (160,)
+
+
+def test_accepting_a_suggestion_the_card_never_offered_is_flagged(client: FlaskClient, build: Any,
+                                                                  app: Flask) -> None:
+    card = _issue_card(client, build)
+    client.post(FEEDBACK, json={"feedback": [{"card": card["uuid"], "outcome": "accepted",
+                                              "acceptedSuggestions": [{"id": "made-up"}],
+                                              "outcomeTimestamp": "2026-11-25T12:05:00Z"}]})
+    [record] = app.extensions["cds_store"].feedback_for(card["uuid"])
+    assert record.card_known and record.suggestions_known is False
