@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gc
 import importlib
 import importlib.util
 import logging
@@ -57,6 +58,11 @@ def _serve(args: argparse.Namespace) -> int:
         log.warning("--dev: Flask's development server, single process; not for production")
         app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
         return 0
+    # Everything alive now (modules, fhir.resources models, the app) lives as long as the process: take it out of
+    # the cyclic collector's sight, so that a collection during a request walks only that request's objects (a
+    # heavy request spent ~1/3 of its time in such walks, docs/performance.md) and forked workers keep sharing these
+    # pages copy-on-write.
+    gc.freeze()
     _Gunicorn(app, {
         "bind": f"{args.host}:{args.port}",
         "workers": workers,
