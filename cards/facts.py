@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from datetime import date as CalendarDate  # LabResult has a field named `date`
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, Sequence, overload
 
 from fhir.resources.R4B.condition import Condition
 from fhir.resources.R4B.medicationrequest import MedicationRequest
@@ -239,6 +239,64 @@ def _float(value: Any) -> float | None:
     return None
 
 
+class LazyResults(Sequence[LabResult]):
+    """Lab results newest first, produced (validated, converted) from `source` only as far as they are read.
+
+    Iterating, indexing, ``len`` and truth testing behave as on a list; ``len`` and slices read everything.
+    Each result is produced once and kept, so repeated or nested iteration sees the same objects.
+    """
+
+    def __init__(self, source: Iterator[LabResult]) -> None:
+        self._source: Iterator[LabResult] | None = source
+        self._done: list[LabResult] = []
+
+    def _fill(self, upto: int | None) -> None:
+        """Produce results until index `upto` exists (None: all)."""
+        while self._source is not None and (upto is None or len(self._done) <= upto):
+            try:
+                self._done.append(next(self._source))
+            except StopIteration:
+                self._source = None
+
+    def __iter__(self) -> Iterator[LabResult]:
+        index = 0
+        while True:
+            if index >= len(self._done):
+                self._fill(index)
+                if index >= len(self._done):
+                    return
+            yield self._done[index]
+            index += 1
+
+    @overload
+    def __getitem__(self, index: int) -> LabResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[LabResult]: ...
+
+    def __getitem__(self, index: int | slice) -> LabResult | list[LabResult]:
+        self._fill(index if isinstance(index, int) and index >= 0 else None)
+        return self._done[index]
+
+    def __len__(self) -> int:
+        self._fill(None)
+        return len(self._done)
+
+    def __bool__(self) -> bool:
+        self._fill(0)
+        return bool(self._done)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (LazyResults, list)):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable-looking sequence, like list
+
+    def __repr__(self) -> str:
+        return f"LazyResults({list(self)!r})"
+
+
 # ---------------------------------------------------------------------------------------------- the facts
 
 
@@ -253,43 +311,38 @@ class PatientFacts:
         self.sex: str | None = None
         self.available: set[str] = set()
         self._obs_candidates: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
-        self._lab_cache: dict[tuple[str, timedelta], list[LabResult]] = {}
+        self._lab_cache: dict[tuple[str, timedelta], LazyResults] = {}
         self._medications: list[MedicationUse] = []
         self._draft_orders: list[MedicationUse] = []
         self._conditions_raw: list[dict[str, Any]] = []
         self._condition_cache: dict[str, list[ConditionMatch]] = {}
+        self._valid_conditions: dict[int, bool] = {}  # id(raw) -> validated; raws live as long as the facts
         self._parsed_obs: dict[int, list[LabResult]] = {}
 
     # ------------------------------------------------------------------ observations
 
-    def results(self, analyte: str, lookback: timedelta) -> list[LabResult]:
-        """Every usable result for `analyte` within `lookback`, newest first (ABI: one per side)."""
+    def results(self, analyte: str, lookback: timedelta) -> LazyResults:
+        """Every usable result for `analyte` within `lookback`, newest first (ABI: one per side).
+
+        A sequence validated as far as it is read: a rule that looks for "the albumin of that day" validates the
+        results down to that day, not every albumin of the window (docs/performance.md).
+        """
         key = (analyte, lookback)
-        if key not in self._lab_cache:
-            since = self.now - lookback
-            found: list[LabResult] = []
-            for when, raw in self._obs_candidates.get(analyte, ()):
-                if when < since:
-                    break  # candidates are sorted newest first
-                found.extend(self._to_results(analyte, when, raw))
-            self._lab_cache[key] = found
-        return self._lab_cache[key]
+        found = self._lab_cache.get(key)
+        if found is None:
+            found = self._lab_cache[key] = LazyResults(self._results_since(analyte, self.now - lookback))
+        return found
 
     def latest(self, analyte: str, lookback: timedelta) -> LabResult | None:
         """The most recent usable result within `lookback` (invalid or unconvertible results are skipped)."""
-        for result in self._iter_latest(analyte, lookback):
+        for result in self.results(analyte, lookback):
             return result
         return None
 
-    def _iter_latest(self, analyte: str, lookback: timedelta) -> Iterator[LabResult]:
-        cached = self._lab_cache.get((analyte, lookback))
-        if cached is not None:
-            yield from cached
-            return
-        since = self.now - lookback
+    def _results_since(self, analyte: str, since: datetime) -> Iterator[LabResult]:
         for when, raw in self._obs_candidates.get(analyte, ()):
             if when < since:
-                return
+                return  # candidates are sorted newest first
             yield from self._to_results(analyte, when, raw)
 
     def older_than(self, analyte: str, lookback: timedelta) -> datetime | None:
@@ -445,14 +498,23 @@ class PatientFacts:
                 match = _condition_match(raw, vs)
                 if match is None:
                     continue
-                try:
-                    Condition.model_validate(read_elements(raw, CONDITION_READS))
-                except (ValidationError, ValueError, TypeError):
-                    self.notes.skip("condition-invalid")
-                    continue
-                found.append(match)
+                if self._condition_valid(raw):
+                    found.append(match)
             self._condition_cache[valueset_slug] = found
         return self._condition_cache[valueset_slug]
+
+    def _condition_valid(self, raw: dict[str, Any]) -> bool:
+        """Validated once per resource, however many value sets it matches (rules ask about many)."""
+        valid = self._valid_conditions.get(id(raw))
+        if valid is None:
+            try:
+                Condition.model_validate(read_elements(raw, CONDITION_READS))
+                valid = True
+            except (ValidationError, ValueError, TypeError):
+                self.notes.skip("condition-invalid")
+                valid = False
+            self._valid_conditions[id(raw)] = valid
+        return valid
 
     def has_condition(self, valueset_slug: str) -> bool:
         return bool(self.conditions(valueset_slug))
