@@ -32,6 +32,7 @@ import time
 import tracemalloc
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -46,7 +47,7 @@ PARSE_PATH = "/_bench/parse"
 FALLBACK_DELAY_S = 0.005
 CONCURRENCY = 8
 SLOPE_SIZES = (20, 250, 500, 1000, 2500, 5000)
-QUICK_SLOPE_SIZES = (10, 20, 40)
+QUICK_SLOPE_SIZES = (10, 20)
 
 
 @dataclass
@@ -157,7 +158,7 @@ def in_process(app: Any, bodies: dict[str, bytes], repeats: dict[str, int]) -> d
     out: dict[str, Any] = {}
     for size, body in bodies.items():
         answer = _checked(_post(client, SERVICE_PATH, body), f"{size} request")
-        base, serv = _alternate(lambda b=body: orjson.loads(b), lambda b=body: _post(client, SERVICE_PATH, b),
+        base, serv = _alternate(partial(orjson.loads, body), partial(_post, client, SERVICE_PATH, body),
                                 repeats[size])
         out[size] = {"orjson_ms": base, "service_ms": serv, "orjson_p50_ms": _median(base),
                      "service_p50_ms": _median(serv), "ratio": _median(serv) / _median(base),
@@ -337,7 +338,7 @@ def slope(app: Any, now: datetime, sizes: tuple[int, ...]) -> dict[str, Any]:
         resources = len(workload.resources_of(orjson.loads(body)))
         _checked(_post(client, SERVICE_PATH, body), f"{n}-observation request")
         repeats = max(3, min(40, 20_000 // max(n, 1)))
-        base, serv = _alternate(lambda b=body: orjson.loads(b), lambda b=body: _post(client, SERVICE_PATH, b), repeats)
+        base, serv = _alternate(partial(orjson.loads, body), partial(_post, client, SERVICE_PATH, body), repeats)
         points.append({"observations": n, "resources": resources, "bytes": len(body),
                        "orjson_p50_ms": _median(base), "service_p50_ms": _median(serv)})
     xs = [float(p["resources"]) for p in points]
@@ -381,14 +382,14 @@ def run(*, quick: bool, seconds: float, log: Callable[[str], None] = print) -> R
         result.cases["in_process"] = in_process(app, bodies, repeats)
 
         log("cases 2-3: over loopback against `leg-pain-cds serve` ...")
-        counts = {"small": 30} if quick else {"typical": 300, "heavy": 60}
+        counts = {"small": 20} if quick else {"typical": 300, "heavy": 60}
         with served(tmp) as base:
             result.cases["http"] = over_http(base, {s: paths[s] for s in counts}, latency_counts=counts,
-                                             seconds=1.0 if quick else seconds, rounds=1 if quick else 2)
+                                             seconds=0.5 if quick else seconds, rounds=1 if quick else 2)
 
         log("case 4: FHIR fallback against the stand-in (5 ms per query) ...")
         fb_size = "small" if quick else "typical"
-        result.cases["fallback"] = fallback(app, requests_[fb_size], now, repeats=5 if quick else 40)
+        result.cases["fallback"] = fallback(app, requests_[fb_size], now, repeats=3 if quick else 40)
         result.cases["fallback"]["size"] = fb_size
 
         log("case 5: peak memory (tracemalloc) ...")

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, select)
+from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, insert, select)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
@@ -65,7 +65,7 @@ class FeedbackRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-_ISSUED_INSERT = IssuedCardRow.__table__.insert()
+_ISSUED_INSERT = insert(IssuedCardRow)
 
 
 @dataclass(frozen=True)
