@@ -1,0 +1,226 @@
+"""Shared card building blocks: evidence lines, draft orders, override reasons, sources and links.
+
+Card text is for clinicians: rounded numbers, explicit units, dates with their age, the rule id and version.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from terminology.systems import LOINC
+
+from cards import guidelines
+from cards.model import (Action, ActionType, Card, Coding, Indicator, Link, SelectionBehavior, Source,
+                         Suggestion)
+from cards.topics import Topic
+
+if TYPE_CHECKING:
+    from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts
+    from cards.rule import Rule
+
+OVERRIDE_SYSTEM = "https://leg-pain-cds.org/fhir/CodeSystem/override-reason"
+SOURCE_LABEL = "Leg-pain CDS"
+MAX_SUMMARY = 139  # CDS Hooks 2.0: summary < 140 characters
+
+OVERRIDE_REASONS = (
+    Coding(OVERRIDE_SYSTEM, "already-addressed", "Already addressed or being managed"),
+    Coding(OVERRIDE_SYSTEM, "not-relevant", "Not relevant to this patient's leg symptoms"),
+    Coding(OVERRIDE_SYSTEM, "data-incorrect", "Data outdated or incorrect"),
+    Coding(OVERRIDE_SYSTEM, "benefit-outweighs-risk", "Benefit outweighs risk for this patient"),
+)
+
+ANALYTE_NAMES = {
+    "potassium": "Potassium", "sodium": "Sodium", "magnesium": "Magnesium", "calcium-total": "Calcium",
+    "calcium-corrected": "Corrected calcium", "calcium-ionized": "Ionized calcium", "albumin": "Albumin",
+    "ck": "CK", "abi": "ABI", "creatinine": "Creatinine", "bun": "BUN", "osmolality": "Osmolality",
+    "ferritin": "Ferritin", "tsat": "Transferrin saturation", "egfr": "eGFR", "iron": "Iron", "tibc": "TIBC",
+    "hba1c": "HbA1c", "b12": "Vitamin B12",
+}
+
+
+def fmt_value(value: float) -> str:
+    """Round for reading: 2 decimals below 10, 1 below 100, none above."""
+    if abs(value) < 10:
+        text = f"{value:.2f}"
+    elif abs(value) < 100:
+        text = f"{value:.1f}"
+    else:
+        text = f"{value:.0f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def unit_text(unit: str) -> str:
+    return {"{ratio}": "", "mosm/kg": "mOsm/kg", "%": "%"}.get(unit, unit)
+
+
+def value_text(result: LabResult) -> str:
+    unit = unit_text(result.unit)
+    return f"{fmt_value(result.value)} {unit}".strip() if unit != "%" else f"{fmt_value(result.value)}%"
+
+
+def age_text(when: datetime | None, now: datetime) -> str:
+    if when is None:
+        return "date unknown"
+    days = (now.date() - when.date()).days
+    ago = "today" if days <= 0 else ("1 day ago" if days == 1 else f"{days} days ago")
+    return f"{when.date().isoformat()} ({ago})"
+
+
+def range_text(result: LabResult, default: tuple[float | None, float | None] | None = None) -> str:
+    if result.ref_low is not None or result.ref_high is not None:
+        return f"{_bounds(result.ref_low, result.ref_high)} (lab)"
+    if default is not None:
+        return f"{_bounds(*default)} (default)"
+    return "-"
+
+
+def _bounds(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{fmt_value(low)}-{fmt_value(high)}"
+    if low is not None:
+        return f">= {fmt_value(low)}"
+    return f"<= {fmt_value(high or 0)}"
+
+
+def interpretation_text(result: LabResult) -> str:
+    return ", ".join(sorted(result.interpretation)) or "-"
+
+
+def lab_table(rows: Iterable[tuple[LabResult, str, str]], now: datetime) -> str:
+    """Markdown table of results: (result, range text, assessment)."""
+    lines = ["| Result | Value | Date | Reference range | Lab flag | Assessment |", "|---|---|---|---|---|---|"]
+    for result, ref, assessment in rows:
+        name = ANALYTE_NAMES.get(result.analyte, result.analyte)
+        if result.side:
+            name += f" ({result.side})"
+        shown = value_text(result)
+        original = f" ({result.original})" if result.original and result.original.replace(" ", "") != shown.replace(" ", "") else ""
+        lines.append(f"| {name} (LOINC {result.code or 'text match'}) | **{value_text(result)}**{original} | "
+                     f"{age_text(result.date, now)} | {ref} | {interpretation_text(result)} | {assessment} |")
+    return "\n".join(lines)
+
+
+def medication_line(med: MedicationUse, now: datetime) -> str:
+    how = {"rxnorm-ingredient": "RxNorm ingredient code", "rxnorm-product": "RxNorm product code",
+           "atc": "ATC code", "text": "matched by name"}.get(med.matched_by, med.matched_by)
+    since = f", since {med.date.date().isoformat()}" if med.date else ""
+    kind = "draft order" if med.draft else med.resource_type
+    return f"- **{med.display}** -> {med.ingredient} ({kind}{since}; {how} `{med.evidence}`)"
+
+
+def footer(rule: Rule | Sequence[Rule], references: Sequence[str]) -> str:
+    rules = [rule] if not isinstance(rule, Sequence) else list(rule)
+    cites = "; ".join(guidelines.get(k).citation for k in references)
+    ids = ", ".join(f"`{r.ref}`" for r in rules)
+    return (f"\n\n**Sources:** {cites}.\n\n_Decision support, not a diagnosis. Rule {ids}._")
+
+
+def source(topic: Topic, guideline_key: str) -> Source:
+    return Source(label=f"{SOURCE_LABEL}: {guidelines.get(guideline_key).label}",
+                  url=guidelines.get(guideline_key).url, topic=topic.coding())
+
+
+def links(keys: Sequence[str]) -> tuple[Link, ...]:
+    return tuple(Link(label=guidelines.get(k).label, url=guidelines.get(k).url) for k in keys)
+
+
+def summary(text: str) -> str:
+    if len(text) <= MAX_SUMMARY:
+        return text
+    return text[: MAX_SUMMARY - 3].rstrip(" ,;") + "..."
+
+
+def service_request(patient_id: str, text: str, codings: Sequence[tuple[str, str, str]] = (),
+                    reason: str | None = None) -> dict[str, Any]:
+    """A draft ServiceRequest (R4): suggested, never auto-ordered (clinical-reference.md §6.6)."""
+    code: dict[str, Any] = {"text": text}
+    if codings:
+        code["coding"] = [{"system": s, "code": c, "display": d} for s, c, d in codings]
+    resource: dict[str, Any] = {
+        "resourceType": "ServiceRequest", "status": "draft", "intent": "proposal",
+        "subject": {"reference": f"Patient/{patient_id}"}, "code": code,
+    }
+    if reason:
+        resource["reasonCode"] = [{"text": reason}]
+    return resource
+
+
+def order_suggestion(label: str, patient_id: str, orders: Sequence[tuple[str, Sequence[tuple[str, str, str]]]],
+                     reason: str, recommended: bool | None = None) -> Suggestion:
+    actions = tuple(Action(ActionType.CREATE, f"Draft order: {text}",
+                           resource=service_request(patient_id, text, codings, reason))
+                    for text, codings in orders)
+    return Suggestion(label=label, actions=actions, is_recommended=recommended)
+
+
+# Orderable tests with codes from clinical-reference.md §1.2 (LOINC, each verified there).
+LAB_ORDERS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
+    # 51990-0 is not in clinical-reference.md; corroborated [C] by several public LOINC tables and FHIR samples
+    # ("Basic metabolic panel - Blood"), found with the search tool on 2026-11-25.
+    "bmp": ("Basic metabolic panel (sodium, potassium, chloride, CO2, BUN, creatinine, glucose, calcium)",
+            ((LOINC, "51990-0", "Basic metabolic panel - Blood"),)),
+    "potassium": ("Potassium, serum/plasma", ((LOINC, "2823-3", "Potassium [Moles/volume] in Serum or Plasma"),)),
+    "magnesium": ("Magnesium, serum/plasma", ((LOINC, "19123-9", "Magnesium [Mass/volume] in Serum or Plasma"),)),
+    "albumin": ("Albumin, serum/plasma", ((LOINC, "1751-7", "Albumin [Mass/volume] in Serum or Plasma"),)),
+    "calcium-ionized": ("Ionized calcium", ((LOINC, "1994-3", "Calcium.ionized [Moles/volume] in Blood"),)),
+    "ck": ("Creatine kinase (CK)", ((LOINC, "2157-6",
+                                      "Creatine kinase [Enzymatic activity/volume] in Serum or Plasma"),)),
+    "tsh": ("TSH", ((LOINC, "3016-3", "Thyrotropin [Units/volume] in Serum or Plasma"),)),
+    "creatinine": ("Creatinine, serum/plasma", ((LOINC, "2160-0", "Creatinine [Mass/volume] in Serum or Plasma"),)),
+    "ferritin": ("Ferritin", ((LOINC, "2276-4", "Ferritin [Mass/volume] in Serum or Plasma"),)),
+    "tsat": ("Transferrin saturation (TSAT)", ((LOINC, "2502-3", "Iron saturation [Mass Fraction] in Serum or "
+                                                                  "Plasma"),)),
+    "osmolality": ("Serum osmolality", ((LOINC, "2692-2", "Osmolality of Serum or Plasma"),)),
+    "sodium": ("Sodium, serum/plasma", ((LOINC, "2951-2", "Sodium [Moles/volume] in Serum or Plasma"),)),
+    "bun": ("Urea nitrogen (BUN), serum/plasma", ((LOINC, "3094-0", "Urea nitrogen [Mass/volume] in Serum or "
+                                                                   "Plasma"),)),
+    "iron": ("Iron, serum/plasma", ((LOINC, "2498-4", "Iron [Mass/volume] in Serum or Plasma"),)),
+    "tibc": ("Total iron binding capacity (TIBC)", ((LOINC, "2500-7", "Iron binding capacity [Mass/volume] in "
+                                                                      "Serum or Plasma"),)),
+    "hba1c": ("Hemoglobin A1c", ((LOINC, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood"),)),
+    "b12": ("Vitamin B12", ((LOINC, "2132-9", "Cobalamin (Vitamin B12) [Mass/volume] in Serum or Plasma"),)),
+    # No verified code in clinical-reference.md for these: text-only ServiceRequests.
+    "venous-duplex": ("Venous duplex ultrasound of the legs (reflux study)", ()),
+    "emg-ncs": ("Electrodiagnostic study of the legs (EMG and nerve conduction)", ()),
+    "physical-therapy": ("Physical therapy referral (back and leg pain)", ()),
+    "abi-uncoded": ("Resting ankle-brachial index (ABI), both legs", ()),
+    # ABI: LOINC 77194-9 is corroborated only [C] in clinical-reference.md §2.1; CPT 93922 likewise.
+    "abi": ("Resting ankle-brachial index (ABI), both legs", ((LOINC, "77194-9", "Ankle-brachial index"),)),
+    "tbi": ("Toe-brachial index (TBI)", ()),
+}
+
+
+def bullets(title: str, items: Iterable[str]) -> str:
+    """A bold title and a Markdown bullet list (empty string when there are no items)."""
+    listed = [f"- {item}" for item in items]
+    return f"**{title}:**\n" + "\n".join(listed) if listed else ""
+
+
+def condition_line(match: ConditionMatch, now: datetime) -> str:
+    """One diagnosis as evidence: its text, the code that matched (or that it matched by text), its date."""
+    how = f"code {match.code}" if match.code else "matched by text, no recognised code"
+    when = f"; onset/recorded {age_text(match.date, now)}" if match.date else ""
+    return f"**{match.display}** ({how}{when})"
+
+
+def lab_orders(*keys: str) -> list[tuple[str, Sequence[tuple[str, str, str]]]]:
+    return [LAB_ORDERS[k] for k in keys]
+
+
+def make_card(*, rule: Rule, indicator: Indicator, summary_text: str, detail: str, guideline_keys: Sequence[str],
+              suggestions: Sequence[Suggestion] = (), override_reasons: Sequence[Coding] = OVERRIDE_REASONS,
+              facts: PatientFacts | None = None) -> Card:
+    """Assemble a card with the rule's topic, a source citing the first guideline, links to all of them."""
+    notes = ""
+    if facts is not None and facts.notes.missing:
+        notes = "\n\n**Not evaluated:** " + "; ".join(facts.notes.missing) + "."
+    return Card(
+        summary=summary(summary_text),
+        indicator=indicator,
+        source=source(rule.topic, guideline_keys[0]),
+        detail=detail + notes + footer(rule, guideline_keys),
+        suggestions=tuple(suggestions),
+        selection_behavior=SelectionBehavior.ANY if suggestions else None,
+        override_reasons=tuple(override_reasons),
+        links=links(guideline_keys),
+    )

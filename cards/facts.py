@@ -1,0 +1,633 @@
+"""PatientFacts: everything a rule sees, built from raw FHIR R4 JSON.
+
+The only module that imports fhir.resources. Performance by design: raw dicts are pre-filtered with cheap dict
+look-ups (status, code, date), and only the resources a rule actually reads - the newest usable result per
+analyte, medications that match a known drug, conditions that match a value set - are validated with
+fhir.resources.R4B. Validating every resource of a heavy prefetch would cost 20-30x the JSON parse itself.
+
+Handling rules follow clinical-reference.md §1.1 (observations), §3.1 (medications) and §4 (conditions).
+"""
+from __future__ import annotations
+
+import logging
+import re
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from datetime import date as CalendarDate  # LabResult has a field named `date`
+from decimal import Decimal
+from typing import Any, Callable, Iterable, Iterator
+
+from fhir.resources.R4B.condition import Condition
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from fhir.resources.R4B.medicationstatement import MedicationStatement
+from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.patient import Patient
+from pydantic import ValidationError
+from terminology import analytes as lab_analytes
+from terminology import drugs, units, valuesets
+from terminology.systems import ICD10CM, V3_INTERPRETATION
+
+log = logging.getLogger(__name__)
+
+# clinical-reference.md §1.1 rule 1: only these statuses are results.
+RESULT_STATUSES = frozenset({"final", "amended", "corrected"})
+# §3.1: current medications.
+STATEMENT_ACTIVE = frozenset({"active", "intended"})
+REQUEST_ACTIVE = frozenset({"active"})
+REQUEST_INTENTS = frozenset({"order", "plan", "original-order"})
+# §4: condition statuses.
+CONDITION_ACTIVE = frozenset({"active", "recurrence", "relapse"})
+CONDITION_EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
+# A result dated more than a day in the future is a data error (clock skew of a day is tolerated).
+FUTURE_TOLERANCE = timedelta(days=1)
+# ABI plausibility gate (clinical-reference.md §2.1 step 4).
+ABI_PLAUSIBLE = (0.0, 3.0)
+ABI_TEXT = re.compile(r"ankle.?brachial|\bABI\b|\bAAI\b", re.IGNORECASE)
+LEFT = re.compile(r"\bleft\b|\blt\b|\bL\b", re.IGNORECASE)
+RIGHT = re.compile(r"\bright\b|\brt\b|\bR\b", re.IGNORECASE)
+
+
+@dataclass
+class DataNotes:
+    """What the service could not use, counted by reason (no patient data in here: safe to log)."""
+
+    skipped: Counter[str] = field(default_factory=Counter)
+    missing: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] += 1
+
+    def note_missing(self, text: str) -> None:
+        if text not in self.missing:
+            self.missing.append(text)
+
+
+@dataclass(frozen=True)
+class LabResult:
+    """One usable result, value converted to the analyte's canonical unit."""
+
+    analyte: str
+    value: float
+    unit: str
+    date: datetime
+    code: str
+    display: str
+    observation_id: str | None
+    ref_low: float | None = None
+    ref_high: float | None = None
+    interpretation: frozenset[str] = frozenset()
+    original: str = ""
+    side: str | None = None
+
+    @property
+    def day(self) -> CalendarDate:
+        return self.date.date()
+
+    def value_in(self, unit: str) -> float:
+        """The value in `unit` (rules compare against thresholds in the unit their source states)."""
+        if unit == self.unit:
+            return self.value
+        return self.value / units.to_canonical(1.0, unit, self.analyte)
+
+
+@dataclass(frozen=True)
+class MedicationUse:
+    """A current medication (statement, request or draft order) matched to one ingredient."""
+
+    resource_type: str
+    resource_id: str | None
+    display: str
+    ingredient: str
+    classes: frozenset[str]
+    matched_by: str
+    evidence: str
+    date: datetime | None = None
+    draft: bool = False
+
+    @property
+    def reference(self) -> str | None:
+        return f"{self.resource_type}/{self.resource_id}" if self.resource_id else None
+
+
+@dataclass(frozen=True)
+class ConditionMatch:
+    condition_id: str | None
+    display: str
+    valueset: str
+    matched_by: str
+    code: str | None
+    date: datetime | None = None
+
+
+# ---------------------------------------------------------------------------------------------- raw helpers
+
+
+def parse_fhir_datetime(value: Any) -> datetime | None:
+    """FHIR date/dateTime/instant -> aware datetime (UTC when no zone); partial dates -> start of period."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        if len(value) == 4:
+            parsed = datetime(int(value), 1, 1)
+        elif len(value) == 7:
+            parsed = datetime(int(value[:4]), int(value[5:7]), 1)
+        else:
+            parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def _raw_effective(resource: dict[str, Any]) -> datetime | None:
+    """§1.1 rule 2: effectiveDateTime, else effectivePeriod.end, else issued."""
+    when = parse_fhir_datetime(resource.get("effectiveDateTime"))
+    if when is None:
+        period = resource.get("effectivePeriod")
+        if isinstance(period, dict):
+            when = parse_fhir_datetime(period.get("end")) or parse_fhir_datetime(period.get("start"))
+    if when is None:
+        when = parse_fhir_datetime(resource.get("effectiveInstant")) or parse_fhir_datetime(resource.get("issued"))
+    return when
+
+
+def _codings(concept: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(concept, dict):
+        for coding in concept.get("coding") or ():
+            if isinstance(coding, dict):
+                yield coding
+
+
+def _concept_text(concept: Any) -> str:
+    if not isinstance(concept, dict):
+        return ""
+    text = concept.get("text")
+    if isinstance(text, str) and text:
+        return text
+    for coding in _codings(concept):
+        if isinstance(coding.get("display"), str):
+            return str(coding["display"])
+    return ""
+
+
+def _first_code(concept: Any) -> str | None:
+    for coding in _codings(concept):
+        if isinstance(coding.get("code"), str):
+            return str(coding["code"])
+    return None
+
+
+def _status_code(concept: Any) -> str | None:
+    code = _first_code(concept)
+    return code.lower() if code else None
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------- the facts
+
+
+class PatientFacts:
+    """All a rule sees. Lazy: a value is validated and converted the first time a rule asks for it."""
+
+    def __init__(self, *, now: datetime, patient_id: str, notes: DataNotes | None = None) -> None:
+        self.now = now
+        self.patient_id = patient_id
+        self.notes = notes or DataNotes()
+        self.age_years: int | None = None
+        self.sex: str | None = None
+        self.available: set[str] = set()
+        self._obs_candidates: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
+        self._lab_cache: dict[tuple[str, timedelta], list[LabResult]] = {}
+        self._medications: list[MedicationUse] = []
+        self._draft_orders: list[MedicationUse] = []
+        self._conditions_raw: list[dict[str, Any]] = []
+        self._condition_cache: dict[str, list[ConditionMatch]] = {}
+        self._parsed_obs: dict[int, list[LabResult]] = {}
+
+    # ------------------------------------------------------------------ observations
+
+    def results(self, analyte: str, lookback: timedelta) -> list[LabResult]:
+        """Every usable result for `analyte` within `lookback`, newest first (ABI: one per side)."""
+        key = (analyte, lookback)
+        if key not in self._lab_cache:
+            since = self.now - lookback
+            found: list[LabResult] = []
+            for when, raw in self._obs_candidates.get(analyte, ()):
+                if when < since:
+                    break  # candidates are sorted newest first
+                found.extend(self._to_results(analyte, when, raw))
+            self._lab_cache[key] = found
+        return self._lab_cache[key]
+
+    def latest(self, analyte: str, lookback: timedelta) -> LabResult | None:
+        """The most recent usable result within `lookback` (invalid or unconvertible results are skipped)."""
+        for result in self._iter_latest(analyte, lookback):
+            return result
+        return None
+
+    def _iter_latest(self, analyte: str, lookback: timedelta) -> Iterator[LabResult]:
+        cached = self._lab_cache.get((analyte, lookback))
+        if cached is not None:
+            yield from cached
+            return
+        since = self.now - lookback
+        for when, raw in self._obs_candidates.get(analyte, ()):
+            if when < since:
+                return
+            yield from self._to_results(analyte, when, raw)
+
+    def older_than(self, analyte: str, lookback: timedelta) -> datetime | None:
+        """Date of the newest candidate result older than the window (to say 'last seen ... ago')."""
+        since = self.now - lookback
+        for when, _ in self._obs_candidates.get(analyte, ()):
+            if when < since:
+                return when
+        return None
+
+    def _to_results(self, analyte: str, when: datetime, raw: dict[str, Any]) -> list[LabResult]:
+        memo = self._parsed_obs.get(id(raw))
+        if memo is not None:
+            return memo
+        try:
+            obs = Observation.model_validate(raw)
+        except (ValidationError, ValueError, TypeError):
+            self.notes.skip("observation-invalid")
+            log.info("skipped observation: failed FHIR R4 validation", extra={"resource_id": raw.get("id")})
+            results: list[LabResult] = []
+        else:
+            results = self._observation_values(analyte, when, raw, obs)
+        self._parsed_obs[id(raw)] = results
+        return results
+
+    def _observation_values(
+        self, analyte: str, when: datetime, raw: dict[str, Any], obs: Observation
+    ) -> list[LabResult]:
+        code = self._matched_code(analyte, raw.get("code")) or ""
+        display = _concept_text(raw.get("code")) or analyte
+        interpretation = frozenset(
+            c.code for i in (obs.interpretation or []) for c in (i.coding or [])
+            if c.code and (c.system in (None, V3_INTERPRETATION))
+        )
+        out: list[LabResult] = []
+        if obs.valueQuantity is not None:
+            result = self._quantity(analyte, when, raw, obs.valueQuantity, obs.referenceRange, code, display,
+                                    interpretation, side=self._side_of(raw) if analyte == "abi" else None)
+            if result:
+                out.append(result)
+        elif analyte == "abi" and obs.component:
+            for comp in obs.component:
+                if comp.valueQuantity is None:
+                    continue
+                comp_raw = comp.model_dump(mode="json", exclude_none=True)
+                side = self._side_of(comp_raw) or self._side_of(raw)
+                result = self._quantity(analyte, when, raw, comp.valueQuantity, comp.referenceRange or [], code,
+                                        display, interpretation, side=side)
+                if result:
+                    out.append(result)
+        else:
+            self.notes.skip("observation-non-numeric")
+            log.info("skipped observation: no numeric value", extra={"resource_id": raw.get("id")})
+        return out
+
+    def _quantity(self, analyte: str, when: datetime, raw: dict[str, Any], qty: Any, ranges: Any, code: str,
+                  display: str, interpretation: frozenset[str], side: str | None) -> LabResult | None:
+        value = _float(qty.value)
+        if value is None:
+            self.notes.skip("observation-non-numeric")
+            return None
+        if qty.comparator:  # "<2.5" is not a value we can grade
+            self.notes.skip("observation-comparator")
+            log.info("skipped observation: value has a comparator", extra={"resource_id": raw.get("id")})
+            return None
+        unit = qty.code if qty.code else qty.unit
+        try:
+            canonical = units.to_canonical(value, unit, analyte)
+        except units.UnitConversionError:
+            # Try the display unit when the coded one is unknown (UCUM code first, §1.1 rule 4).
+            try:
+                if qty.unit and qty.unit != unit:
+                    canonical = units.to_canonical(value, qty.unit, analyte)
+                else:
+                    raise
+            except units.UnitConversionError:
+                self.notes.skip("observation-unknown-unit")
+                log.info("skipped observation: unit cannot be mapped", extra={"resource_id": raw.get("id")})
+                return None
+        if analyte == "abi" and not (ABI_PLAUSIBLE[0] < canonical <= ABI_PLAUSIBLE[1]):
+            self.notes.skip("observation-implausible")
+            return None
+        low, high = self._range(ranges, analyte, unit)
+        shown_unit = qty.unit or qty.code or ""
+        return LabResult(
+            analyte=analyte, value=canonical, unit=units.canonical_unit(analyte), date=when, code=code,
+            display=display, observation_id=raw.get("id"), ref_low=low, ref_high=high,
+            interpretation=interpretation, original=f"{_fmt(value)} {shown_unit}".strip(), side=side,
+        )
+
+    def _range(self, ranges: Any, analyte: str, unit: str | None) -> tuple[float | None, float | None]:
+        """The lab's own range (first one that applies to adults / the whole population), canonical units."""
+        for rr in ranges or []:
+            if rr.appliesTo or (rr.age and rr.age.low and _float(rr.age.low.value) is not None
+                                and (_float(rr.age.low.value) or 0) < 18 and rr.age.high):
+                continue
+            low = self._range_value(rr.low, analyte, unit)
+            high = self._range_value(rr.high, analyte, unit)
+            if low is not None or high is not None:
+                return low, high
+        return None, None
+
+    @staticmethod
+    def _range_value(qty: Any, analyte: str, result_unit: str | None) -> float | None:
+        if qty is None or _float(qty.value) is None:
+            return None
+        try:
+            return units.to_canonical(float(qty.value), qty.code or qty.unit or result_unit, analyte)
+        except units.UnitConversionError:
+            return None
+
+    @staticmethod
+    def _matched_code(analyte: str, concept: Any) -> str | None:
+        for coding in _codings(concept):
+            if lab_analytes.analyte_for_code(coding.get("system"), coding.get("code")) == analyte:
+                return str(coding.get("code"))
+        return None
+
+    @staticmethod
+    def _side_of(element: dict[str, Any]) -> str | None:
+        texts = [_concept_text(element.get("code")), _concept_text(element.get("bodySite"))]
+        texts += [str(c.get("display") or "") + " " + str(c.get("code") or "")
+                  for c in _codings(element.get("code"))]
+        for text in texts:
+            if LEFT.search(text):
+                return "left"
+            if RIGHT.search(text):
+                return "right"
+        return None
+
+    # ------------------------------------------------------------------ medications
+
+    def medications(self, drug_class: str | None = None, *, ingredient: str | None = None,
+                    include_drafts: bool = False) -> list[MedicationUse]:
+        meds = self._medications + (self._draft_orders if include_drafts else [])
+        return [m for m in meds if (drug_class is None or drug_class in m.classes)
+                and (ingredient is None or m.ingredient == ingredient)]
+
+    @property
+    def draft_orders(self) -> list[MedicationUse]:
+        return list(self._draft_orders)
+
+    def has_class(self, drug_class: str) -> bool:
+        return any(drug_class in m.classes for m in self._medications)
+
+    # ------------------------------------------------------------------ conditions
+
+    def conditions(self, valueset_slug: str) -> list[ConditionMatch]:
+        if valueset_slug not in self._condition_cache:
+            vs = valuesets.load(valueset_slug)
+            found: list[ConditionMatch] = []
+            for raw in self._conditions_raw:
+                match = _condition_match(raw, vs)
+                if match is None:
+                    continue
+                try:
+                    Condition.model_validate(raw)
+                except (ValidationError, ValueError, TypeError):
+                    self.notes.skip("condition-invalid")
+                    continue
+                found.append(match)
+            self._condition_cache[valueset_slug] = found
+        return self._condition_cache[valueset_slug]
+
+    def has_condition(self, valueset_slug: str) -> bool:
+        return bool(self.conditions(valueset_slug))
+
+
+def _condition_match(raw: dict[str, Any], vs: Any) -> ConditionMatch | None:
+    concept = raw.get("code")
+    when = parse_fhir_datetime(raw.get("onsetDateTime")) or parse_fhir_datetime(raw.get("recordedDate"))
+    for coding in _codings(concept):
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(code, str):
+            continue
+        if any(vs.contains(system, variant) for variant in _code_variants(system, code)):
+            return ConditionMatch(raw.get("id"), _concept_text(concept) or code, vs.slug, "code", code, when)
+    text = _concept_text(concept)
+    all_text = " ".join([text] + [str(c.get("display") or "") for c in _codings(concept)])
+    if all_text.strip() and vs.matches_text(all_text):
+        return ConditionMatch(raw.get("id"), text or all_text.strip(), vs.slug, "text", None, when)
+    return None
+
+
+def _code_variants(system: Any, code: str) -> tuple[str, ...]:
+    """The code as sent, plus for ICD-10-CM the dotted upper-case form: EHR extracts often send "M5416"."""
+    if system != ICD10CM:
+        return (code,)
+    clean = code.strip().upper()
+    dotted = clean if "." in clean or len(clean) <= 3 else f"{clean[:3]}.{clean[3:]}"
+    return tuple(dict.fromkeys((code, clean, dotted)))
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+# ---------------------------------------------------------------------------------------------- builder
+
+
+class _Builder:
+    def __init__(self, facts: PatientFacts) -> None:
+        self.facts = facts
+        self.notes = facts.notes
+        self.medication_index: dict[str, dict[str, Any]] = {}
+        self.med_resources: list[dict[str, Any]] = []
+        self.seen: set[tuple[str, str]] = set()
+
+    def add(self, resource: Any) -> None:
+        if not isinstance(resource, dict):
+            self.notes.skip("not-a-resource")
+            return
+        rtype = resource.get("resourceType")
+        rid = resource.get("id")
+        if isinstance(rid, str):
+            if (str(rtype), rid) in self.seen:
+                return  # duplicates across paged searchsets and overlapping prefetch keys
+            self.seen.add((str(rtype), rid))
+        handler: Callable[[dict[str, Any]], None] | None = getattr(self, f"_add_{rtype}", None)
+        if handler is not None and rtype != "Patient" and self._other_patient(resource):
+            self.notes.skip("other-patient")
+            return
+        if handler is None:
+            if rtype != "OperationOutcome":
+                self.notes.skip("unrelated-resource")
+            return
+        handler(resource)
+
+    def _other_patient(self, raw: dict[str, Any]) -> bool:
+        """True when subject/patient clearly names another Patient (urn:uuid and missing subjects pass)."""
+        ref = raw.get("subject") or raw.get("patient")
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(target, str) or "Patient/" not in target:
+            return False
+        return target.rstrip("/").rsplit("Patient/", 1)[1].split("/")[0] != self.facts.patient_id
+
+    def _add_Patient(self, raw: dict[str, Any]) -> None:
+        if raw.get("id") not in (None, self.facts.patient_id):
+            self.notes.skip("other-patient")
+            return
+        try:
+            patient = Patient.model_validate(raw)
+        except (ValidationError, ValueError, TypeError):
+            self.notes.skip("patient-invalid")
+            return
+        self.facts.sex = patient.gender
+        if patient.birthDate:
+            born = patient.birthDate
+            today = self.facts.now.date()
+            self.facts.age_years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+
+    def _add_Observation(self, raw: dict[str, Any]) -> None:
+        status = raw.get("status")
+        concept = raw.get("code")
+        analyte = None
+        for coding in _codings(concept):
+            analyte = lab_analytes.analyte_for_code(coding.get("system"), coding.get("code"))
+            if analyte:
+                break
+        if analyte is None:
+            if isinstance(concept, dict) and ABI_TEXT.search(_concept_text(concept)):
+                analyte = "abi"
+            else:
+                return  # a lab no rule reads: ignored without cost
+        if status not in RESULT_STATUSES:
+            self.notes.skip(f"observation-status-{status if isinstance(status, str) else 'missing'}")
+            return
+        when = _raw_effective(raw)
+        if when is None:
+            self.notes.skip("observation-no-date")
+            return
+        if when > self.facts.now + FUTURE_TOLERANCE:
+            self.notes.skip("observation-future-date")
+            return
+        self.facts._obs_candidates[analyte].append((when, raw))
+
+    def _add_Medication(self, raw: dict[str, Any]) -> None:
+        if isinstance(raw.get("id"), str):
+            self.medication_index[f"Medication/{raw['id']}"] = raw
+
+    def _add_MedicationStatement(self, raw: dict[str, Any]) -> None:
+        if raw.get("status") not in STATEMENT_ACTIVE:
+            self.notes.skip("medication-not-current")
+            return
+        self.med_resources.append(raw)
+
+    def _add_MedicationRequest(self, raw: dict[str, Any]) -> None:
+        if raw.get("status") not in REQUEST_ACTIVE or raw.get("intent") not in REQUEST_INTENTS:
+            self.notes.skip("medication-not-current")
+            return
+        self.med_resources.append(raw)
+
+    def _add_Condition(self, raw: dict[str, Any]) -> None:
+        clinical = _status_code(raw.get("clinicalStatus"))
+        verification = _status_code(raw.get("verificationStatus"))
+        if verification in CONDITION_EXCLUDED_VERIFICATION:
+            self.notes.skip("condition-refuted-or-error")
+            return
+        # A missing clinicalStatus with no abatement is read as current: problem lists in the wild omit it.
+        if clinical is None and not any(k.startswith("abatement") for k in raw):
+            clinical = "active"
+        if clinical not in CONDITION_ACTIVE:
+            self.notes.skip("condition-inactive")
+            return
+        self.facts._conditions_raw.append(raw)
+
+    def _add_Bundle(self, raw: dict[str, Any]) -> None:
+        for entry in raw.get("entry") or ():
+            if isinstance(entry, dict):
+                self.add(entry.get("resource"))
+
+    # ------------------------------------------------------------------ medication resolution
+
+    def finish(self, draft_orders: Iterable[Any]) -> None:
+        for candidates in self.facts._obs_candidates.values():
+            candidates.sort(key=lambda pair: pair[0], reverse=True)
+        for raw in self.med_resources:
+            uses = self._medication_uses(raw, draft=False)
+            if uses and not self._valid_medication(raw):
+                continue
+            self.facts._medications.extend(uses)
+        for raw in draft_orders:
+            if isinstance(raw, dict) and raw.get("resourceType") == "MedicationRequest":
+                # Draft orders are parsed leniently (the Sandbox sends invalid ones): raw fields only.
+                self.facts._draft_orders.extend(self._medication_uses(raw, draft=True))
+            else:
+                self.notes.skip("draft-order-not-medication-request")
+
+    def _valid_medication(self, raw: dict[str, Any]) -> bool:
+        model = MedicationStatement if raw.get("resourceType") == "MedicationStatement" else MedicationRequest
+        try:
+            model.model_validate(raw)
+        except (ValidationError, ValueError, TypeError):
+            self.notes.skip("medication-invalid")
+            return False
+        return True
+
+    def _medication_uses(self, raw: dict[str, Any], draft: bool) -> list[MedicationUse]:
+        concept: Any = raw.get("medicationCodeableConcept")
+        texts: list[str] = []
+        if concept is None:
+            medication = self._resolve(raw)
+            if medication is None:
+                self.notes.skip("medication-unresolved-reference")
+                return []
+            concept = medication.get("code")
+            for ingredient in medication.get("ingredient") or ():
+                if isinstance(ingredient, dict):
+                    texts.append(_concept_text(ingredient.get("itemCodeableConcept")))
+                    for coding in _codings(ingredient.get("itemCodeableConcept")):
+                        texts.append(str(coding.get("display") or ""))
+        codings = [(c.get("system"), c.get("code"), c.get("display")) for c in _codings(concept)]
+        if isinstance(concept, dict) and isinstance(concept.get("text"), str):
+            texts.insert(0, concept["text"])
+        ref = raw.get("medicationReference")
+        if isinstance(ref, dict) and isinstance(ref.get("display"), str):
+            texts.append(ref["display"])
+        matches = drugs.match(codings, [t for t in texts if t])
+        if not matches:
+            return []
+        display = _concept_text(concept) or (texts[0] if texts else matches[0].ingredient)
+        when = (parse_fhir_datetime(raw.get("authoredOn")) or parse_fhir_datetime(raw.get("dateAsserted"))
+                or _raw_effective(raw))
+        rid = raw.get("id") if isinstance(raw.get("id"), str) else None
+        return [MedicationUse(str(raw.get("resourceType")), rid, display, m.ingredient, m.classes, m.matched_by,
+                              m.evidence, when, draft) for m in matches]
+
+    def _resolve(self, raw: dict[str, Any]) -> dict[str, Any] | None:
+        ref = raw.get("medicationReference")
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(target, str):
+            return None
+        if target.startswith("#"):
+            for contained in raw.get("contained") or ():
+                if isinstance(contained, dict) and contained.get("id") == target[1:]:
+                    return contained
+            return None
+        # Absolute or relative reference: match on the trailing Medication/<id>.
+        tail = "/".join(target.rstrip("/").split("/")[-2:])
+        return self.medication_index.get(tail)
+
+
+def build_facts(resources: Iterable[Any], *, now: datetime, patient_id: str, draft_orders: Iterable[Any] = (),
+                notes: DataNotes | None = None, available: Iterable[str] = ()) -> PatientFacts:
+    """Index raw FHIR resources (any types, Bundles flattened) into PatientFacts for the rules."""
+    facts = PatientFacts(now=now, patient_id=patient_id, notes=notes)
+    facts.available = set(available)
+    builder = _Builder(facts)
+    for resource in resources:
+        builder.add(resource)
+    builder.finish(draft_orders)
+    return facts

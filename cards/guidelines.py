@@ -1,0 +1,98 @@
+"""The guidelines cards cite (clinical-reference.md §7). One entry per source; cards link to `url`."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Guideline:
+    key: str
+    label: str
+    citation: str
+    url: str
+
+
+_ALL = [
+    Guideline("ctcae-v5", "CTCAE v5.0 (NCI, 2017)",
+              "NCI Common Terminology Criteria for Adverse Events v5.0, 2017-11-27",
+              "https://ctep.cancer.gov/protocolDevelopment/electronic_applications/ctc.htm"),
+    Guideline("hyponatraemia-2014", "European hyponatraemia guideline 2014",
+              "Spasovski G et al. Clinical practice guideline on diagnosis and treatment of hyponatraemia. "
+              "Eur J Endocrinol 2014;170:G1-G47", "https://doi.org/10.1530/EJE-13-1020"),
+    Guideline("hyperkalaemia-2020", "UK Kidney Association hyperkalaemia guideline 2020",
+              "UK Kidney Association. Clinical Practice Guidelines: Treatment of Acute Hyperkalaemia in Adults (2020)",
+              "https://ukkidney.org/health-professionals/guidelines/guidelines-commentaries"),
+    Guideline("aha-acc-pad-2016", "2016 AHA/ACC PAD guideline",
+              "Gerhard-Herman MD et al. 2016 AHA/ACC Guideline on the Management of Patients With Lower Extremity "
+              "PAD. Circulation 2017;135:e726-e779, section 3.1",
+              "https://doi.org/10.1161/CIR.0000000000000471"),
+    Guideline("acc-aha-pad-2024", "2024 ACC/AHA multisociety PAD guideline",
+              "Gornik HL et al. 2024 ACC/AHA/AACVPR/APMA/ABC/SCAI/SVM/SVN/SVS/SIR/VESS Guideline for the "
+              "Management of Lower Extremity PAD. Circulation 2024;149:e1313-e1410",
+              "https://doi.org/10.1161/CIR.0000000000001251"),
+    Guideline("gvg-clti-2019", "Global Vascular Guidelines on CLTI 2019",
+              "Conte MS et al. Global Vascular Guidelines on the Management of CLTI. "
+              "Eur J Vasc Endovasc Surg 2019;58(1S):S1-S109", "https://doi.org/10.1016/j.ejvs.2019.05.006"),
+    Guideline("aha-acc-cholesterol-2018", "2018 AHA/ACC cholesterol guideline",
+              "Grundy SM et al. 2018 AHA/ACC Multisociety Guideline on the Management of Blood Cholesterol. "
+              "Circulation 2019;139:e1082-e1143, section 5 (statin safety)",
+              "https://doi.org/10.1161/CIR.0000000000000625"),
+    Guideline("nla-2014", "NLA Statin Muscle Safety Task Force 2014",
+              "Rosenson RS et al. An assessment by the Statin Muscle Safety Task Force: 2014 update. "
+              "J Clin Lipidol 2014;8(3 Suppl):S58-S71",
+              "https://www.lipidjournal.com/article/S1933-2874(14)00160-3/fulltext"),
+    Guideline("fda-simvastatin-2011", "FDA simvastatin safety communication 2011",
+              "FDA Drug Safety Communication: new restrictions, contraindications and dose limitations for "
+              "Zocor (simvastatin), 2011-06-08",
+              "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-new-"
+              "restrictions-contraindications-and-dose-limitations-zocor-simvastatin"),
+    Guideline("acc-statin-intolerance-tool", "ACC Statin Intolerance Tool",
+              "American College of Cardiology, Statin Intolerance Tool", "https://tools.acc.org/ldl/StatinIntolerance/"),
+    Guideline("aasm-rls-2024", "AASM RLS guideline 2024",
+              "Winkelman JW et al. Treatment of restless legs syndrome and periodic limb movement disorder: an AASM "
+              "clinical practice guideline. J Clin Sleep Med 2025;21(1):137-152",
+              "https://doi.org/10.5664/jcsm.11390"),
+    Guideline("espen-2019", "ESPEN geriatric hydration guideline 2019",
+              "Volkert D et al. ESPEN guideline on clinical nutrition and hydration in geriatrics. "
+              "Clin Nutr 2019;38:10-47", "https://doi.org/10.1016/j.clnu.2018.05.024"),
+    Guideline("nass-stenosis-2011", "NASS lumbar spinal stenosis guideline 2011",
+              "North American Spine Society. Evidence-Based Clinical Guidelines: Diagnosis and Treatment of "
+              "Degenerative Lumbar Spinal Stenosis (2011)", "https://www.spine.org/Research-Clinical-Care/"
+              "Quality-Improvement/Clinical-Guidelines"),
+    Guideline("nass-disc-2012", "NASS lumbar disc herniation guideline 2012",
+              "North American Spine Society. Evidence-Based Clinical Guidelines: Diagnosis and Treatment of Lumbar "
+              "Disc Herniation with Radiculopathy (2012)", "https://www.spine.org/Research-Clinical-Care/"
+              "Quality-Improvement/Clinical-Guidelines"),
+    Guideline("acp-lbp-2017", "ACP low back pain guideline 2017",
+              "Qaseem A et al. Noninvasive treatments for acute, subacute, and chronic low back pain. "
+              "Ann Intern Med 2017;166:514-530", "https://doi.org/10.7326/M16-2367"),
+    Guideline("svs-venous-2022", "SVS/AVF/AVLS varicose vein guideline 2022",
+              "Gloviczki P et al. Society for Vascular Surgery, American Venous Forum and American Vein and "
+              "Lymphatic Society clinical practice guidelines for the management of varicose veins (2022/2023)",
+              "https://vascular.org/research-quality/guidelines-and-reporting-standards/clinical-practice-guidelines"),
+    Guideline("ada-2025", "ADA Standards of Care 2025",
+              "American Diabetes Association. Standards of Care in Diabetes-2025, section 12 (neuropathy, foot care). "
+              "Diabetes Care 2025;48(Suppl 1)", "https://diabetesjournals.org/care/issue/48/Supplement_1"),
+    Guideline("asco-cipn-2020", "ASCO CIPN guideline 2020",
+              "Loprinzi CL et al. Prevention and management of chemotherapy-induced peripheral neuropathy in "
+              "survivors of adult cancers: ASCO guideline update. J Clin Oncol 2020;38:3325-3348",
+              "https://doi.org/10.1200/JCO.20.01399"),
+    # URL from the FDA's Drug Safety Communication index; clinical-reference.md §5.1 row I tags it UNVERIFIED.
+    Guideline("fda-ppi-2011", "FDA PPI hypomagnesaemia safety communication 2011",
+              "FDA Drug Safety Communication: low magnesium levels can be associated with long-term use of proton "
+              "pump inhibitor drugs (PPIs), 2011-03-02",
+              "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-low-magnesium-"
+              "levels-can-be-associated-long-term-use-proton-pump-inhibitor-drugs-ppis"),
+    Guideline("kdigo-ckd-2024", "KDIGO CKD guideline 2024",
+              "KDIGO 2024 Clinical Practice Guideline for the Evaluation and Management of Chronic Kidney Disease. "
+              "Kidney Int 2024;105(4S):S117-S314", "https://kdigo.org/guidelines/ckd-evaluation-and-management/"),
+    Guideline("payne-1973", "Payne 1973 (albumin-corrected calcium)",
+              "Payne RB et al. Interpretation of serum calcium in patients with abnormal serum proteins. "
+              "BMJ 1973;4:643-646", "https://doi.org/10.1136/bmj.4.5893.643"),
+]
+
+GUIDELINES: dict[str, Guideline] = {g.key: g for g in _ALL}
+
+
+def get(key: str) -> Guideline:
+    return GUIDELINES[key]

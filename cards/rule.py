@@ -1,0 +1,43 @@
+"""The Rule: one clinical rule as a declarative unit (finding first, card text second)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from cards.model import Card
+from cards.topics import Topic
+
+if TYPE_CHECKING:
+    from cards.facts import PatientFacts
+
+PATIENT_VIEW = "patient-view"
+ORDER_SELECT = "order-select"
+ORDER_SIGN = "order-sign"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule fires when `applies` returns a finding; `card` turns that finding into one Card.
+
+    `needs` names the data keys the rule reads (patient, observations, medications, medicationRequests,
+    conditions); `analytes` names the lab analytes it reads, which drive the Observation prefetch filter.
+    """
+
+    id: str
+    version: str
+    topic: Topic
+    hooks: frozenset[str]
+    needs: tuple[str, ...]
+    applies: Callable[[PatientFacts], Any | None]
+    card: Callable[[Any, PatientFacts], Card]
+    analytes: tuple[str, ...] = ()
+    valuesets: tuple[str, ...] = ()
+    drug_classes: tuple[str, ...] = ()
+    summary: str = ""
+    fires_when: str = ""
+    quiet_when: str = ""
+    references: tuple[str, ...] = field(default=())
+
+    @property
+    def ref(self) -> str:
+        return f"{self.id}@{self.version}"
