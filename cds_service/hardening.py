@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 from flask import Response, request
 
+from cds_service.errors import BadHookRequest, CdsError
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",  # answers carry clinical advice about one patient: never cache them
@@ -27,8 +29,8 @@ SECURITY_HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-class InputLimitExceeded(Exception):
-    """A request exceeded a configured limit."""
+class InputLimitExceeded(CdsError):
+    """A request exceeded a configured limit (413 too-costly, or 400 structure for nesting)."""
 
     def __init__(self, message: str, *, status: int = 413, code: str = "too-costly") -> None:
         super().__init__(message)
@@ -37,8 +39,8 @@ class InputLimitExceeded(Exception):
         self.code = code
 
 
-class InvalidJson(Exception):
-    """The body is not JSON."""
+class InvalidJson(BadHookRequest):
+    """The body is not JSON (400)."""
 
 
 def json_depth_exceeds(value: Any, max_depth: int) -> bool:
@@ -65,7 +67,7 @@ def parse_json_body(raw: bytes, max_depth: int) -> Any:
     except orjson.JSONDecodeError as err:
         if "depth" in err.msg or "recursion" in err.msg:  # orjson's own hard limit (1024) is far above ours
             raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure") from err
-        raise InvalidJson(f"body is not valid JSON ({err.msg} at position {err.pos})") from err
+        raise InvalidJson(f"Request body is not valid JSON: {err}") from err
     if json_depth_exceeds(value, max_depth):
         raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure")
     return value

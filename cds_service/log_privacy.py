@@ -5,8 +5,8 @@ Our own code logs only request ids, hookInstance, issuer, service ids, rule ids,
 that reaches a handler from anywhere (third-party libraries included):
 
 * JWTs and ``Bearer`` credentials are replaced by ``[redacted-token]``;
-* URLs keep only scheme://host[:port] — FHIR paths and queries carry patient ids (``/Patient/123``,
-  ``?patient=123``);
+* URLs with a query or a FHIR resource segment keep only scheme://host[:port] — they carry patient ids
+  (``/Patient/123``, ``?patient=123``); plain base URLs (``https://hapi.fhir.org/baseR4``) stay readable;
 * records below WARNING from libraries outside this service are dropped (urllib3's DEBUG lines print full
   request paths).
 """
@@ -16,18 +16,28 @@ from __future__ import annotations
 import logging
 import re
 
+_STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 OWN_LOGGERS = ("cds_service", "cards", "terminology", "gunicorn", "werkzeug")
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
 _BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
-_URL = re.compile(r"(?i)\b(https?://[^/\s?#\"'<>]+)[^\s\"'<>]*")
+_URL = re.compile(r"(?i)\b(https?://[^/\s?#\"'<>,]+)([^\s\"'<>,]*)")
+# A path segment naming a FHIR resource type (CamelCase: Patient, Observation) may be followed by an id.
+_RESOURCE_SEGMENT = re.compile(r"/[A-Z][A-Za-z]+(?:/|$)")
+
+
+def _url(match: re.Match[str]) -> str:
+    origin, rest = match.group(1), match.group(2)
+    if not rest or (not any(c in rest for c in "?#;@%") and not _RESOURCE_SEGMENT.search(rest)):
+        return match.group(0)  # a base URL such as https://hapi.fhir.org/baseR4: useful, not identifying
+    return origin + "/…"
 
 
 def redact(text: str) -> str:
-    """Remove tokens and URL paths/queries from a log line."""
+    """Remove tokens and FHIR resource paths/queries from a log line (base URLs stay readable)."""
     text = _BEARER.sub("Bearer [redacted-token]", text)
     text = _JWT.sub("[redacted-token]", text)
-    return _URL.sub(lambda m: m.group(1) + ("/…" if len(m.group(0)) > len(m.group(1)) else ""), text)
+    return _URL.sub(_url, text)
 
 
 def _is_own(name: str) -> bool:
@@ -44,24 +54,11 @@ class RedactingFilter(logging.Filter):
         cleaned = redact(message)
         if cleaned != message or record.args:
             record.msg, record.args = cleaned, None
+        for name, value in list(vars(record).items()):  # key=value extras are rendered too
+            if name not in _STANDARD and isinstance(value, str):
+                setattr(record, name, redact(value))
         if record.exc_info and not _is_own(record.name):
             # Third-party exception text may quote URLs or headers; keep the type only.
             record.msg = f"{record.msg} [{record.exc_info[0].__name__ if record.exc_info[0] else 'exception'}]"
             record.exc_info, record.exc_text = None, None
         return True
-
-
-def configure_logging(level: str | int = "INFO") -> logging.Handler:
-    """Install one stderr handler on the root logger with the redacting filter; idempotent."""
-    root = logging.getLogger()
-    for handler in root.handlers:
-        if any(isinstance(f, RedactingFilter) for f in handler.filters):
-            return handler
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root.addHandler(handler)
-    root.setLevel(level)
-    # urllib3 logs "GET /fhir/Patient/123?..." at DEBUG: never let it produce those records at all.
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
-    return handler

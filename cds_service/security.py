@@ -26,6 +26,7 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
+from . import config
 from .audit import AuditEvent, AuditLog, safe_token
 from .client_auth import AuthRejected, Authenticator, AuthSettings, VerifiedClient
 from .hardening import apply_security_headers
@@ -40,22 +41,13 @@ EXTENSION = "cds_security"
 PROTECTED_PREFIX = "/cds-services"
 AUTH_MODES = ("jwt", "none")
 
-# Keys as they appear in app.config (env: CDS_<KEY>). Documented in docs/security.md.
-DEFAULTS: dict[str, Any] = {
-    "AUTH": "jwt",  # jwt | none ; none only for local testing, logged loudly
-    "TRUSTED_CLIENTS": None,  # path of the trusted clients JSON file (required when AUTH=jwt)
-    "PUBLIC_BASE_URL": None,  # e.g. https://cds.example.org ; else derived from the request
-    "ALLOWED_FHIR_SERVERS": "",  # comma-separated base URLs any caller may name as fhirServer
-    "AUTH_LEEWAY_S": 60,
-    "AUTH_MAX_TOKEN_LIFETIME_S": 3600,
-    "AUTH_JWKS_TIMEOUT_S": 5,
-    "AUTH_JWKS_MAX_BYTES": 65536,
-    "AUTH_JWKS_MIN_REFRESH_S": 10,
-    "AUTH_ALLOW_HTTP_LOOPBACK_JWKS": False,  # test setting: allow http:// JWK Set URLs on loopback
-    "MAX_JSON_DEPTH": 64,
-    "MAX_BUNDLE_ENTRIES": 20000,
-    "MAX_PREFETCH_RESOURCES": 100000,
-}
+# Keys as they appear in app.config (env: CDS_<KEY>); defaults and documentation live in config.SETTINGS.
+SECURITY_KEYS = (
+    "AUTH", "TRUSTED_CLIENTS", "PUBLIC_BASE_URL", "ALLOWED_FHIR_SERVERS", "AUTH_LEEWAY_S",
+    "AUTH_MAX_TOKEN_LIFETIME_S", "AUTH_JWKS_TIMEOUT_S", "AUTH_JWKS_MAX_BYTES", "AUTH_JWKS_MIN_REFRESH_S",
+    "AUTH_ALLOW_HTTP_LOOPBACK_JWKS", "MAX_JSON_DEPTH", "MAX_BUNDLE_ENTRIES", "MAX_PREFETCH_RESOURCES",
+)
+DEFAULTS: dict[str, Any] = {key: config.DEFAULTS[key] for key in SECURITY_KEYS}
 
 UNAUTHORIZED_BODY = {
     "resourceType": "OperationOutcome",
@@ -70,7 +62,7 @@ UNAUTHORIZED_BODY = {
 }
 
 
-class SecurityConfigError(ValueError):
+class SecurityConfigError(config.ConfigError):
     """A security setting is wrong; the message names the CDS_ variable and what to do."""
 
 
@@ -313,6 +305,15 @@ def _after_request(response: Response) -> Response:
     return response
 
 
+def _issue_code(response: Response) -> str | None:
+    """The OperationOutcome issue code of an error response (errors.py writes one), as the audit reason."""
+    body = response.get_json(silent=True) if response.is_json else None
+    issues = body.get("issue") if isinstance(body, dict) else None
+    if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+        return safe_token(issues[0].get("code"))
+    return None
+
+
 def _audit(st: SecurityState, response: Response) -> None:
     kind, service_id = _endpoint(request.path)
     card_count = None
@@ -326,7 +327,7 @@ def _audit(st: SecurityState, response: Response) -> None:
     if response.status_code == 401:
         outcome, reason = "rejected", "auth-" + g.get("cds_auth_reason", "unknown")
     elif response.status_code >= 400:
-        outcome, reason = "error", g.get("cds_reason") or str(response.status_code)
+        outcome, reason = "error", g.get("cds_reason") or _issue_code(response) or str(response.status_code)
     elif card_count is not None:
         outcome, reason = ("cards" if card_count else "no-cards"), None
     else:
