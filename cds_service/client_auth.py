@@ -117,9 +117,13 @@ class Authenticator:
             jti = claims["jti"]
             if not isinstance(jti, str) or not 0 < len(jti) <= MAX_JTI_CHARS:
                 raise AuthRejected("bad-jti")
-            if claims["exp"] - claims["iat"] > self.settings.max_lifetime_s:
-                raise AuthRejected("lifetime-too-long", f"exp-iat={claims['exp'] - claims['iat']}")
-            if not self.replay.first_use(client.iss, jti, float(claims["exp"]) + self.settings.leeway_s):
+            exp, iat = claims["exp"], claims["iat"]
+            # PyJWT accepts numeric strings ("1700000000"); RFC 7519 NumericDate is a JSON number.
+            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat)):
+                raise AuthRejected("bad-time-claims")
+            if exp - iat > self.settings.max_lifetime_s:
+                raise AuthRejected("lifetime-too-long", f"exp-iat={exp - iat}")
+            if not self.replay.first_use(client.iss, jti, float(exp) + self.settings.leeway_s):
                 raise AuthRejected("replayed-jti")
         except AuthRejected as rej:
             rej.claimed_issuer = client.iss

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -150,8 +151,6 @@ def test_issued_in_the_future(make_env: Any) -> None:
 
 def test_nbf_in_the_future(make_env: Any) -> None:
     env = make_env()
-    import time
-
     assert_rejected(env, env.post(SVC, env.tokens.make(SVC_AUD, extra={"nbf": int(time.time()) + 600})))
 
 
@@ -218,6 +217,18 @@ def test_es384_token_against_rsa_kid_is_rejected(make_env: Any) -> None:
 def test_header_and_claim_requirements(make_env: Any, kwargs: dict[str, Any]) -> None:
     env = make_env()
     assert_rejected(env, env.post(SVC, env.tokens.make(SVC_AUD, **kwargs)))
+
+
+def test_time_claims_must_be_numbers(make_env: Any) -> None:
+    env = make_env()
+    now = int(time.time())
+    token = env.tokens.make(SVC_AUD, extra={"exp": str(now + 300), "iat": str(now)})
+    assert_rejected(env, env.post(SVC, token))
+
+
+def test_jti_must_be_a_string(make_env: Any) -> None:
+    env = make_env()
+    assert_rejected(env, env.post(SVC, env.tokens.make(SVC_AUD, extra={"jti": 12345})))
 
 
 def test_unknown_kid_without_rotation_refetches_once(make_env: Any) -> None:
