@@ -94,7 +94,8 @@ def lab_table(rows: Iterable[tuple[LabResult, str, str]], now: datetime) -> str:
         if result.side:
             name += f" ({result.side})"
         shown = value_text(result)
-        original = f" ({result.original})" if result.original and result.original.replace(" ", "") != shown.replace(" ", "") else ""
+        same = result.original.replace(" ", "").lower() == shown.replace(" ", "").lower()
+        original = f" ({result.original})" if result.original and not same else ""
         lines.append(f"| {name} (LOINC {result.code or 'text match'}) | **{value_text(result)}**{original} | "
                      f"{age_text(result.date, now)} | {ref} | {interpretation_text(result)} | {assessment} |")
     return "\n".join(lines)
