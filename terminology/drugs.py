@@ -20,9 +20,22 @@ class DrugMatch:
 _ING = {"furosemide": ("4603", "loop-diuretic"), "bumetanide": ("1808", "loop-diuretic"),
         "hydrochlorothiazide": ("5487", "thiazide-diuretic"), "chlorthalidone": ("2409", "thiazide-diuretic"),
         "atorvastatin": ("83367", "statin"), "simvastatin": ("36567", "statin"), "rosuvastatin": ("301542", "statin"),
-        "gemfibrozil": ("4719", "fibrate"), "clarithromycin": ("21212", "strong-cyp3a4-inhibitor")}
+        "gemfibrozil": ("4719", "fibrate"), "clarithromycin": ("21212", "strong-cyp3a4-inhibitor"),
+        # INTERIM additions for the order-time checks (codes from clinical-reference.md §3.2, all [VSAC]); the
+        # terminology branch's data-driven package replaces this whole module.
+        "pravastatin": ("42463", "statin"), "lovastatin": ("6472", "statin"),
+        "itraconazole": ("28031", "strong-cyp3a4-inhibitor"), "albuterol": ("435", "beta2-agonist"),
+        "haloperidol": ("5093", "antipsychotic"), "quetiapine": ("51272", "antipsychotic"),
+        "metoclopramide": ("6915", "d2-antagonist-antiemetic"),
+        "diphenhydramine": ("3498", "sedating-antihistamine"), "sertraline": ("36437", "ssri"),
+        "citalopram": ("2556", "ssri"), "venlafaxine": ("39786", "snri"), "mirtazapine": ("15996", "mirtazapine")}
 _PRODUCTS = {"313988": ["furosemide"], "310429": ["furosemide"], "310798": ["hydrochlorothiazide"],
-             "617312": ["atorvastatin"], "617314": ["atorvastatin"], "312961": ["simvastatin"]}
+             "617312": ["atorvastatin"], "617314": ["atorvastatin"], "312961": ["simvastatin"],
+             # INTERIM (clinical-reference.md §3.3, [VSAC]/[SYN]).
+             "197418": ["bumetanide"], "197499": ["chlorthalidone"], "198211": ["simvastatin"],
+             "904475": ["pravastatin"], "859747": ["rosuvastatin"], "197517": ["clarithromycin"],
+             "745752": ["albuterol"], "312744": ["quetiapine"], "312941": ["sertraline"],
+             "311725": ["mirtazapine"], "1049630": ["diphenhydramine"]}
 _BY_CUI = {cui: name for name, (cui, _) in _ING.items()}
 _RX = re.compile(r"\b(" + "|".join(_ING) + r"|lasix)\b", re.I)
 

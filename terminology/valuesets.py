@@ -36,6 +36,11 @@ _VS = {
                                     frozenset({(SNOMED, "792844003"), (ICD10CM, "I70.222")})),
     "cond-statin-myopathy": ValueSet("cond-statin-myopathy", "urn:x", "interim",
                                      frozenset({(SNOMED, "16462851000119106")})),
+    # INTERIM for the order-time restless-legs check (clinical-reference.md §4: 32914008 [HL7], G25.81 [VA],
+    # 1052284009 [VSAC]); the terminology branch ships the real, data-driven value sets.
+    "cond-rls": ValueSet("cond-rls", "urn:x", "interim", frozenset({(SNOMED, "32914008"), (ICD10CM, "G25.81")}),
+                         r"\brestless legs?\b"),
+    "cond-rls-pregnancy": ValueSet("cond-rls-pregnancy", "urn:x", "interim", frozenset({(SNOMED, "1052284009")})),
 }
 
 

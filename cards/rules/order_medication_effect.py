@@ -1,0 +1,97 @@
+"""Order-time check: a draft non-diuretic, non-statin drug that lowers an electrolyte already low.
+
+Topic `medication-effect`, not `electrolyte-imbalance`: the card is about the drug being ordered (the one thing the
+clinician can act on at order time), exactly as a drafted diuretic goes to `diuretic-effect`; the patient-view
+`electrolyte-imbalance` card already covers the lab value itself, and the patient-view `medication-effect` topic is
+defined by the same drug classes.
+
+Fires when: a draft order starts (cards.order_checks: not already current) a drug of a pair below AND the latest
+  result within 90 days is low (lab range, else lab flag, else default range):
+  - beta-2 agonist (albuterol, levalbuterol, salmeterol, formoterol, terbutaline) with low potassium or low
+    magnesium - intracellular shift, dose-dependent;
+  - SSRI or SNRI with low sodium - SIADH-type hyponatraemia, most in older adults.
+Warning, one card listing every pair; suggestions remove the draft.
+Quiet when: no such draft; the drug is already current (a re-order); the electrolyte in range or not measured.
+Left out of §5.2: vincristine with low sodium (chemotherapy is ordered in oncology systems with their own checks)
+  and PPIs with low magnesium (the effect needs months of use, so a new order does not worsen it now).
+Needs: draftOrders, medications (+ medicationRequests), observations (potassium, magnesium, sodium).
+References: clinical-reference.md §5.2 (drug -> lab, standard pharmacology); European hyponatraemia guideline 2014
+  (SSRIs among the drugs causing SIAD); CTCAE v5.0 (2017) for the ranges.
+"""
+from __future__ import annotations
+
+from cards import order_checks
+from cards.facts import PatientFacts
+from cards.model import Card
+from cards.order_checks import Hit, OrderFinding
+from cards.rule import ORDER_SELECT, ORDER_SIGN, Rule
+from cards.rules import electrolyte_imbalance as electrolytes
+from cards.topics import Topic
+
+# (drug class, analyte, direction) -> mechanism with its source.
+PAIRS: dict[tuple[str, str, str], str] = {
+    ("beta2-agonist", "potassium", "low"): "beta-2 agonists shift potassium into cells (dose-dependent; "
+                                           "clinical-reference.md §5.2)",
+    ("beta2-agonist", "magnesium", "low"): "beta-2 agonists lower magnesium (clinical-reference.md §5.2)",
+    ("ssri", "sodium", "low"): "SSRIs cause SIADH-type hyponatraemia, most in older adults (European "
+                               "hyponatraemia guideline 2014; clinical-reference.md §5.2)",
+    ("snri", "sodium", "low"): "SNRIs cause SIADH-type hyponatraemia, most in older adults (European "
+                               "hyponatraemia guideline 2014; clinical-reference.md §5.2)",
+}
+CLASSES = tuple(sorted({c for c, _, _ in PAIRS}))
+STEPS = {
+    "beta2-agonist": "Beta-2 agonist with low potassium or magnesium: replete first; with high or nebulised doses "
+                     "recheck potassium.",
+    "ssri": "SSRI with low sodium: consider another class for the indication, or recheck sodium after starting "
+            "(European hyponatraemia guideline 2014).",
+    "snri": "SNRI with low sodium: consider another class for the indication, or recheck sodium after starting "
+            "(European hyponatraemia guideline 2014).",
+}
+CLASS_NAMES = {"beta2-agonist": "beta-2 agonist", "ssri": "SSRI", "snri": "SNRI"}
+
+
+def _applies(facts: PatientFacts) -> OrderFinding | None:
+    drafts = order_checks.new_drafts(facts, CLASSES)
+    if not drafts:
+        return None
+    abnormal = [a for a in (electrolytes.assess(r, key) for r, key, _ in electrolytes.latest_graded(facts)) if a]
+    hits = []
+    for draft in drafts:
+        matched = [(a, PAIRS[(c, a.result.analyte, a.direction)]) for c in CLASSES if c in draft.classes
+                   for a in abnormal if (c, a.result.analyte, a.direction) in PAIRS]
+        if matched:
+            evidence = tuple(order_checks.lab_evidence(a.result, f"{a.direction}; the drafted "
+                                                       f"{_class_name(draft.classes)} lowers it further",
+                                                       a.range_used) for a, _ in matched)
+            hits.append(Hit(draft, evidence, "; ".join(dict.fromkeys(m for _, m in matched)) + "."))
+    return OrderFinding(tuple(hits)) if hits else None
+
+
+def _class_name(classes: frozenset[str]) -> str:
+    return " / ".join(CLASS_NAMES[c] for c in CLASSES if c in classes)
+
+
+def _headline(hit: Hit) -> str:
+    return f"Draft {hit.draft.ingredient} with {'; '.join(e.short for e in hit.evidence)}: would lower it further"
+
+
+def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
+    return order_checks.card(
+        RULE, finding, facts, headline=_headline,
+        intro="Low potassium, magnesium or sodium cause muscle cramps and leg pain at night; some drugs other than "
+              "diuretics lower them further.",
+        next_steps=[STEPS[c] for c in CLASSES if any(c in h.draft.classes for h in finding.hits)],
+        guideline_keys=("hyponatraemia-2014", "ctcae-v5"))
+
+
+RULE = Rule(
+    id="order-medication-effect", version="1.0.0", topic=Topic.MEDICATION_EFFECT,
+    hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
+    needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
+    analytes=("potassium", "magnesium", "sodium"), drug_classes=CLASSES,
+    summary="A draft beta-2 agonist with low K or Mg, or a draft SSRI/SNRI with low Na.",
+    fires_when="draft starts a beta-2 agonist with low potassium or magnesium, or an SSRI/SNRI with low sodium "
+               "(latest result within 90 days)",
+    quiet_when="drug already current (re-order); the electrolyte in range or not measured in 90 days",
+    references=("hyponatraemia-2014", "ctcae-v5"),
+)

@@ -1,0 +1,94 @@
+"""Order-time check: a draft drug that aggravates restless legs in a patient with RLS or iron deficiency.
+
+Fires when: a draft order starts (cards.order_checks: not already current) an RLS-aggravating drug - an
+  antipsychotic, metoclopramide (D2-antagonist antiemetic), a sedating antihistamine, an SSRI or SNRI, or
+  mirtazapine - AND the patient has an active RLS diagnosis (cond-rls, cond-rls-pregnancy) or iron deficiency by
+  the AASM 2024 thresholds (latest ferritin within 12 months <= 75 ng/mL, or transferrin saturation < 20 %),
+  applied even inside the lab's normal range.
+Warning, one card listing every such draft; suggestions remove the draft. No alternative drug is offered: the
+  reference names none for these classes, the choice depends on the indication.
+Quiet when: no such draft; the drug is already current (a re-order); no RLS diagnosis and iron studies above the
+  thresholds or absent.
+Needs: draftOrders, medications (+ medicationRequests), conditions, observations (ferritin, transferrin saturation).
+References: AASM RLS/PLMD guideline 2024 (Winkelman et al., J Clin Sleep Med 2025): iron thresholds and drugs that
+  aggravate RLS (clinical-reference.md §5.1 row E, §5.2).
+"""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from cards import order_checks
+from cards.facts import PatientFacts
+from cards.model import Card
+from cards.order_checks import Evidence, Hit, OrderFinding
+from cards.rule import ORDER_SELECT, ORDER_SIGN, Rule
+from cards.topics import Topic
+
+# source: AASM 2024 (clinical-reference.md §5.1 row E) - dopamine antagonists (antipsychotics, metoclopramide),
+# sedating antihistamines, SSRIs/SNRIs and mirtazapine aggravate RLS.
+AGGRAVATING = {
+    "antipsychotic": "dopamine D2 antagonists worsen RLS",
+    "d2-antagonist-antiemetic": "metoclopramide is a central dopamine D2 antagonist and worsens RLS",
+    "sedating-antihistamine": "sedating (central H1) antihistamines worsen RLS",
+    "ssri": "SSRIs worsen RLS and periodic limb movements",
+    "snri": "SNRIs worsen RLS and periodic limb movements",
+    "mirtazapine": "mirtazapine worsens RLS and periodic limb movements",
+}
+RLS_VALUESETS = ("cond-rls", "cond-rls-pregnancy")
+FERRITIN_MAX = 75.0  # ng/mL, inclusive. source: AASM 2024 - treat iron when ferritin <= 75 ng/mL
+TSAT_MIN = 20.0  # %, exclusive. source: AASM 2024 - or transferrin saturation < 20 %
+IRON_LOOKBACK = timedelta(days=365)  # source: clinical-reference.md §6.5 (iron studies older than 12 months are stale)
+
+
+def _findings(facts: PatientFacts) -> list[Evidence]:
+    evidence = [order_checks.condition_evidence(c) for vs in RLS_VALUESETS for c in facts.conditions(vs)]
+    ferritin = facts.latest("ferritin", IRON_LOOKBACK)
+    if ferritin is not None and ferritin.value <= FERRITIN_MAX:
+        evidence.append(order_checks.lab_evidence(ferritin, "iron deficiency for RLS (AASM 2024: <= 75 ng/mL)",
+                                                  "> 75 (AASM 2024)"))
+    tsat = facts.latest("tsat", IRON_LOOKBACK)
+    if tsat is not None and tsat.value < TSAT_MIN:
+        evidence.append(order_checks.lab_evidence(tsat, "iron deficiency for RLS (AASM 2024: < 20 %)",
+                                                  ">= 20 (AASM 2024)"))
+    return evidence
+
+
+def _applies(facts: PatientFacts) -> OrderFinding | None:
+    drafts = order_checks.new_drafts(facts, tuple(AGGRAVATING))
+    if not drafts:
+        return None
+    evidence = tuple(_findings(facts))
+    if not evidence:
+        return None
+    hits = tuple(Hit(d, evidence, "; ".join(v for k, v in AGGRAVATING.items() if k in d.classes) + " (AASM 2024).")
+                 for d in drafts)
+    return OrderFinding(hits)
+
+
+def _headline(hit: Hit) -> str:
+    return f"Draft {hit.draft.ingredient} can worsen restless legs: {'; '.join(e.short for e in hit.evidence)}"
+
+
+def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
+    return order_checks.card(
+        RULE, finding, facts, headline=_headline,
+        intro="Restless legs cause an urge to move the legs at rest, worst in the evening and at night. Dopamine "
+              "antagonists, sedating antihistamines, SSRIs/SNRIs and mirtazapine aggravate it, and iron deficiency "
+              "makes it worse.",
+        next_steps=["Consider whether the drafted drug is needed, or a drug of another class for the same "
+                    "indication.",
+                    "Iron deficiency for RLS (ferritin <= 75 ng/mL or transferrin saturation < 20 %): oral or IV "
+                    "iron (AASM 2024)."],
+        guideline_keys=("aasm-rls-2024",))
+
+
+RULE = Rule(
+    id="order-restless-legs", version="1.0.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
+    needs=("patient", "observations", "medications", "medicationRequests", "conditions"), applies=_applies,
+    card=_card, analytes=("ferritin", "tsat"), valuesets=RLS_VALUESETS, drug_classes=tuple(AGGRAVATING),
+    summary="A draft RLS-aggravating drug in a patient with RLS or iron deficiency (ferritin <= 75, TSAT < 20 %).",
+    fires_when="draft starts an antipsychotic, metoclopramide, sedating antihistamine, SSRI/SNRI or mirtazapine AND "
+               "active RLS diagnosis, or ferritin <= 75 ng/mL or TSAT < 20 % within 12 months",
+    quiet_when="drug already current (re-order); no RLS diagnosis and ferritin > 75 and TSAT >= 20 % (or absent)",
+    references=("aasm-rls-2024",),
+)

@@ -1,0 +1,343 @@
+"""Order-time checks (services leg-pain-order-select / leg-pain-order-sign): pairs, quiet cases, Sandbox drafts."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+
+from cards import engine, registry
+from cards.facts import build_facts
+from cards.model import ActionType, Card, SelectionBehavior
+from cards.rule import ORDER_SELECT, ORDER_SIGN
+from cards.topics import TOPIC_SYSTEM
+from tests.fhir_builders import ICD10CM, NOW, PATIENT_ID, RXNORM, SNOMED, cond, med, obs, patient
+
+SERVICES = ("leg-pain-order-select", "leg-pain-order-sign")
+
+# RxNorm codes from clinical-reference.md §3.2 (ingredients) and §3.3 (clinical drugs).
+FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
+BUMETANIDE = ("197418", "bumetanide 1 MG Oral Tablet")
+HCTZ = ("310798", "hydrochlorothiazide 25 MG Oral Tablet")
+CHLORTHALIDONE = ("197499", "chlorthalidone 25 MG Oral Tablet")
+SIMVA = ("312961", "simvastatin 20 MG Oral Tablet")
+ATORVA = ("617312", "atorvastatin 10 MG Oral Tablet")
+ROSUVA = ("859747", "rosuvastatin calcium 10 MG Oral Tablet")
+PRAVA = ("904475", "pravastatin sodium 40 MG Oral Tablet")
+CLARITHRO = ("197517", "clarithromycin 500 MG Oral Tablet")
+ITRACONAZOLE = ("28031", "itraconazole")
+GEMFIBROZIL = ("4719", "gemfibrozil")
+ALBUTEROL = ("745752", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
+SERTRALINE = ("312941", "sertraline 50 MG Oral Tablet")
+VENLAFAXINE = ("39786", "venlafaxine")
+MIRTAZAPINE = ("311725", "mirtazapine 15 MG Oral Tablet")
+HALOPERIDOL = ("5093", "haloperidol")
+QUETIAPINE = ("312744", "quetiapine 25 MG Oral Tablet")
+METOCLOPRAMIDE = ("6915", "metoclopramide")
+DIPHENHYDRAMINE = ("1049630", "diphenhydramine hydrochloride 25 MG Oral Tablet")
+
+_ids = iter(range(1, 10**6))
+
+
+def draft(code: tuple[str, str] | None, *, rid: str | None = "auto", **extra: Any) -> dict[str, Any]:
+    """A draft MedicationRequest as EHRs put it in context.draftOrders."""
+    r: dict[str, Any] = {"resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
+                         "subject": {"reference": f"Patient/{PATIENT_ID}"},
+                         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                   "medicationrequest-category", "code": "outpatient"}]}]}
+    if rid == "auto":
+        rid = f"draft-{next(_ids)}"
+    if rid is not None:
+        r["id"] = rid
+    if code is not None:
+        r["medicationCodeableConcept"] = {"coding": [{"system": RXNORM, "code": code[0], "display": code[1]}],
+                                          "text": code[1]}
+    r.update(extra)
+    return r
+
+
+def order_cards(*resources: dict[str, Any], drafts: list[Any], service: str = "leg-pain-order-select"
+                ) -> list[Card]:
+    facts = build_facts([patient(), *resources], now=NOW, patient_id=PATIENT_ID, draft_orders=drafts)
+    return engine.evaluate(registry.service(service), facts)
+
+
+def topic_card(topic: str, *resources: dict[str, Any], drafts: list[Any]) -> Card | None:
+    return next((c for c in order_cards(*resources, drafts=drafts) if c.topic == topic), None)
+
+
+def k(value: float, days: float = 5) -> dict[str, Any]:
+    return obs("2823-3", value, "mmol/L", days=days)
+
+
+def na(value: float) -> dict[str, Any]:
+    return obs("2951-2", value, "mmol/L")
+
+
+def mg(value: float) -> dict[str, Any]:
+    return obs("19123-9", value, "mg/dL")
+
+
+def ca(value: float) -> dict[str, Any]:
+    return obs("17861-6", value, "mg/dL")
+
+
+def ferritin(value: float) -> dict[str, Any]:
+    return obs("2276-4", value, "ng/mL", days=60)
+
+
+def tsat(value: float) -> dict[str, Any]:
+    return obs("2502-3", value, "%", days=60)
+
+
+RLS = cond("32914008", SNOMED, display="Restless legs")
+RLS_ICD = cond("G25.81", ICD10CM, display="Restless legs syndrome")
+RLS_PREGNANCY = cond("1052284009", SNOMED, display="Restless legs syndrome in pregnancy")
+
+# (topic, chart resources, drafted drug): every pair the order-time checks cover.
+FIRES = {
+    "thiazide-low-sodium": ("diuretic-effect", [na(130)], HCTZ),
+    "thiazide-high-calcium": ("diuretic-effect", [ca(10.8)], CHLORTHALIDONE),
+    "thiazide-low-potassium": ("diuretic-effect", [k(3.2)], HCTZ),
+    "loop-low-potassium": ("diuretic-effect", [k(3.2)], FUROSEMIDE),
+    "loop-low-magnesium": ("diuretic-effect", [mg(1.5)], BUMETANIDE),
+    "statin-with-active-clarithromycin": ("statin-muscle-symptoms", [med(*CLARITHRO)], SIMVA),
+    "statin-with-active-itraconazole": ("statin-muscle-symptoms", [med(*ITRACONAZOLE)], ATORVA),
+    "statin-with-active-gemfibrozil": ("statin-muscle-symptoms", [med(*GEMFIBROZIL)], ROSUVA),
+    "statin-with-high-ck": ("statin-muscle-symptoms", [obs("2157-6", 400, "U/L")], PRAVA),
+    "clarithromycin-with-active-simvastatin": ("statin-muscle-symptoms", [med(*SIMVA)], CLARITHRO),
+    "gemfibrozil-with-active-rosuvastatin": ("statin-muscle-symptoms", [med(*ROSUVA)], GEMFIBROZIL),
+    "haloperidol-rls": ("restless-legs", [RLS], HALOPERIDOL),
+    "quetiapine-rls-icd": ("restless-legs", [RLS_ICD], QUETIAPINE),
+    "metoclopramide-low-ferritin": ("restless-legs", [ferritin(60)], METOCLOPRAMIDE),
+    "diphenhydramine-rls": ("restless-legs", [RLS], DIPHENHYDRAMINE),
+    "sertraline-low-tsat": ("restless-legs", [tsat(15)], SERTRALINE),
+    "venlafaxine-ferritin-at-75": ("restless-legs", [ferritin(75)], VENLAFAXINE),
+    "mirtazapine-rls-pregnancy": ("restless-legs", [RLS_PREGNANCY], MIRTAZAPINE),
+    "albuterol-low-potassium": ("medication-effect", [k(3.3)], ALBUTEROL),
+    "albuterol-low-magnesium": ("medication-effect", [mg(1.5)], ALBUTEROL),
+    "sertraline-low-sodium": ("medication-effect", [na(131)], SERTRALINE),
+    "venlafaxine-low-sodium": ("medication-effect", [na(131)], VENLAFAXINE),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIRES))
+@pytest.mark.parametrize("service", SERVICES)
+def test_pair_fires_with_delete_of_the_draft(case: str, service: str) -> None:
+    topic, chart, drug = FIRES[case]
+    d = draft(drug, rid=f"draft-{case}")
+    cards = order_cards(*chart, drafts=[d], service=service)
+    c = next((c for c in cards if c.topic == topic), None)
+    assert c is not None, [x.topic for x in cards]
+    assert c.indicator.value == "warning"
+    assert c.source.topic is not None and c.source.topic.system == TOPIC_SYSTEM
+    assert len(c.summary) < 140 and c.detail and c.override_reasons and c.links
+    assert c.selection_behavior is SelectionBehavior.AT_MOST_ONE
+    deletes = [a for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
+    assert deletes and {a.resource_id for a in deletes} == {f"MedicationRequest/draft-{case}"}
+    assert drug[1] in c.detail  # the drafted drug is named
+    assert c.rule_ids == (f"order-{topic}@1.0.0",)
+
+
+@pytest.mark.parametrize("case", sorted(FIRES))
+def test_pair_is_quiet_when_the_drug_is_already_current(case: str) -> None:
+    """A re-order of a drug the patient already takes is not a start (cards.order_checks docstring)."""
+    topic, chart, drug = FIRES[case]
+    assert topic_card(topic, *chart, med(*drug), drafts=[draft(drug)]) is None
+
+
+@pytest.mark.parametrize("case", sorted(FIRES))
+def test_pair_is_quiet_without_the_finding(case: str) -> None:
+    topic, chart, drug = FIRES[case]
+    assert topic_card(topic, drafts=[draft(drug)]) is None
+
+
+@pytest.mark.parametrize(("chart", "drug"), [
+    ([na(136), ca(10.2), k(3.5), mg(1.7)], HCTZ),          # all at the edge of the default range
+    ([na(130)], FUROSEMIDE),                                # low sodium is not a loop-typical effect here
+    ([ca(10.8)], FUROSEMIDE),                               # loops lower, not raise, calcium
+    ([k(3.1, days=91)], FUROSEMIDE),                        # stale potassium (90-day window)
+    ([obs("2157-6", 170, "U/L")], SIMVA),                   # CK at the default upper limit
+    ([obs("2157-6", 250, "U/L", low=30, high=300)], SIMVA),  # CK within the lab's own range
+    ([med(*CLARITHRO)], ROSUVA),                            # rosuvastatin is not CYP3A4-dependent
+    ([ferritin(76), tsat(20)], HALOPERIDOL),                # iron above the AASM 2024 thresholds
+    ([RLS], FUROSEMIDE),                                    # unrelated draft for an RLS patient
+    ([k(3.6), mg(1.8)], ALBUTEROL),
+    ([na(135)], SERTRALINE),
+    ([k(3.0)], SIMVA),                                      # unrelated draft for a low potassium
+    ([na(125)], MIRTAZAPINE),                               # mirtazapine: not in the sodium pairs
+])
+def test_quiet(chart: list[dict[str, Any]], drug: tuple[str, str]) -> None:
+    assert order_cards(*chart, drafts=[draft(drug)]) == []
+
+
+def test_unrelated_and_uncoded_drafts_are_quiet() -> None:
+    drafts = [draft(None, medicationCodeableConcept={"text": "amoxicillin 500 mg capsule"}),
+              draft(("308135", "amlodipine 10 MG Oral Tablet"))]
+    assert order_cards(k(2.9), na(128), RLS, med(*SIMVA), drafts=drafts) == []
+
+
+def test_the_draft_itself_in_prefetch_does_not_make_it_current() -> None:
+    """Some EHRs also return the draft from a MedicationRequest search: same id, so it is still a start."""
+    d = draft(FUROSEMIDE, rid="dup-1")
+    as_active = {**d, "status": "active", "intent": "order"}
+    c = topic_card("diuretic-effect", k(3.1), as_active, drafts=[d])
+    assert c is not None
+
+
+def test_a_switch_within_the_class_is_a_start() -> None:
+    """Another ingredient of the same class is a new drug (bumetanide for furosemide, same potassium effect)."""
+    assert topic_card("diuretic-effect", k(3.1), med(*FUROSEMIDE), drafts=[draft(BUMETANIDE)]) is not None
+
+
+def test_both_hooks_give_the_same_cards() -> None:
+    chart = [k(3.0), na(129), RLS, med(*SIMVA)]
+    drafts = [draft(FUROSEMIDE, rid="a"), draft(HCTZ, rid="b"), draft(CLARITHRO, rid="c"), draft(SERTRALINE, rid="d")]
+    select = order_cards(*chart, drafts=drafts, service="leg-pain-order-select")
+    sign = order_cards(*chart, drafts=drafts, service="leg-pain-order-sign")
+    assert select == sign
+    assert sorted(c.topic or "" for c in select) == ["diuretic-effect", "medication-effect", "restless-legs",
+                                                     "statin-muscle-symptoms"]
+
+
+def test_one_card_per_topic_lists_every_draft_and_offers_remove_all() -> None:
+    c = topic_card("diuretic-effect", k(3.0), na(129), drafts=[draft(FUROSEMIDE, rid="a"), draft(HCTZ, rid="b")])
+    assert c is not None and "(+1 more draft)" in c.summary
+    assert "furosemide 40 MG" in c.detail and "hydrochlorothiazide 25 MG" in c.detail
+    first = c.suggestions[0]
+    assert first.label == "Remove all 2 flagged draft orders"
+    assert [a.resource_id for a in first.actions] == ["MedicationRequest/a", "MedicationRequest/b"]
+    assert [s.label for s in c.suggestions[1:]] == ["Remove the draft furosemide order",
+                                                     "Remove the draft hydrochlorothiazide order"]
+
+
+def test_finding_value_and_date_are_on_the_card() -> None:
+    c = topic_card("diuretic-effect", k(3.1, days=3), drafts=[draft(FUROSEMIDE)])
+    assert c is not None
+    assert "3.1 mmol/L" in c.summary and "2026-11-22" in c.summary
+    assert "2026-11-22 (3 days ago)" in c.detail
+
+
+def test_statin_with_cyp3a4_inhibitor_offers_non_cyp3a4_replacements() -> None:
+    c = topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[draft(SIMVA, rid="simva-1")])
+    assert c is not None
+    replacements = [s for s in c.suggestions if s.label.startswith("Replace")]
+    assert [s.label for s in replacements] == ["Replace simvastatin by pravastatin sodium 40 MG Oral Tablet",
+                                               "Replace simvastatin by rosuvastatin calcium 10 MG Oral Tablet"]
+    for s in replacements:
+        delete, create = s.actions
+        assert delete.type is ActionType.DELETE and delete.resource_id == "MedicationRequest/simva-1"
+        assert create.type is ActionType.CREATE and create.resource is not None
+        resource = MedicationRequest.model_validate(create.resource)  # a valid R4 resource
+        assert resource.status == "draft" and resource.intent == "proposal"
+        coding = create.resource["medicationCodeableConcept"]["coding"][0]
+        assert coding["system"] == RXNORM and coding["code"] in {PRAVA[0], ROSUVA[0]}
+        assert create.resource["subject"] == {"reference": f"Patient/{PATIENT_ID}"}
+    assert c.selection_behavior is SelectionBehavior.AT_MOST_ONE
+
+
+@pytest.mark.parametrize(("chart", "drug"), [
+    ([med(*GEMFIBROZIL)], SIMVA),              # no statin is safe with gemfibrozil: remove only
+    ([obs("2157-6", 900, "U/L")], SIMVA),     # high CK: another statin is no answer
+    ([med(*SIMVA)], CLARITHRO),               # the draft is the inhibitor: the reference names no substitute
+])
+def test_no_replacement_where_none_is_safer(chart: list[dict[str, Any]], drug: tuple[str, str]) -> None:
+    c = topic_card("statin-muscle-symptoms", *chart, drafts=[draft(drug)])
+    assert c is not None
+    assert [s.label for s in c.suggestions if s.label.startswith("Replace")] == []
+
+
+def test_statin_and_inhibitor_drafted_together_fire_once() -> None:
+    c = topic_card("statin-muscle-symptoms", drafts=[draft(SIMVA, rid="s"), draft(CLARITHRO, rid="c")])
+    assert c is not None
+    assert "also drafted" in c.detail
+    deletes = {a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE}
+    assert deletes == {"MedicationRequest/s"}
+
+
+def test_rls_card_lists_every_finding() -> None:
+    c = topic_card("restless-legs", RLS, ferritin(40), tsat(12), drafts=[draft(QUETIAPINE)])
+    assert c is not None
+    assert "Restless legs (code 32914008" in c.detail
+    assert "40 ng/mL" in c.detail and "12%" in c.detail
+
+
+# ---------------------------------------------------------------------------------------------- Sandbox-shaped drafts
+
+SANDBOX_DRAFTS: dict[str, Any] = {
+    "category-object": draft(FUROSEMIDE, category={"coding": [{"code": "outpatient"}]}),
+    "no-medication": draft(None),
+    "no-id": draft(FUROSEMIDE, rid=None),
+    "empty-concept": draft(None, medicationCodeableConcept={}),
+    "concept-is-a-string": draft(None, medicationCodeableConcept="furosemide"),
+    "coding-is-an-object": draft(None, medicationCodeableConcept={"coding": {"system": RXNORM, "code": "313988"}}),
+    "numeric-code": draft(None, medicationCodeableConcept={"coding": [{"system": RXNORM, "code": 313988}]}),
+    "dangling-reference": draft(None, medicationReference={"reference": "Medication/nowhere"}),
+    "id-is-a-number": draft(FUROSEMIDE, rid=None, id=42),
+    "bad-dates": draft(FUROSEMIDE, authoredOn="2026-13-45"),
+    "not-a-medication-request": {"resourceType": "ServiceRequest", "id": "sr-1", "status": "draft"},
+    "not-a-dict": "MedicationRequest/x",
+    "null": None,
+}
+
+
+@pytest.mark.parametrize("case", sorted(SANDBOX_DRAFTS))
+@pytest.mark.parametrize("service", SERVICES)
+def test_sandbox_shaped_drafts_never_crash(case: str, service: str) -> None:
+    cards = order_cards(k(3.0), drafts=[SANDBOX_DRAFTS[case]], service=service)
+    for c in cards:
+        for s in c.suggestions:
+            for a in s.actions:
+                assert a.type is not ActionType.DELETE or (a.resource_id or "").startswith("MedicationRequest/")
+
+
+def test_empty_draft_orders_give_no_cards() -> None:
+    assert order_cards(k(2.4), na(118), RLS, med(*SIMVA), drafts=[]) == []
+
+
+def test_category_object_still_fires() -> None:
+    c = topic_card("diuretic-effect", k(3.0), drafts=[SANDBOX_DRAFTS["category-object"]])
+    assert c is not None
+
+
+def test_draft_without_id_fires_without_a_delete_action_and_says_so() -> None:
+    c = topic_card("diuretic-effect", k(3.0), drafts=[draft(FUROSEMIDE, rid=None)])
+    assert c is not None
+    assert not [a for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
+    assert c.suggestions == () and c.selection_behavior is None
+    assert "has no id" in c.detail
+
+
+def test_draft_without_id_keeps_the_replacement_without_a_delete() -> None:
+    c = topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[draft(SIMVA, rid=None)])
+    assert c is not None and "has no id" in c.detail
+    assert [a.type for s in c.suggestions for a in s.actions] == [ActionType.CREATE, ActionType.CREATE]
+
+
+def test_numeric_code_is_not_matched() -> None:
+    """A code must be a string (FHIR code); a number is not guessed into one."""
+    assert order_cards(k(3.0), drafts=[SANDBOX_DRAFTS["numeric-code"]]) == []
+
+
+def test_draft_with_contained_medication_fires() -> None:
+    d = draft(None, rid="with-contained", medicationReference={"reference": "#m1"},
+              contained=[{"resourceType": "Medication", "id": "m1",
+                          "code": {"coding": [{"system": RXNORM, "code": FUROSEMIDE[0]}]}}])
+    c = topic_card("diuretic-effect", k(3.0), drafts=[d])
+    assert c is not None
+    assert c.suggestions[0].actions[0].resource_id == "MedicationRequest/with-contained"
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+
+@pytest.mark.parametrize(("service_id", "hook"), [("leg-pain-order-select", ORDER_SELECT),
+                                                  ("leg-pain-order-sign", ORDER_SIGN)])
+def test_order_services_are_registered(service_id: str, hook: str) -> None:
+    service = registry.service(service_id)
+    assert service.hook == hook
+    assert {r.topic.value for r in service.rules} == {"diuretic-effect", "statin-muscle-symptoms", "restless-legs",
+                                                      "medication-effect"}
+    assert set(service.prefetch) == {"patient", "observations", "medications", "medicationRequests", "conditions"}
+    for code in ("2276-4", "2502-3", "2157-6", "2823-3"):  # ferritin, TSAT, CK, potassium reach the prefetch
+        assert code in service.prefetch["observations"]
