@@ -31,7 +31,8 @@ SERTRALINE = ("312941", "sertraline 50 MG Oral Tablet")
 QUETIAPINE = ("312744", "quetiapine 25 MG Oral Tablet")
 
 
-def _draft(rid: str | None, code: tuple[str, str] | None, **extra: Any) -> dict[str, Any]:
+def draft_order(rid: str | None, code: tuple[str, str] | None, **extra: Any) -> dict[str, Any]:
+    """A draft MedicationRequest as EHRs put it in context.draftOrders (RxNorm coded when `code` is given)."""
     r: dict[str, Any] = {"resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
                          "subject": {"reference": f"Patient/{PATIENT_ID}"}, "authoredOn": "2026-11-25",
                          "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
@@ -93,47 +94,47 @@ def _simva_request_with_included_medication() -> list[dict[str, Any]]:
 Chart = dict[str, list[dict[str, Any]]]
 CASES: dict[str, tuple[Chart, list[Any]]] = {
     "fires-diuretic-effect-thiazide-low-sodium": ({"observations": [_na(129), _k(4.1)]},
-                                                  [_draft("draft-hctz", HCTZ)]),
-    "quiet-thiazide-sodium-normal": ({"observations": [_na(139), _k(4.1)]}, [_draft("draft-hctz", HCTZ)]),
+                                                  [draft_order("draft-hctz", HCTZ)]),
+    "quiet-thiazide-sodium-normal": ({"observations": [_na(139), _k(4.1)]}, [draft_order("draft-hctz", HCTZ)]),
     "fires-diuretic-effect-loop-low-potassium": ({"observations": [_k(3.1)]},
-                                                 [_draft("draft-furosemide", FUROSEMIDE)]),
-    "quiet-loop-potassium-normal": ({"observations": [_k(4.2)]}, [_draft("draft-furosemide", FUROSEMIDE)]),
+                                                 [draft_order("draft-furosemide", FUROSEMIDE)]),
+    "quiet-loop-potassium-normal": ({"observations": [_k(4.2)]}, [draft_order("draft-furosemide", FUROSEMIDE)]),
     "quiet-loop-already-current": ({"observations": [_k(3.1)],
                                     "medications": [_statement("ms-furosemide", FUROSEMIDE)]},
-                                   [_draft("draft-furosemide", FUROSEMIDE)]),
+                                   [draft_order("draft-furosemide", FUROSEMIDE)]),
     "fires-statin-muscle-symptoms-simvastatin-with-clarithromycin": (
-        {"medications": [_statement("ms-clarithro", CLARITHRO)]}, [_draft("draft-simva", SIMVA)]),
+        {"medications": [_statement("ms-clarithro", CLARITHRO)]}, [draft_order("draft-simva", SIMVA)]),
     "fires-statin-muscle-symptoms-clarithromycin-with-current-simvastatin": (
-        {"medicationRequests": _simva_request_with_included_medication()}, [_draft("draft-clarithro", CLARITHRO)]),
-    "quiet-simvastatin-without-interaction": ({"observations": [_ck(120)]}, [_draft("draft-simva", SIMVA)]),
+        {"medicationRequests": _simva_request_with_included_medication()}, [draft_order("draft-clarithro", CLARITHRO)]),
+    "quiet-simvastatin-without-interaction": ({"observations": [_ck(120)]}, [draft_order("draft-simva", SIMVA)]),
     "fires-statin-muscle-symptoms-simvastatin-high-ck": ({"observations": [_ck(640)]},
-                                                         [_draft("draft-simva", SIMVA)]),
-    "fires-restless-legs-quetiapine-with-rls": ({"conditions": [_rls()]}, [_draft("draft-quetiapine", QUETIAPINE)]),
+                                                         [draft_order("draft-simva", SIMVA)]),
+    "fires-restless-legs-quetiapine-with-rls": ({"conditions": [_rls()]}, [draft_order("draft-quetiapine", QUETIAPINE)]),
     "fires-restless-legs-sertraline-low-ferritin": ({"observations": [_ferritin(42), _na(140)]},
-                                                    [_draft("draft-sertraline", SERTRALINE)]),
+                                                    [draft_order("draft-sertraline", SERTRALINE)]),
     "quiet-quetiapine-no-rls-iron-replete": ({"observations": [_ferritin(120)]},
-                                             [_draft("draft-quetiapine", QUETIAPINE)]),
+                                             [draft_order("draft-quetiapine", QUETIAPINE)]),
     "fires-medication-effect-albuterol-low-potassium": ({"observations": [_k(3.2)]},
-                                                        [_draft("draft-albuterol", ALBUTEROL)]),
-    "quiet-albuterol-potassium-normal": ({"observations": [_k(4.0)]}, [_draft("draft-albuterol", ALBUTEROL)]),
+                                                        [draft_order("draft-albuterol", ALBUTEROL)]),
+    "quiet-albuterol-potassium-normal": ({"observations": [_k(4.0)]}, [draft_order("draft-albuterol", ALBUTEROL)]),
     "fires-medication-effect-sertraline-low-sodium": ({"observations": [_na(130), _ferritin(120)]},
-                                                      [_draft("draft-sertraline", SERTRALINE)]),
+                                                      [draft_order("draft-sertraline", SERTRALINE)]),
     "quiet-sertraline-sodium-normal": ({"observations": [_na(140), _ferritin(120)]},
-                                       [_draft("draft-sertraline", SERTRALINE)]),
+                                       [draft_order("draft-sertraline", SERTRALINE)]),
     "quiet-unrelated-draft": ({"observations": [_k(3.0), _na(128)], "conditions": [_rls_snomed()]},
-                              [_draft("draft-levothyroxine", ("10582", "levothyroxine"))]),
+                              [draft_order("draft-levothyroxine", ("10582", "levothyroxine"))]),
     "quiet-empty-draft-orders": ({"observations": [_k(2.9)], "conditions": [_rls()]}, []),
     # CDS Hooks Sandbox shapes: category as an object, no medication, no id.
     "fires-diuretic-effect-sandbox-category-object": (
         {"observations": [_k(3.1)]},
-        [_draft("draft-furosemide", FUROSEMIDE, category={"coding": [{"code": "outpatient"}]})]),
+        [draft_order("draft-furosemide", FUROSEMIDE, category={"coding": [{"code": "outpatient"}]})]),
     "quiet-sandbox-draft-without-medication": ({"observations": [_k(3.1)]},
-                                               [_draft("draft-empty", None, category={"text": "outpatient"})]),
-    "fires-diuretic-effect-sandbox-draft-without-id": ({"observations": [_k(3.1)]}, [_draft(None, FUROSEMIDE)]),
+                                               [draft_order("draft-empty", None, category={"text": "outpatient"})]),
+    "fires-diuretic-effect-sandbox-draft-without-id": ({"observations": [_k(3.1)]}, [draft_order(None, FUROSEMIDE)]),
     "fires-four-topics-several-drafts": (
         {"observations": [_k(3.1)], "conditions": [_rls()]},
-        [_draft("draft-simva", SIMVA), _draft("draft-clarithro", CLARITHRO), _draft("draft-furosemide", FUROSEMIDE),
-         _draft("draft-quetiapine", QUETIAPINE), _draft("draft-albuterol", ALBUTEROL)]),
+        [draft_order("draft-simva", SIMVA), draft_order("draft-clarithro", CLARITHRO), draft_order("draft-furosemide", FUROSEMIDE),
+         draft_order("draft-quetiapine", QUETIAPINE), draft_order("draft-albuterol", ALBUTEROL)]),
 }
 
 

@@ -11,6 +11,7 @@ from cards.facts import build_facts
 from cards.model import ActionType, Card, SelectionBehavior
 from cards.rule import ORDER_SELECT, ORDER_SIGN
 from cards.topics import TOPIC_SYSTEM
+from tests.cards.order_golden_cases import draft_order
 from tests.fhir_builders import ICD10CM, NOW, PATIENT_ID, RXNORM, SNOMED, cond, med, obs, patient
 
 SERVICES = ("leg-pain-order-select", "leg-pain-order-sign")
@@ -40,20 +41,8 @@ _ids = iter(range(1, 10**6))
 
 
 def draft(code: tuple[str, str] | None, *, rid: str | None = "auto", **extra: Any) -> dict[str, Any]:
-    """A draft MedicationRequest as EHRs put it in context.draftOrders."""
-    r: dict[str, Any] = {"resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
-                         "subject": {"reference": f"Patient/{PATIENT_ID}"},
-                         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
-                                                   "medicationrequest-category", "code": "outpatient"}]}]}
-    if rid == "auto":
-        rid = f"draft-{next(_ids)}"
-    if rid is not None:
-        r["id"] = rid
-    if code is not None:
-        r["medicationCodeableConcept"] = {"coding": [{"system": RXNORM, "code": code[0], "display": code[1]}],
-                                          "text": code[1]}
-    r.update(extra)
-    return r
+    """A draft order with a fresh id unless one (or None) is given."""
+    return draft_order(f"draft-{next(_ids)}" if rid == "auto" else rid, code, **extra)
 
 
 def order_cards(*resources: dict[str, Any], drafts: list[Any], service: str = "leg-pain-order-select"
