@@ -83,10 +83,12 @@ def new_drafts(facts: PatientFacts, classes: Sequence[str] = ()) -> list[Medicat
 # ---------------------------------------------------------------------------------------------- evidence builders
 
 
-def lab_evidence(result: LabResult, assessment: str, range_used: str = "-", tag: str = "") -> Evidence:
+def lab_evidence(result: LabResult, assessment: str, range_used: str = "-", tag: str = "",
+                 qualifier: str = "") -> Evidence:
     """A lab result; its line is rendered with the card (it needs `facts.now` for the age)."""
     name = card_text.ANALYTE_NAMES.get(result.analyte, result.analyte)
-    short = f"{name if name.isupper() else name.lower()} {card_text.value_text(result)} ({result.day.isoformat()})"
+    name = name if name.isupper() else name.lower()
+    short = f"{qualifier} {name} {card_text.value_text(result)} ({result.day.isoformat()})".strip()
     return Evidence(line="", short=short, lab=result, assessment=assessment, range_used=range_used, tag=tag)
 
 
@@ -104,6 +106,12 @@ def drug_evidence(med: MedicationUse, reason: str, now: datetime, tag: str = "")
 
 
 # ---------------------------------------------------------------------------------------------- card
+
+
+def findings_text(hit: Hit) -> str:
+    """The first finding of a hit for a summary, then how many more the detail lists (summaries are < 140 chars)."""
+    left = len(hit.evidence) - 1
+    return hit.evidence[0].short + (f" and {left} other finding{'s' if left > 1 else ''}" if left else "")
 
 
 def medication_request(patient_id: str, alternative: Alternative, replaces: MedicationUse) -> dict[str, Any]:
@@ -153,7 +161,11 @@ def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Ca
     """One warning card for every draft of this topic; `headline(hit)` is the summary for the first hit."""
     hits = finding.hits
     more = len({h.draft.reference or h.draft.display for h in hits}) - 1
-    summary = headline(hits[0]) + (f" (+{more} more draft{'s' if more > 1 else ''})" if more > 0 else "")
+    suffix = f" (+{more} more draft{'s' if more > 1 else ''})" if more > 0 else ""
+    summary = card_text.summary(headline(hits[0]))
+    if len(summary) + len(suffix) > card_text.MAX_SUMMARY:  # keep the count of further drafts visible
+        summary = summary[: card_text.MAX_SUMMARY - len(suffix) - 3].rstrip(" ,;:") + "..."
+    summary += suffix
     parts = [intro, "**Draft orders that would worsen this patient's findings:**"]
     labs: dict[tuple[str, str], tuple[LabResult, str, str]] = {}
     for number, hit in enumerate(hits, 1):

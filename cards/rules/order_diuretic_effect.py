@@ -33,7 +33,8 @@ def _worsened(abnormal: list[electrolytes.Abnormal], drug_class: str) -> list[or
     """The abnormalities this diuretic class causes, as evidence lines."""
     name = diuretic_effect.CLASS_NAMES[drug_class]
     verb = {"low": "lowers it further", "high": "raises it further"}
-    return [order_checks.lab_evidence(a.result, f"{a.direction}; a {name} {verb[a.direction]}", a.range_used)
+    return [order_checks.lab_evidence(a.result, f"{a.direction}; a {name} {verb[a.direction]}", a.range_used,
+                                      qualifier=a.direction)
             for a in abnormal if a.direction in verb
             and (a.result.analyte.partition("-")[0], a.direction) in diuretic_effect.TYPICAL[drug_class]]
 
@@ -54,7 +55,7 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
 
 
 def _headline(hit: Hit) -> str:
-    return f"Draft {hit.draft.ingredient} with {'; '.join(e.short for e in hit.evidence)}: would worsen it"
+    return f"Draft {hit.draft.ingredient} would worsen {order_checks.findings_text(hit)}"
 
 
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:

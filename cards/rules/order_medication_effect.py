@@ -62,7 +62,7 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
         if matched:
             evidence = tuple(order_checks.lab_evidence(a.result, f"{a.direction}; the drafted "
                                                        f"{_class_name(draft.classes)} lowers it further",
-                                                       a.range_used) for a, _ in matched)
+                                                       a.range_used, qualifier=a.direction) for a, _ in matched)
             hits.append(Hit(draft, evidence, "; ".join(dict.fromkeys(m for _, m in matched)) + "."))
     return OrderFinding(tuple(hits)) if hits else None
 
@@ -72,7 +72,7 @@ def _class_name(classes: frozenset[str]) -> str:
 
 
 def _headline(hit: Hit) -> str:
-    return f"Draft {hit.draft.ingredient} with {'; '.join(e.short for e in hit.evidence)}: would lower it further"
+    return f"Draft {hit.draft.ingredient} would worsen {order_checks.findings_text(hit)}"
 
 
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:

@@ -66,7 +66,7 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
 
 
 def _headline(hit: Hit) -> str:
-    return f"Draft {hit.draft.ingredient} can worsen restless legs: {'; '.join(e.short for e in hit.evidence)}"
+    return f"Draft {hit.draft.ingredient} can worsen restless legs: {order_checks.findings_text(hit)}"
 
 
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:

@@ -73,7 +73,7 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
 
 
 def _headline(hit: Hit) -> str:
-    return (f"Draft {hit.draft.ingredient} with {'; '.join(e.short for e in hit.evidence)}: raised statin "
+    return (f"Draft {hit.draft.ingredient} with {order_checks.findings_text(hit)}: raised statin "
             f"myopathy risk")
 
 

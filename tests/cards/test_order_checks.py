@@ -330,3 +330,56 @@ def test_order_services_are_registered(service_id: str, hook: str) -> None:
     assert set(service.prefetch) == {"patient", "observations", "medications", "medicationRequests", "conditions"}
     for code in ("2276-4", "2502-3", "2157-6", "2823-3"):  # ferritin, TSAT, CK, potassium reach the prefetch
         assert code in service.prefetch["observations"]
+
+
+# ---------------------------------------------------------------------------------------------- cut-offs (-1 / 0 / +1)
+
+@pytest.mark.parametrize(("topic", "lab", "drug", "fires"), [
+    # default ranges (clinical-reference.md §1.4, NIH CC): K 3.5-5.0, Na 135-145, Mg 1.7-2.2, Ca 8.6-10.2
+    ("diuretic-effect", k(3.4), FUROSEMIDE, True), ("diuretic-effect", k(3.5), FUROSEMIDE, False),
+    ("diuretic-effect", na(134), HCTZ, True), ("diuretic-effect", na(135), HCTZ, False),
+    ("diuretic-effect", mg(1.6), BUMETANIDE, True), ("diuretic-effect", mg(1.7), BUMETANIDE, False),
+    ("diuretic-effect", ca(10.3), CHLORTHALIDONE, True), ("diuretic-effect", ca(10.2), CHLORTHALIDONE, False),
+    ("medication-effect", k(3.4), ALBUTEROL, True), ("medication-effect", k(3.5), ALBUTEROL, False),
+    ("medication-effect", na(134), SERTRALINE, True), ("medication-effect", na(135), SERTRALINE, False),
+    # the lab's own range wins over the default
+    ("diuretic-effect", obs("2823-3", 3.6, "mmol/L", low=3.7, high=5.2), FUROSEMIDE, True),
+    ("diuretic-effect", obs("2823-3", 3.4, "mmol/L", low=3.3, high=5.2), FUROSEMIDE, False),
+    # CK: above the lab's upper limit, default 170 U/L
+    ("statin-muscle-symptoms", obs("2157-6", 171, "U/L"), SIMVA, True),
+    ("statin-muscle-symptoms", obs("2157-6", 170, "U/L"), SIMVA, False),
+    ("statin-muscle-symptoms", obs("2157-6", 201, "U/L", low=30, high=200), SIMVA, True),
+    ("statin-muscle-symptoms", obs("2157-6", 200, "U/L", low=30, high=200), SIMVA, False),
+    # AASM 2024: ferritin <= 75 ng/mL, TSAT < 20 %, even inside the lab's normal range
+    ("restless-legs", ferritin(74), HALOPERIDOL, True), ("restless-legs", ferritin(75), HALOPERIDOL, True),
+    ("restless-legs", ferritin(76), HALOPERIDOL, False),
+    ("restless-legs", obs("2276-4", 60, "ng/mL", low=15, high=150, days=60), HALOPERIDOL, True),
+    ("restless-legs", tsat(19), SERTRALINE, True), ("restless-legs", tsat(20), SERTRALINE, False),
+])
+def test_cut_offs(topic: str, lab: dict[str, Any], drug: tuple[str, str], fires: bool) -> None:
+    assert (topic_card(topic, lab, drafts=[draft(drug)]) is not None) is fires
+
+
+@pytest.mark.parametrize(("analyte_lab", "drug", "days", "fires"), [
+    (lambda d: obs("2823-3", 3.0, "mmol/L", days=d), FUROSEMIDE, 90, True),
+    (lambda d: obs("2823-3", 3.0, "mmol/L", days=d), FUROSEMIDE, 91, False),
+    (lambda d: obs("2276-4", 50, "ng/mL", days=d), HALOPERIDOL, 365, True),
+    (lambda d: obs("2276-4", 50, "ng/mL", days=d), HALOPERIDOL, 366, False),
+])
+def test_lookback_windows(analyte_lab: Any, drug: tuple[str, str], days: int, fires: bool) -> None:
+    """Electrolytes and CK: 90 days; iron studies: 12 months (clinical-reference.md §6.5)."""
+    assert bool(order_cards(analyte_lab(days - 0.01 if fires else days), drafts=[draft(drug)])) is fires
+
+
+def test_summary_stays_short_and_keeps_the_draft_count() -> None:
+    chart = [na(129), k(3.1), mg(1.4), ca(10.9)]
+    drafts = [draft(("197770", "hydrochlorothiazide 50 MG Oral Tablet"), rid="a"), draft(CHLORTHALIDONE, rid="b"),
+              draft(FUROSEMIDE, rid="c")]
+    c = topic_card("diuretic-effect", *chart, drafts=drafts)
+    assert c is not None
+    assert len(c.summary) < 140 and c.summary.endswith("(+2 more drafts)"), c.summary
+    assert c.summary == ("Draft hydrochlorothiazide would worsen low potassium 3.1 mmol/L (2026-11-20) and 3 other "
+                         "findings (+2 more drafts)")
+    for shown in ("Potassium **3.1 mmol/L**", "Magnesium **1.4 mg/dL**", "Sodium **129 mmol/L**",
+                  "Calcium **10.9 mg/dL**"):
+        assert shown in c.detail
