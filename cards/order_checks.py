@@ -37,7 +37,7 @@ class Evidence:
     lab: LabResult | None = None
     assessment: str = ""
     range_used: str = "-"
-    tag: str = ""  # the rule's own label for the kind of finding (chooses next steps)
+    tag: str = ""  # the rule's own label for the kind of finding (chooses next steps and the mechanism text)
 
 
 @dataclass(frozen=True)
@@ -92,10 +92,11 @@ def lab_evidence(result: LabResult, assessment: str, range_used: str = "-", tag:
     return Evidence(line="", short=short, lab=result, assessment=assessment, range_used=range_used, tag=tag)
 
 
-def condition_evidence(match: ConditionMatch) -> Evidence:
+def condition_evidence(match: ConditionMatch, short: str, tag: str = "") -> Evidence:
+    """An active diagnosis; `short` is the summary phrase (the display alone often repeats the topic)."""
     how = f"code {match.code}" if match.code else "matched by text"
     since = f", recorded {match.date.date().isoformat()}" if match.date else ""
-    return Evidence(line=f"Diagnosis: {match.display} ({how}{since})", short=match.display)
+    return Evidence(line=f"Diagnosis: {match.display} ({how}{since})", short=short, tag=tag)
 
 
 def drug_evidence(med: MedicationUse, reason: str, now: datetime, tag: str = "") -> Evidence:

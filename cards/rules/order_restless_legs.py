@@ -35,21 +35,23 @@ AGGRAVATING = {
     "mirtazapine": "mirtazapine worsens RLS and periodic limb movements",
 }
 RLS_VALUESETS = ("cond-rls", "cond-rls-pregnancy")
+SHORT = {"cond-rls": "RLS on the problem list", "cond-rls-pregnancy": "RLS in pregnancy on the problem list"}
 FERRITIN_MAX = 75.0  # ng/mL, inclusive. source: AASM 2024 - treat iron when ferritin <= 75 ng/mL
 TSAT_MIN = 20.0  # %, exclusive. source: AASM 2024 - or transferrin saturation < 20 %
 IRON_LOOKBACK = timedelta(days=365)  # source: clinical-reference.md §6.5 (iron studies older than 12 months are stale)
 
 
 def _findings(facts: PatientFacts) -> list[Evidence]:
-    evidence = [order_checks.condition_evidence(c) for vs in RLS_VALUESETS for c in facts.conditions(vs)]
+    evidence = [order_checks.condition_evidence(c, SHORT[vs], tag="rls") for vs in RLS_VALUESETS
+                for c in facts.conditions(vs)]
     ferritin = facts.latest("ferritin", IRON_LOOKBACK)
     if ferritin is not None and ferritin.value <= FERRITIN_MAX:
         evidence.append(order_checks.lab_evidence(ferritin, "iron deficiency for RLS (AASM 2024: <= 75 ng/mL)",
-                                                  "> 75 (AASM 2024)"))
+                                                  "> 75 (AASM 2024)", tag="iron"))
     tsat = facts.latest("tsat", IRON_LOOKBACK)
     if tsat is not None and tsat.value < TSAT_MIN:
         evidence.append(order_checks.lab_evidence(tsat, "iron deficiency for RLS (AASM 2024: < 20 %)",
-                                                  ">= 20 (AASM 2024)"))
+                                                  ">= 20 (AASM 2024)", tag="iron"))
     return evidence
 
 
@@ -69,16 +71,25 @@ def _headline(hit: Hit) -> str:
     return f"Draft {hit.draft.ingredient} can worsen restless legs: {order_checks.findings_text(hit)}"
 
 
+def _steps(facts: PatientFacts, finding: OrderFinding) -> list[str]:
+    tags = {e.tag for h in finding.hits for e in h.evidence}
+    steps = ["Consider whether the drafted drug is needed, or a drug of another class for the same indication."]
+    if "iron" in tags:
+        steps.append("Iron deficiency for RLS (ferritin <= 75 ng/mL or transferrin saturation < 20 %): oral or IV "
+                     "iron (AASM 2024).")
+    elif facts.latest("ferritin", IRON_LOOKBACK) is None or facts.latest("tsat", IRON_LOOKBACK) is None:
+        steps.append("No complete iron studies in 12 months: check ferritin and transferrin saturation, morning "
+                     "draw (AASM 2024).")
+    return steps
+
+
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
     return order_checks.card(
         RULE, finding, facts, headline=_headline,
         intro="Restless legs cause an urge to move the legs at rest, worst in the evening and at night. Dopamine "
               "antagonists, sedating antihistamines, SSRIs/SNRIs and mirtazapine aggravate it, and iron deficiency "
               "makes it worse.",
-        next_steps=["Consider whether the drafted drug is needed, or a drug of another class for the same "
-                    "indication.",
-                    "Iron deficiency for RLS (ferritin <= 75 ng/mL or transferrin saturation < 20 %): oral or IV "
-                    "iron (AASM 2024)."],
+        next_steps=_steps(facts, finding),
         guideline_keys=("aasm-rls-2024",))
 
 

@@ -59,22 +59,32 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
         cyp3a4 = any(_tag(p) == "cyp3a4" for p in pairs)
         alternatives = tuple(a for a in NON_CYP3A4_ALTERNATIVES if a.ingredient != draft.ingredient) \
             if cyp3a4 and not ck_high else ()
-        hits.append(Hit(draft, tuple(evidence), "statin myopathy risk rises with blood statin levels (interacting "
-                                                "drugs) and is harder to judge when CK is already raised "
-                                                "(FDA 2011; 2018 AHA/ACC §5).", alternatives))
+        hits.append(Hit(draft, tuple(evidence), _mechanism(evidence), alternatives))
     for draft in other_drafts:
         pairs = sams.interactions(facts.medications("statin"), [draft])
         if pairs:
             evidence = [order_checks.drug_evidence(p.statin, p.reason, facts.now, _tag(p)) for p in pairs]
-            hits.append(Hit(draft, tuple(evidence), "the drafted drug raises the level of a statin the patient "
-                                                    "takes, and with it the risk of myopathy and rhabdomyolysis "
-                                                    "(FDA 2011)."))
+            hits.append(Hit(draft, tuple(evidence), _mechanism(evidence)))
     return OrderFinding(tuple(hits)) if hits else None
 
 
 def _headline(hit: Hit) -> str:
     return (f"Draft {hit.draft.ingredient} with {order_checks.findings_text(hit)}: raised statin "
             f"myopathy risk")
+
+
+MECHANISM = {
+    "fibrate": "gemfibrozil raises statin blood levels and adds its own myopathy risk (FDA 2011)",
+    "cyp3a4": "a strong CYP3A4 inhibitor multiplies the blood level of simvastatin, lovastatin and atorvastatin, "
+              "and with it the risk of myopathy and rhabdomyolysis (FDA 2011)",
+    "ck": "CK is already above the upper limit: find its cause first, or later muscle symptoms on the statin "
+          "cannot be judged (2018 AHA/ACC §5; clinical-reference.md §5.3)",
+}
+
+
+def _mechanism(evidence: list[Evidence]) -> str:
+    tags = dict.fromkeys(e.tag for e in evidence)
+    return "; ".join(MECHANISM[t] for t in tags) + "."
 
 
 def _tag(pair: sams.Interaction) -> str:

@@ -383,3 +383,26 @@ def test_summary_stays_short_and_keeps_the_draft_count() -> None:
     for shown in ("Potassium **3.1 mmol/L**", "Magnesium **1.4 mg/dL**", "Sodium **129 mmol/L**",
                   "Calcium **10.9 mg/dL**"):
         assert shown in c.detail
+
+
+@pytest.mark.parametrize(("chart", "expected", "absent"), [
+    ([RLS], "check ferritin and transferrin saturation", "oral or IV iron"),
+    ([RLS, ferritin(150), tsat(30)], "Consider whether the drafted drug", "check ferritin"),
+    ([ferritin(40)], "oral or IV iron", "check ferritin"),
+])
+def test_rls_next_steps_follow_the_findings(chart: list[dict[str, Any]], expected: str, absent: str) -> None:
+    c = topic_card("restless-legs", *chart, drafts=[draft(HALOPERIDOL)])
+    assert c is not None and c.detail is not None
+    assert expected in c.detail and absent not in c.detail
+
+
+@pytest.mark.parametrize(("chart", "drug", "expected", "absent"), [
+    ([med(*GEMFIBROZIL)], SIMVA, "gemfibrozil raises statin", "CYP3A4 inhibitor multiplies"),
+    ([med(*CLARITHRO)], ATORVA, "CYP3A4 inhibitor multiplies", "gemfibrozil raises"),
+    ([obs("2157-6", 500, "U/L")], ROSUVA, "CK is already above", "CYP3A4 inhibitor multiplies"),
+])
+def test_statin_card_explains_its_own_mechanism(chart: list[dict[str, Any]], drug: tuple[str, str], expected: str,
+                                                absent: str) -> None:
+    c = topic_card("statin-muscle-symptoms", *chart, drafts=[draft(drug)])
+    assert c is not None and c.detail is not None
+    assert expected in c.detail and absent not in c.detail
