@@ -133,15 +133,19 @@ def _delete(draft: MedicationUse) -> Action:
 def suggestions(finding: OrderFinding, patient_id: str) -> list[Suggestion]:
     """Remove-all (when several drafts), remove each draft, replace each draft by each alternative."""
     drafts: dict[str, MedicationUse] = {}
+    ingredients: dict[str, list[str]] = {}  # a combination product is one draft with several ingredients
     for hit in finding.hits:
         if hit.draft.reference:
             drafts.setdefault(hit.draft.reference, hit.draft)
+            names = ingredients.setdefault(hit.draft.reference, [])
+            if hit.draft.ingredient not in names:
+                names.append(hit.draft.ingredient)
     out: list[Suggestion] = []
     if len(drafts) > 1:
         out.append(Suggestion(label=f"Remove all {len(drafts)} flagged draft orders",
                               actions=tuple(_delete(d) for d in drafts.values())))
-    out += [Suggestion(label=card_text.summary(f"Remove the draft {d.ingredient} order"), actions=(_delete(d),))
-            for d in drafts.values()]
+    out += [Suggestion(label=card_text.summary(f"Remove the draft {'/'.join(ingredients[ref])} order"),
+                       actions=(_delete(d),)) for ref, d in drafts.items()]
     seen: set[tuple[str | None, str, str]] = set()
     for hit in finding.hits:
         for alt in hit.alternatives:

@@ -28,14 +28,16 @@ _ING = {"furosemide": ("4603", "loop-diuretic"), "bumetanide": ("1808", "loop-di
         "haloperidol": ("5093", "antipsychotic"), "quetiapine": ("51272", "antipsychotic"),
         "metoclopramide": ("6915", "d2-antagonist-antiemetic"),
         "diphenhydramine": ("3498", "sedating-antihistamine"), "sertraline": ("36437", "ssri"),
-        "citalopram": ("2556", "ssri"), "venlafaxine": ("39786", "snri"), "mirtazapine": ("15996", "mirtazapine")}
+        "citalopram": ("2556", "ssri"), "venlafaxine": ("39786", "snri"), "mirtazapine": ("15996", "mirtazapine"),
+        "spironolactone": ("9997", "potassium-sparing-diuretic"), "triamterene": ("10763", "potassium-sparing-diuretic")}
 _PRODUCTS = {"313988": ["furosemide"], "310429": ["furosemide"], "310798": ["hydrochlorothiazide"],
              "617312": ["atorvastatin"], "617314": ["atorvastatin"], "312961": ["simvastatin"],
              # INTERIM (clinical-reference.md §3.3, [VSAC]/[SYN]).
              "197418": ["bumetanide"], "197499": ["chlorthalidone"], "198211": ["simvastatin"],
              "904475": ["pravastatin"], "859747": ["rosuvastatin"], "197517": ["clarithromycin"],
              "745752": ["albuterol"], "312744": ["quetiapine"], "312941": ["sertraline"],
-             "311725": ["mirtazapine"], "1049630": ["diphenhydramine"]}
+             "311725": ["mirtazapine"], "1049630": ["diphenhydramine"], "313096": ["spironolactone"],
+             "310812": ["hydrochlorothiazide", "triamterene"]}
 _BY_CUI = {cui: name for name, (cui, _) in _ING.items()}
 _RX = re.compile(r"\b(" + "|".join(_ING) + r"|lasix)\b", re.I)
 

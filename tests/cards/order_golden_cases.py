@@ -29,6 +29,7 @@ CLARITHRO = ("197517", "clarithromycin 500 MG Oral Tablet")
 ALBUTEROL = ("745752", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
 SERTRALINE = ("312941", "sertraline 50 MG Oral Tablet")
 QUETIAPINE = ("312744", "quetiapine 25 MG Oral Tablet")
+SPIRONOLACTONE = ("313096", "spironolactone 25 MG Oral Tablet")
 
 
 def draft_order(rid: str | None, code: tuple[str, str] | None, **extra: Any) -> dict[str, Any]:
@@ -102,6 +103,10 @@ CASES: dict[str, tuple[Chart, list[Any]]] = {
     "quiet-loop-already-current": ({"observations": [_k(3.1)],
                                     "medications": [_statement("ms-furosemide", FUROSEMIDE)]},
                                    [draft_order("draft-furosemide", FUROSEMIDE)]),
+    "fires-diuretic-effect-spironolactone-high-potassium": ({"observations": [_k(5.6)]},
+                                                            [draft_order("draft-spironolactone", SPIRONOLACTONE)]),
+    "quiet-spironolactone-low-potassium": ({"observations": [_k(3.2)]},
+                                           [draft_order("draft-spironolactone", SPIRONOLACTONE)]),
     "fires-statin-muscle-symptoms-simvastatin-with-clarithromycin": (
         {"medications": [_statement("ms-clarithro", CLARITHRO)]}, [draft_order("draft-simva", SIMVA)]),
     "fires-statin-muscle-symptoms-clarithromycin-with-current-simvastatin": (

@@ -21,6 +21,8 @@ FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
 BUMETANIDE = ("197418", "bumetanide 1 MG Oral Tablet")
 HCTZ = ("310798", "hydrochlorothiazide 25 MG Oral Tablet")
 CHLORTHALIDONE = ("197499", "chlorthalidone 25 MG Oral Tablet")
+SPIRONOLACTONE = ("313096", "spironolactone 25 MG Oral Tablet")
+HCTZ_TRIAMTERENE = ("310812", "hydrochlorothiazide 25 MG / triamterene 37.5 MG Oral Tablet")
 SIMVA = ("312961", "simvastatin 20 MG Oral Tablet")
 ATORVA = ("617312", "atorvastatin 10 MG Oral Tablet")
 ROSUVA = ("859747", "rosuvastatin calcium 10 MG Oral Tablet")
@@ -90,6 +92,7 @@ FIRES = {
     "thiazide-low-potassium": ("diuretic-effect", [k(3.2)], HCTZ),
     "loop-low-potassium": ("diuretic-effect", [k(3.2)], FUROSEMIDE),
     "loop-low-magnesium": ("diuretic-effect", [mg(1.5)], BUMETANIDE),
+    "potassium-sparing-high-potassium": ("diuretic-effect", [k(5.6)], SPIRONOLACTONE),
     "statin-with-active-clarithromycin": ("statin-muscle-symptoms", [med(*CLARITHRO)], SIMVA),
     "statin-with-active-itraconazole": ("statin-muscle-symptoms", [med(*ITRACONAZOLE)], ATORVA),
     "statin-with-active-gemfibrozil": ("statin-muscle-symptoms", [med(*GEMFIBROZIL)], ROSUVA),
@@ -144,6 +147,8 @@ def test_pair_is_quiet_without_the_finding(case: str) -> None:
 @pytest.mark.parametrize(("chart", "drug"), [
     ([na(136), ca(10.2), k(3.5), mg(1.7)], HCTZ),          # all at the edge of the default range
     ([na(130)], FUROSEMIDE),                                # low sodium is not a loop-typical effect here
+    ([k(3.1)], SPIRONOLACTONE),                             # a K-sparing diuretic helps a low potassium
+    ([k(5.0)], SPIRONOLACTONE),                             # upper edge of the default range
     ([ca(10.8)], FUROSEMIDE),                               # loops lower, not raise, calcium
     ([k(3.1, days=91)], FUROSEMIDE),                        # stale potassium (90-day window)
     ([obs("2157-6", 170, "U/L")], SIMVA),                   # CK at the default upper limit
@@ -198,6 +203,16 @@ def test_one_card_per_topic_lists_every_draft_and_offers_remove_all() -> None:
     assert [a.resource_id for a in first.actions] == ["MedicationRequest/a", "MedicationRequest/b"]
     assert [s.label for s in c.suggestions[1:]] == ["Remove the draft furosemide order",
                                                      "Remove the draft hydrochlorothiazide order"]
+
+
+def test_combination_product_counts_each_ingredient() -> None:
+    """HCTZ/triamterene: the thiazide part worsens a low sodium, the K-sparing part a high potassium."""
+    c = topic_card("diuretic-effect", na(130), k(5.4), drafts=[draft(HCTZ_TRIAMTERENE, rid="combo")])
+    assert c is not None and c.detail is not None
+    assert "Sodium **130 mmol/L**" in c.detail and "Potassium **5.4 mmol/L**" in c.detail
+    deletes = [a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
+    assert deletes == ["MedicationRequest/combo"]  # one draft, one removal, even with two ingredients
+    assert [s.label for s in c.suggestions] == ["Remove the draft hydrochlorothiazide/triamterene order"]
 
 
 def test_finding_value_and_date_are_on_the_card() -> None:
