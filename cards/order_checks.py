@@ -9,7 +9,11 @@ actions remove the draft (CDS Hooks 2.0 `delete` action with `resourceId`) or re
 What counts as a start: a draft whose ingredient is not already current (MedicationStatement or active
 MedicationRequest other than the draft itself). A re-order or renewal of a drug the patient already takes is not a
 start: the exposure is not new, the patient-view service already flags that drug's effect on the same findings,
-and warning again at every renewal is the alert fatigue clinical-reference.md §6.9 warns against.
+and warning again at every renewal is the alert fatigue clinical-reference.md §6.9 warns against. Another
+ingredient of the same class is a start (it may be added, not swapped, and its effect on the finding is the same).
+
+Both hooks check every draft order, not only order-select's `selections`: a statin selected now interacts with an
+antibiotic drafted a minute ago, and CDS clients replace a service's earlier cards with its newest ones.
 """
 from __future__ import annotations
 
@@ -38,6 +42,7 @@ class Evidence:
     assessment: str = ""
     range_used: str = "-"
     tag: str = ""  # the rule's own label for the kind of finding (chooses next steps and the mechanism text)
+    flag: str = ""  # "low" / "high" for a lab value: the lab table's assessment, the same for every draft
 
 
 @dataclass(frozen=True)
@@ -89,7 +94,8 @@ def lab_evidence(result: LabResult, assessment: str, range_used: str = "-", tag:
     name = card_text.ANALYTE_NAMES.get(result.analyte, result.analyte)
     name = name if name.isupper() else name.lower()
     short = f"{qualifier} {name} {card_text.value_text(result)} ({result.day.isoformat()})".strip()
-    return Evidence(line="", short=short, lab=result, assessment=assessment, range_used=range_used, tag=tag)
+    return Evidence(line="", short=short, lab=result, assessment=assessment, range_used=range_used, tag=tag,
+                    flag=qualifier)
 
 
 def condition_evidence(match: ConditionMatch, short: str, tag: str = "") -> Evidence:
@@ -181,7 +187,7 @@ def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Ca
                 lines.append(f"   - {name} **{card_text.value_text(ev.lab)}** on "
                              f"{card_text.age_text(ev.lab.date, facts.now)}: {ev.assessment}")
                 labs[(ev.lab.analyte, ev.lab.observation_id or ev.lab.date.isoformat())] = (
-                    ev.lab, ev.range_used, ev.assessment)
+                    ev.lab, ev.range_used, ev.flag or ev.assessment)
             else:
                 lines.append(f"   - {ev.line}")
         lines.append(f"   - Why: {hit.mechanism}")
