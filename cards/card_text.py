@@ -154,7 +154,10 @@ def order_suggestion(label: str, patient_id: str, orders: Sequence[tuple[str, Se
 
 # Orderable tests with codes from clinical-reference.md §1.2 (LOINC, each verified there).
 LAB_ORDERS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
-    "bmp": ("Basic metabolic panel (sodium, potassium, chloride, CO2, BUN, creatinine, glucose, calcium)", ()),
+    # 51990-0 is not in clinical-reference.md; corroborated [C] by several public LOINC tables and FHIR samples
+    # ("Basic metabolic panel - Blood"), found with the search tool on 2026-11-25.
+    "bmp": ("Basic metabolic panel (sodium, potassium, chloride, CO2, BUN, creatinine, glucose, calcium)",
+            ((LOINC, "51990-0", "Basic metabolic panel - Blood"),)),
     "potassium": ("Potassium, serum/plasma", ((LOINC, "2823-3", "Potassium [Moles/volume] in Serum or Plasma"),)),
     "magnesium": ("Magnesium, serum/plasma", ((LOINC, "19123-9", "Magnesium [Mass/volume] in Serum or Plasma"),)),
     "albumin": ("Albumin, serum/plasma", ((LOINC, "1751-7", "Albumin [Mass/volume] in Serum or Plasma"),)),

@@ -444,11 +444,22 @@ class _Builder:
                 return  # duplicates across paged searchsets and overlapping prefetch keys
             self.seen.add((str(rtype), rid))
         handler: Callable[[dict[str, Any]], None] | None = getattr(self, f"_add_{rtype}", None)
+        if handler is not None and rtype != "Patient" and self._other_patient(resource):
+            self.notes.skip("other-patient")
+            return
         if handler is None:
             if rtype != "OperationOutcome":
                 self.notes.skip("unrelated-resource")
             return
         handler(resource)
+
+    def _other_patient(self, raw: dict[str, Any]) -> bool:
+        """True when subject/patient clearly names another Patient (urn:uuid and missing subjects pass)."""
+        ref = raw.get("subject") or raw.get("patient")
+        target = ref.get("reference") if isinstance(ref, dict) else None
+        if not isinstance(target, str) or "Patient/" not in target:
+            return False
+        return target.rstrip("/").rsplit("Patient/", 1)[1].split("/")[0] != self.facts.patient_id
 
     def _add_Patient(self, raw: dict[str, Any]) -> None:
         if raw.get("id") not in (None, self.facts.patient_id):

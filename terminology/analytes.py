@@ -1,37 +1,89 @@
-"""Lab analytes (interim; the terminology branch replaces this file with data-driven value sets)."""
+"""Lab analytes: which observation codes belong to which analyte (from the ``lab-<analyte>`` value sets)."""
+
 from __future__ import annotations
 
-from terminology.systems import LOINC
+import functools
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
-_CODES = {
-    "potassium": ["2823-3", "6298-4"],
-    "magnesium": ["19123-9", "2601-3"],
-    "calcium-total": ["17861-6", "2000-8", "49765-1"],
-    "calcium-ionized": ["1994-3", "1995-0"],
-    "albumin": ["1751-7"],
-    "calcium-corrected": ["29265-6"],
-    "sodium": ["2951-2", "2947-0"],
-    "ck": ["2157-6"],
-    "abi": ["77194-9"],
-    "creatinine": ["2160-0", "38483-4"],
-    "bun": ["3094-0", "6299-2"],
-    "osmolality": ["2692-2"],
-    "ferritin": ["2276-4"],
-    "tsat": ["2502-3"],
-}
-ANALYTES = {"potassium": "mmol/L", "magnesium": "mg/dL", "calcium-total": "mg/dL", "calcium-ionized": "mmol/L", "calcium-corrected": "mg/dL",
-            "albumin": "g/dL", "sodium": "mmol/L", "ck": "U/L", "abi": "{ratio}", "creatinine": "mg/dL",
-            "bun": "mg/dL", "osmolality": "mosm/kg", "ferritin": "ng/mL", "tsat": "%"}
-_BY_CODE = {(LOINC, c): a for a, cs in _CODES.items() for c in cs}
+from terminology import systems, units, valuesets
+from terminology._data import TerminologyDataError
+
+LAB_PREFIX = "lab-"
+
+
+@functools.cache
+def _index() -> dict[tuple[str, str], str]:
+    index: dict[tuple[str, str], str] = {}
+    for slug in valuesets.slugs():
+        if not slug.startswith(LAB_PREFIX):
+            continue
+        analyte = slug[len(LAB_PREFIX):]
+        for system, code in valuesets.load(slug).codes:
+            key = (system, code)
+            if key in index and index[key] != analyte:
+                raise TerminologyDataError(f"{system}|{code} is in lab-{index[key]} and lab-{analyte}")
+            index[key] = analyte
+    return index
+
+
+@functools.cache
+def _analytes() -> Mapping[str, str]:
+    names = sorted({analyte for analyte in _index().values()})
+    return MappingProxyType({name: units.canonical_unit(name) for name in names})
+
+
+class _LazyAnalytes(Mapping[str, str]):
+    """Read-only mapping filled on first use, so that importing the module never reads data files."""
+
+    def __getitem__(self, key: str) -> str:
+        return _analytes()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_analytes())
+
+    def __len__(self) -> int:
+        return len(_analytes())
+
+    def __repr__(self) -> str:
+        return f"ANALYTES({dict(_analytes())!r})"
+
+
+ANALYTES: Mapping[str, str] = _LazyAnalytes()
+"""Analyte slug -> canonical UCUM unit."""
 
 
 def analyte_for_code(system: str | None, code: str | None) -> str | None:
-    return _BY_CODE.get((system or "", code or ""))
+    """The analyte slug (e.g. ``potassium``) an observation coding belongs to, else None."""
+    canonical = systems.canonical_system(system)
+    if canonical is None or code is None:
+        return None
+    return _index().get((canonical, code.strip()))
+
+
+def analyte_for_codings(codings: list[tuple[str | None, str | None]]) -> str | None:
+    """The analyte of the first coding that belongs to one (labs often send a local code plus LOINC)."""
+    for system, code in codings:
+        analyte = analyte_for_code(system, code)
+        if analyte is not None:
+            return analyte
+    return None
+
+
+def code_property(system: str | None, code: str | None) -> str | None:
+    """The property family (``mass``, ``molar``, ``mass-or-molar``, ...) recorded for a lab code, else None."""
+    analyte = analyte_for_code(system, code)
+    if analyte is None:
+        return None
+    return valuesets.load(LAB_PREFIX + analyte).property(system, code)
 
 
 def all_codes() -> frozenset[tuple[str, str]]:
-    return frozenset(_BY_CODE)
+    """Every (system, code) any analyte uses (e.g. for the observation prefetch query)."""
+    return frozenset(_index())
 
 
 def loinc_codes(analyte: str) -> list[str]:
-    return list(_CODES[analyte])
+    """The LOINC codes of ``analyte``, sorted (raises KeyError for an unknown analyte)."""
+    vs = valuesets.load(LAB_PREFIX + analyte)
+    return sorted(code for system, code in vs.codes if system == systems.LOINC)

@@ -1,52 +1,188 @@
-"""Value sets (interim; the terminology branch replaces this file)."""
+"""Value sets (FHIR ValueSet JSON in ``data/valuesets/<slug>.json``) with fast code and text matching.
+
+Matching rules:
+
+* System URIs are normalised (``systems.canonical_system``), codes are stripped.
+* ICD-10-CM codes match with or without the dot and in any case ("I70.221", "I70221", "i70.221").
+* An ICD-10-CM entry carrying the extension ``urn:leg-pain-cds:include-descendants`` (valueBoolean true) also
+  matches every code below it in the ICD-10-CM hierarchy, i.e. every code that extends it ("M48.06" ->
+  "M48.061", "M48.062"). ICD-10-CM encodes its hierarchy in the code itself, so a prefix test on the dot-less
+  code is exact. Descendants are only allowed on ICD-10-CM; SNOMED CT and LOINC hierarchies are not prefixes.
+* Text patterns (extension ``urn:leg-pain-cds:text-pattern``) are joined into one precompiled, case-insensitive,
+  whole-word alternation: the last-resort match on ``Condition.code.text`` or coding displays.
+"""
+
 from __future__ import annotations
 
+import functools
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
 
-from terminology.systems import ICD10CM, SNOMED
+from terminology import systems
+from terminology._data import TerminologyDataError, list_json, load_json
+
+TEXT_PATTERN_URL = "urn:leg-pain-cds:text-pattern"
+SOURCE_TAG_URL = "urn:leg-pain-cds:source-tag"
+PROPERTY_URL = "urn:leg-pain-cds:property"
+DESCENDANTS_URL = "urn:leg-pain-cds:include-descendants"
+PROVENANCE_SOURCE_URL = "urn:leg-pain-cds:provenance-source"
+HARVEST_DATE_URL = "urn:leg-pain-cds:harvest-date"
+HARVESTED_BY_URL = "urn:leg-pain-cds:harvested-by"
+
+# Shortest ICD-10-CM code is a 3-character category; descendants are longer by definition.
+_ICD_CATEGORY_LEN = 3
 
 
 @dataclass(frozen=True)
 class ValueSet:
+    """One loaded value set. Build with ``load(slug)``; all lookups are O(1) set/dict probes."""
+
     slug: str
     url: str
     version: str
     codes: frozenset[tuple[str, str]]
-    pattern: str | None = None
+    text_patterns: tuple[str, ...] = ()
+    _lookup: frozenset[tuple[str, str]] = field(default=frozenset(), repr=False)
+    _icd_ancestors: frozenset[str] = field(default=frozenset(), repr=False)
+    _displays: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    _tags: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    _properties: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
+    _regex: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+
+    @staticmethod
+    def _key(system: str | None, code: str | None) -> tuple[str, str] | None:
+        canonical = systems.canonical_system(system)
+        normalized = systems.normalize_code(canonical, code)
+        if not canonical or not normalized:
+            return None
+        return canonical, normalized
+
+    def _resolve(self, system: str | None, code: str | None) -> tuple[str, str] | None:
+        """The value-set key that ``(system, code)`` matches (itself or an ICD-10-CM ancestor), else None."""
+        key = self._key(system, code)
+        if key is None:
+            return None
+        if key in self._lookup:
+            return key
+        if key[0] == systems.ICD10CM and self._icd_ancestors:
+            code = key[1]
+            for end in range(len(code) - 1, _ICD_CATEGORY_LEN - 1, -1):
+                if code[:end] in self._icd_ancestors:
+                    return systems.ICD10CM, code[:end]
+        return None
 
     def contains(self, system: str | None, code: str | None) -> bool:
-        if system == ICD10CM and code:
-            code = code.upper()
-            if "." not in code and len(code) > 3:
-                code = code[:3] + "." + code[3:]
-        return (system or "", code or "") in self.codes
+        """True when ``(system, code)`` is in the value set (ICD-10-CM: dot/case-insensitive, descendants)."""
+        return self._resolve(system, code) is not None
 
-    def matches_text(self, text: str) -> bool:
-        return bool(self.pattern and re.search(self.pattern, text, re.I))
+    def display(self, system: str | None, code: str | None) -> str | None:
+        """The value set's display for the entry that ``(system, code)`` matches, else None."""
+        key = self._resolve(system, code)
+        return self._displays.get(key) if key else None
+
+    def source_tag(self, system: str | None, code: str | None) -> str | None:
+        """Verification tag (e.g. ``VSAC``, ``NLM``, ``C``) of the matching entry, else None."""
+        key = self._resolve(system, code)
+        return self._tags.get(key) if key else None
+
+    def property(self, system: str | None, code: str | None) -> str | None:
+        """Lab codes: the LOINC property family of the entry (``mass``, ``molar``, ...), else None."""
+        key = self._resolve(system, code)
+        return self._properties.get(key) if key else None
+
+    def matches_text(self, text: str | None) -> bool:
+        """True when a text pattern occurs in ``text`` as whole words (case-insensitive)."""
+        return bool(text) and self._regex is not None and self._regex.search(text or "") is not None
+
+    def find_text(self, text: str | None) -> str | None:
+        """The first text-pattern hit in ``text`` (for card evidence), else None."""
+        if not text or self._regex is None:
+            return None
+        found = self._regex.search(text)
+        return found.group(0) if found else None
+
+    def matches(self, codings: Iterable[tuple[str | None, str | None]], texts: Iterable[str | None] = ()) -> bool:
+        """Any coding in the value set, or (only when no coding matched) any text matching a pattern."""
+        if any(self.contains(system, code) for system, code in codings):
+            return True
+        return any(self.matches_text(text) for text in texts)
 
 
-_VS = {
-    "cond-pad": ValueSet("cond-pad", "urn:leg-pain-cds:valueset:cond-pad", "interim",
-                         frozenset({(SNOMED, "399957001"), (ICD10CM, "I73.9"), (ICD10CM, "I70.221")}),
-                         r"\bperipheral (arterial|artery) disease\b"),
-    "cond-diabetic-angiopathy": ValueSet("cond-diabetic-angiopathy", "urn:x", "interim",
-                                         frozenset({(SNOMED, "422166005"), (ICD10CM, "E11.51")})),
-    "cond-clti-rest-pain": ValueSet("cond-clti-rest-pain", "urn:x", "interim",
-                                    frozenset({(SNOMED, "792844003"), (ICD10CM, "I70.222")})),
-    "cond-statin-myopathy": ValueSet("cond-statin-myopathy", "urn:x", "interim",
-                                     frozenset({(SNOMED, "16462851000119106")})),
-    # INTERIM for the order-time restless-legs check (clinical-reference.md §4: 32914008 [HL7], G25.81 [VA],
-    # 1052284009 [VSAC]); the terminology branch ships the real, data-driven value sets.
-    "cond-rls": ValueSet("cond-rls", "urn:x", "interim", frozenset({(SNOMED, "32914008"), (ICD10CM, "G25.81")}),
-                         r"\brestless legs?\b"),
-    "cond-rls-pregnancy": ValueSet("cond-rls-pregnancy", "urn:x", "interim", frozenset({(SNOMED, "1052284009")})),
-}
+def whole_word_regex(patterns: Iterable[str]) -> re.Pattern[str] | None:
+    """One case-insensitive alternation of ``patterns``, each bounded by non-word characters."""
+    joined = "|".join(f"(?:{p})" for p in patterns)
+    if not joined:
+        return None
+    return re.compile(rf"(?<!\w)(?:{joined})(?!\w)", re.IGNORECASE)
 
 
+def _extensions(node: dict[str, Any], url: str) -> list[Any]:
+    values: list[Any] = []
+    for ext in node.get("extension", []):
+        if ext.get("url") == url:
+            values.extend(v for k, v in ext.items() if k.startswith("value"))
+    return values
+
+
+def provenance_problems(resource: dict[str, Any]) -> list[str]:
+    """What provenance a value-set resource lacks (empty list = complete)."""
+    problems = [f"missing {key}" for key in ("url", "version", "publisher", "date", "purpose") if not resource.get(key)]
+    for url in (PROVENANCE_SOURCE_URL, HARVEST_DATE_URL, HARVESTED_BY_URL):
+        if not _extensions(resource, url):
+            problems.append(f"missing extension {url}")
+    for entry in resource.get("expansion", {}).get("contains", []):
+        if not _extensions(entry, SOURCE_TAG_URL):
+            problems.append(f"code {entry.get('code')} has no source tag")
+    return problems
+
+
+def build(slug: str, resource: dict[str, Any]) -> ValueSet:
+    """Build a ``ValueSet`` from parsed JSON, refusing a resource without provenance."""
+    problems = provenance_problems(resource)
+    if problems:
+        raise TerminologyDataError(f"value set {slug}: " + "; ".join(problems))
+    codes, lookup, ancestors = set(), set(), set()
+    displays, tags, properties = {}, {}, {}
+    for entry in resource.get("expansion", {}).get("contains", []):
+        system, code = entry.get("system"), entry.get("code")
+        key = ValueSet._key(system, code)
+        if key is None:
+            raise TerminologyDataError(f"value set {slug}: entry without system/code: {entry}")
+        codes.add((system, code))
+        lookup.add(key)
+        displays[key] = entry.get("display", "")
+        tags[key] = str(_extensions(entry, SOURCE_TAG_URL)[0])
+        for prop in _extensions(entry, PROPERTY_URL):
+            properties[key] = str(prop)
+        if any(v is True for v in _extensions(entry, DESCENDANTS_URL)):
+            if key[0] != systems.ICD10CM:
+                raise TerminologyDataError(f"value set {slug}: descendants only allowed for ICD-10-CM ({code})")
+            ancestors.add(key[1])
+    patterns = tuple(str(p) for p in _extensions(resource, TEXT_PATTERN_URL))
+    try:
+        regex = whole_word_regex(patterns)
+    except re.error as err:
+        raise TerminologyDataError(f"value set {slug}: bad text pattern: {err}") from err
+    return ValueSet(slug=slug, url=resource["url"], version=resource["version"], codes=frozenset(codes),
+                    text_patterns=patterns, _lookup=frozenset(lookup), _icd_ancestors=frozenset(ancestors),
+                    _displays=displays, _tags=tags, _properties=properties, _regex=regex)
+
+
+@functools.cache
 def load(slug: str) -> ValueSet:
-    return _VS[slug]
+    """The value set ``data/valuesets/<slug>.json`` (cached; raises KeyError for an unknown slug)."""
+    if slug not in slugs():
+        raise KeyError(f"unknown value set {slug!r}")
+    return build(slug, load_json("valuesets", f"{slug}.json"))
+
+
+@functools.cache
+def _slugs() -> tuple[str, ...]:
+    return tuple(list_json("valuesets"))
 
 
 def slugs() -> list[str]:
-    return sorted(_VS)
+    """Every value-set slug shipped with the package, sorted."""
+    return list(_slugs())

@@ -110,3 +110,12 @@ def test_card_names_value_date_and_related_diuretic() -> None:
 
 def test_unrelated_condition_does_not_matter() -> None:
     assert indicator(T, cond("399957001"), obs("2823-3", 4.0, "mmol/L")) is None
+
+
+def test_results_of_another_patient_are_ignored() -> None:
+    other = obs("2823-3", 2.0, "mmol/L")
+    other["subject"] = {"reference": "Patient/someone-else"}
+    assert indicator(T, other) is None
+    absolute = obs("2823-3", 3.0, "mmol/L")
+    absolute["subject"] = {"reference": "https://ehr.example.org/fhir/Patient/pat-1"}
+    assert indicator(T, absolute) == "warning"
