@@ -9,7 +9,8 @@ Fires when: a draft order starts (cards.order_checks: not already current) a dru
   result within 90 days is low (lab range, else lab flag, else default range):
   - beta-2 agonist (albuterol, levalbuterol, salmeterol, formoterol, terbutaline) with low potassium or low
     magnesium - intracellular shift, dose-dependent;
-  - SSRI or SNRI with low sodium - SIADH-type hyponatraemia, most in older adults.
+  - SSRI with low sodium - SIADH-type hyponatraemia, most in older adults. (SNRIs and mirtazapine share the
+    §5.2 row, but the row attributes the sodium effect to SSRIs; they are left out rather than over-claimed.)
 Warning, one card listing every pair; suggestions remove the draft.
 Quiet when: no such draft; the drug is already current (a re-order); the electrolyte in range or not measured.
 Left out of §5.2: vincristine with low sodium (chemotherapy is ordered in oncology systems with their own checks)
@@ -35,8 +36,6 @@ PAIRS: dict[tuple[str, str, str], str] = {
     ("beta2-agonist", "magnesium", "low"): "beta-2 agonists lower magnesium (clinical-reference.md §5.2)",
     ("ssri", "sodium", "low"): "SSRIs cause SIADH-type hyponatraemia, most in older adults (European "
                                "hyponatraemia guideline 2014; clinical-reference.md §5.2)",
-    ("snri", "sodium", "low"): "SNRIs cause SIADH-type hyponatraemia, most in older adults (European "
-                               "hyponatraemia guideline 2014; clinical-reference.md §5.2)",
 }
 CLASSES = tuple(sorted({c for c, _, _ in PAIRS}))
 STEPS = {
@@ -44,10 +43,8 @@ STEPS = {
                      "recheck potassium.",
     "ssri": "SSRI with low sodium: consider another class for the indication, or recheck sodium after starting "
             "(European hyponatraemia guideline 2014).",
-    "snri": "SNRI with low sodium: consider another class for the indication, or recheck sodium after starting "
-            "(European hyponatraemia guideline 2014).",
 }
-CLASS_NAMES = {"beta2-agonist": "beta-2 agonist", "ssri": "SSRI", "snri": "SNRI"}
+CLASS_NAMES = {"beta2-agonist": "beta-2 agonist", "ssri": "SSRI"}
 
 
 def _applies(facts: PatientFacts) -> OrderFinding | None:
@@ -89,8 +86,8 @@ RULE = Rule(
     hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("potassium", "magnesium", "sodium"), drug_classes=CLASSES,
-    summary="A draft beta-2 agonist with low K or Mg, or a draft SSRI/SNRI with low Na.",
-    fires_when="draft starts a beta-2 agonist with low potassium or magnesium, or an SSRI/SNRI with low sodium "
+    summary="A draft beta-2 agonist with low K or Mg, or a draft SSRI with low Na.",
+    fires_when="draft starts a beta-2 agonist with low potassium or magnesium, or an SSRI with low sodium "
                "(latest result within 90 days)",
     quiet_when="drug already current (re-order); the electrolyte in range or not measured in 90 days",
     references=("hyponatraemia-2014", "ctcae-v5"),
