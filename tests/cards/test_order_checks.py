@@ -421,3 +421,25 @@ def test_statin_card_explains_its_own_mechanism(chart: list[dict[str, Any]], dru
     c = topic_card("statin-muscle-symptoms", *chart, drafts=[draft(drug)])
     assert c is not None and c.detail is not None
     assert expected in c.detail and absent not in c.detail
+
+
+def test_replacement_codes_are_known_non_cyp3a4_statins() -> None:
+    """The alternatives' RxNorm codes map, in the terminology data, to the statin they name - and not to one the
+    CYP3A4 interaction concerns (else the replacement would trigger the same card)."""
+    from cards.rules import order_statin_muscle_symptoms as rule, statin_muscle_symptoms as sams
+    from terminology import drugs
+
+    for alt in rule.NON_CYP3A4_ALTERNATIVES:
+        [matched] = drugs.match([(RXNORM, alt.rxcui, alt.display)], [])
+        assert matched.ingredient == alt.ingredient and "statin" in matched.classes
+        assert matched.matched_by == "rxnorm-product"
+        assert alt.ingredient not in sams.CYP3A4_STATINS
+
+
+def test_replacement_order_is_quiet_when_drafted() -> None:
+    """Accepting the suggestion must not raise the same warning again: the created order is itself checked."""
+    c = topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[draft(SIMVA, rid="simva-1")])
+    assert c is not None
+    created = [a.resource for s in c.suggestions for a in s.actions if a.resource is not None]
+    for resource in created:
+        assert topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[{**resource, "id": "new"}]) is None
