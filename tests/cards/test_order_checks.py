@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings, strategies as st
 from fhir.resources.R4B.medicationrequest import MedicationRequest
 
 from cards import engine, registry
@@ -443,3 +444,39 @@ def test_replacement_order_is_quiet_when_drafted() -> None:
     created = [a.resource for s in c.suggestions for a in s.actions if a.resource is not None]
     for resource in created:
         assert topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[{**resource, "id": "new"}]) is None
+
+
+# ---------------------------------------------------------------------------------------------- properties
+
+DRUGS = [FUROSEMIDE, HCTZ, SPIRONOLACTONE, SIMVA, ROSUVA, CLARITHRO, GEMFIBROZIL, ALBUTEROL, SERTRALINE, QUETIAPINE,
+         METOCLOPRAMIDE, ("21107", "cilostazol")]
+CHART = [k(3.1), na(130), mg(1.5), ca(10.8), obs("2157-6", 400, "U/L"), RLS, med(*CLARITHRO)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(range(len(DRUGS))), max_size=6), st.sampled_from(range(len(DRUGS))))
+def test_another_draft_never_silences_a_card(chosen: list[int], extra: int) -> None:
+    """Adding a draft to the order session can add findings, never remove a topic."""
+    drafts = [draft(DRUGS[i], rid=f"d{n}") for n, i in enumerate(chosen)]
+    before = {c.topic for c in order_cards(*CHART, drafts=drafts)}
+    after = {c.topic for c in order_cards(*CHART, drafts=drafts + [draft(DRUGS[extra], rid="extra")])}
+    assert before <= after
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(range(len(DRUGS))), min_size=1, max_size=6))
+def test_every_delete_names_a_flagged_draft(chosen: list[int]) -> None:
+    drafts = [draft(DRUGS[i], rid=f"d{n}") for n, i in enumerate(chosen)]
+    ids = {f"MedicationRequest/d{n}" for n in range(len(chosen))}
+    for c in order_cards(*CHART, drafts=drafts):
+        assert c.indicator.value == "warning" and len(c.summary) < 140
+        deletes = {a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE}
+        assert deletes and deletes <= ids
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(min_value=1.5, max_value=6.0, allow_nan=False), st.floats(min_value=0.0, max_value=1.0))
+def test_a_lower_potassium_never_silences_the_loop_warning(value: float, drop: float) -> None:
+    fires = topic_card("diuretic-effect", k(value), drafts=[draft(FUROSEMIDE)]) is not None
+    lower = topic_card("diuretic-effect", k(value - drop), drafts=[draft(FUROSEMIDE)]) is not None
+    assert lower >= fires
