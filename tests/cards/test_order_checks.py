@@ -4,8 +4,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
 from fhir.resources.R4B.medicationrequest import MedicationRequest
+from hypothesis import given, settings, strategies as st
 
 from cards import engine, registry
 from cards.facts import build_facts
