@@ -15,7 +15,7 @@ from cards.model import (Action, ActionType, Card, Coding, Indicator, Link, Sele
 from cards.topics import Topic
 
 if TYPE_CHECKING:
-    from cards.facts import LabResult, MedicationUse, PatientFacts
+    from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts
     from cards.rule import Rule
 
 OVERRIDE_SYSTEM = "https://leg-pain-cds.org/fhir/CodeSystem/override-reason"
@@ -33,7 +33,8 @@ ANALYTE_NAMES = {
     "potassium": "Potassium", "sodium": "Sodium", "magnesium": "Magnesium", "calcium-total": "Calcium",
     "calcium-corrected": "Corrected calcium", "calcium-ionized": "Ionized calcium", "albumin": "Albumin",
     "ck": "CK", "abi": "ABI", "creatinine": "Creatinine", "bun": "BUN", "osmolality": "Osmolality",
-    "ferritin": "Ferritin", "tsat": "Transferrin saturation", "egfr": "eGFR",
+    "ferritin": "Ferritin", "tsat": "Transferrin saturation", "egfr": "eGFR", "iron": "Iron", "tibc": "TIBC",
+    "hba1c": "HbA1c", "b12": "Vitamin B12",
 }
 
 
@@ -93,7 +94,8 @@ def lab_table(rows: Iterable[tuple[LabResult, str, str]], now: datetime) -> str:
         if result.side:
             name += f" ({result.side})"
         shown = value_text(result)
-        original = f" ({result.original})" if result.original and result.original.replace(" ", "") != shown.replace(" ", "") else ""
+        same = result.original.replace(" ", "").lower() == shown.replace(" ", "").lower()
+        original = f" ({result.original})" if result.original and not same else ""
         lines.append(f"| {name} (LOINC {result.code or 'text match'}) | **{value_text(result)}**{original} | "
                      f"{age_text(result.date, now)} | {ref} | {interpretation_text(result)} | {assessment} |")
     return "\n".join(lines)
@@ -167,13 +169,39 @@ LAB_ORDERS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
     "tsh": ("TSH", ((LOINC, "3016-3", "Thyrotropin [Units/volume] in Serum or Plasma"),)),
     "creatinine": ("Creatinine, serum/plasma", ((LOINC, "2160-0", "Creatinine [Mass/volume] in Serum or Plasma"),)),
     "ferritin": ("Ferritin", ((LOINC, "2276-4", "Ferritin [Mass/volume] in Serum or Plasma"),)),
-    "tsat": ("Iron, TIBC and transferrin saturation", ((LOINC, "2502-3", "Iron saturation [Mass Fraction] in "
-                                                                        "Serum or Plasma"),)),
+    "tsat": ("Transferrin saturation (TSAT)", ((LOINC, "2502-3", "Iron saturation [Mass Fraction] in Serum or "
+                                                                  "Plasma"),)),
     "osmolality": ("Serum osmolality", ((LOINC, "2692-2", "Osmolality of Serum or Plasma"),)),
+    "sodium": ("Sodium, serum/plasma", ((LOINC, "2951-2", "Sodium [Moles/volume] in Serum or Plasma"),)),
+    "bun": ("Urea nitrogen (BUN), serum/plasma", ((LOINC, "3094-0", "Urea nitrogen [Mass/volume] in Serum or "
+                                                                   "Plasma"),)),
+    "iron": ("Iron, serum/plasma", ((LOINC, "2498-4", "Iron [Mass/volume] in Serum or Plasma"),)),
+    "tibc": ("Total iron binding capacity (TIBC)", ((LOINC, "2500-7", "Iron binding capacity [Mass/volume] in "
+                                                                      "Serum or Plasma"),)),
+    "hba1c": ("Hemoglobin A1c", ((LOINC, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood"),)),
+    "b12": ("Vitamin B12", ((LOINC, "2132-9", "Cobalamin (Vitamin B12) [Mass/volume] in Serum or Plasma"),)),
+    # No verified code in clinical-reference.md for these: text-only ServiceRequests.
+    "venous-duplex": ("Venous duplex ultrasound of the legs (reflux study)", ()),
+    "emg-ncs": ("Electrodiagnostic study of the legs (EMG and nerve conduction)", ()),
+    "physical-therapy": ("Physical therapy referral (back and leg pain)", ()),
+    "abi-uncoded": ("Resting ankle-brachial index (ABI), both legs", ()),
     # ABI: LOINC 77194-9 is corroborated only [C] in clinical-reference.md §2.1; CPT 93922 likewise.
     "abi": ("Resting ankle-brachial index (ABI), both legs", ((LOINC, "77194-9", "Ankle-brachial index"),)),
     "tbi": ("Toe-brachial index (TBI)", ()),
 }
+
+
+def bullets(title: str, items: Iterable[str]) -> str:
+    """A bold title and a Markdown bullet list (empty string when there are no items)."""
+    listed = [f"- {item}" for item in items]
+    return f"**{title}:**\n" + "\n".join(listed) if listed else ""
+
+
+def condition_line(match: ConditionMatch, now: datetime) -> str:
+    """One diagnosis as evidence: its text, the code that matched (or that it matched by text), its date."""
+    how = f"code {match.code}" if match.code else "matched by text, no recognised code"
+    when = f"; onset/recorded {age_text(match.date, now)}" if match.date else ""
+    return f"**{match.display}** ({how}{when})"
 
 
 def lab_orders(*keys: str) -> list[tuple[str, Sequence[tuple[str, str, str]]]]:

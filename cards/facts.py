@@ -13,7 +13,8 @@ import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
+from datetime import date as CalendarDate  # LabResult has a field named `date`
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator
 
@@ -25,7 +26,7 @@ from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 from terminology import analytes as lab_analytes
 from terminology import drugs, units, valuesets
-from terminology.systems import V3_INTERPRETATION
+from terminology.systems import ICD10CM, V3_INTERPRETATION
 
 log = logging.getLogger(__name__)
 
@@ -80,8 +81,14 @@ class LabResult:
     side: str | None = None
 
     @property
-    def day(self) -> date:
+    def day(self) -> CalendarDate:
         return self.date.date()
+
+    def value_in(self, unit: str) -> float:
+        """The value in `unit` (rules compare against thresholds in the unit their source states)."""
+        if unit == self.unit:
+            return self.value
+        return self.value / units.to_canonical(1.0, unit, self.analyte)
 
 
 @dataclass(frozen=True)
@@ -408,14 +415,25 @@ def _condition_match(raw: dict[str, Any], vs: Any) -> ConditionMatch | None:
     concept = raw.get("code")
     when = parse_fhir_datetime(raw.get("onsetDateTime")) or parse_fhir_datetime(raw.get("recordedDate"))
     for coding in _codings(concept):
-        if vs.contains(coding.get("system"), coding.get("code")):
-            return ConditionMatch(raw.get("id"), _concept_text(concept) or str(coding.get("code")), vs.slug,
-                                  "code", str(coding.get("code")), when)
+        system, code = coding.get("system"), coding.get("code")
+        if not isinstance(code, str):
+            continue
+        if any(vs.contains(system, variant) for variant in _code_variants(system, code)):
+            return ConditionMatch(raw.get("id"), _concept_text(concept) or code, vs.slug, "code", code, when)
     text = _concept_text(concept)
     all_text = " ".join([text] + [str(c.get("display") or "") for c in _codings(concept)])
     if all_text.strip() and vs.matches_text(all_text):
         return ConditionMatch(raw.get("id"), text or all_text.strip(), vs.slug, "text", None, when)
     return None
+
+
+def _code_variants(system: Any, code: str) -> tuple[str, ...]:
+    """The code as sent, plus for ICD-10-CM the dotted upper-case form: EHR extracts often send "M5416"."""
+    if system != ICD10CM:
+        return (code,)
+    clean = code.strip().upper()
+    dotted = clean if "." in clean or len(clean) <= 3 else f"{clean[:3]}.{clean[3:]}"
+    return tuple(dict.fromkeys((code, clean, dotted)))
 
 
 def _fmt(value: float) -> str:

@@ -77,6 +77,15 @@ _ALL = [
               "Loprinzi CL et al. Prevention and management of chemotherapy-induced peripheral neuropathy in "
               "survivors of adult cancers: ASCO guideline update. J Clin Oncol 2020;38:3325-3348",
               "https://doi.org/10.1200/JCO.20.01399"),
+    # URL from the FDA's Drug Safety Communication index; clinical-reference.md §5.1 row I tags it UNVERIFIED.
+    Guideline("fda-ppi-2011", "FDA PPI hypomagnesaemia safety communication 2011",
+              "FDA Drug Safety Communication: low magnesium levels can be associated with long-term use of proton "
+              "pump inhibitor drugs (PPIs), 2011-03-02",
+              "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-low-magnesium-"
+              "levels-can-be-associated-long-term-use-proton-pump-inhibitor-drugs-ppis"),
+    Guideline("kdigo-ckd-2024", "KDIGO CKD guideline 2024",
+              "KDIGO 2024 Clinical Practice Guideline for the Evaluation and Management of Chronic Kidney Disease. "
+              "Kidney Int 2024;105(4S):S117-S314", "https://kdigo.org/guidelines/ckd-evaluation-and-management/"),
     Guideline("payne-1973", "Payne 1973 (albumin-corrected calcium)",
               "Payne RB et al. Interpretation of serum calcium in patients with abnormal serum proteins. "
               "BMJ 1973;4:643-646", "https://doi.org/10.1136/bmj.4.5893.643"),

@@ -3,3 +3,79 @@
 Owns HTTP: discovery, hook calls, feedback, errors, CORS, security, persistence and the CLI.
 May import: cards, terminology, flask, marshmallow, requests, sqlalchemy.
 """
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping
+
+from flask import Flask, Response
+from flask_cors import CORS
+
+from cds_service import config, discovery, errors, feedback, fhir_data, hooks
+from cds_service.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def random_uuids() -> Callable[[], str]:
+    """UUID_FACTORY default: called once per request, returns the source of that request's uuids."""
+    return lambda: str(uuid.uuid4())
+
+
+# Injection points that are objects, not environment values (tests and the security module set them):
+#   CLOCK              () -> aware datetime, the "now" of every rule
+#   UUID_FACTORY       () -> (() -> str), called once per response; golden tests count from 1 per request
+#   ALLOW_FHIR_SERVER  (url) -> bool, consulted before any request to a fhirServer (security: the allowlist)
+INJECTED: dict[str, Any] = {"CLOCK": utc_now, "UUID_FACTORY": random_uuids,
+                            "ALLOW_FHIR_SERVER": fhir_data.allow_all_servers}
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Build a configured app; tests pass overrides instead of touching os.environ."""
+    app = Flask(__name__)
+    app.config.from_mapping(config.DEFAULTS)
+    app.config.from_mapping(INJECTED)
+    app.config.from_prefixed_env("CDS")  # CDS_FHIR_TIMEOUT_S=5 -> FHIR_TIMEOUT_S (JSON-decoded)
+    app.config.update(overrides or {})
+    config.validate(app.config)  # a bad value fails at start-up, not mid-shift
+    for name in ("cds_service", "cards", "terminology"):
+        logging.getLogger(name).setLevel(app.config["LOG_LEVEL"])
+    # urllib3 logs every request URL at DEBUG, and FHIR URLs carry the patient id: keep it at WARNING.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+    store = Store(app.config["DATABASE_URL"])
+    store.create()
+    app.extensions["cds_store"] = store
+
+    for blueprint in (discovery.bp, hooks.bp, feedback.bp):
+        app.register_blueprint(blueprint)
+    if app.config["BENCH_ROUTES"]:
+        app.register_blueprint(hooks.bench_bp)
+    app.add_url_rule("/healthz", "healthz", lambda: Response(b'{"status":"ok"}', mimetype="application/json"))
+    CORS(app, origins=app.config["CORS_ORIGINS"], allow_headers=["Authorization", "Content-Type"],
+         methods=["GET", "POST", "OPTIONS"], max_age=app.config["CORS_MAX_AGE_S"], supports_credentials=False)
+    errors.register(app)
+    _security(app)
+    return app
+
+
+def _security(app: Flask) -> None:
+    """Client authentication lives in cds_service.security (init_app(app)) when that module is installed.
+
+    CDS_AUTH=jwt without it would run an open service that believes it is protected: refuse to start instead.
+    """
+    if importlib.util.find_spec("cds_service.security") is not None:
+        importlib.import_module("cds_service.security").init_app(app)
+    elif app.config["AUTH"] == "jwt":
+        raise config.ConfigError("CDS_AUTH: 'jwt' needs the security module (cds_service.security), which is not "
+                                 "installed; set CDS_AUTH=none for a local, unauthenticated try.")
+    if app.config["AUTH"] == "none":
+        log.warning("CDS_AUTH=none: client authentication is OFF - for local tries only, never in production")

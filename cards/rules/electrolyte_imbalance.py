@@ -6,7 +6,8 @@ Fires when: the most recent usable result within LOOKBACK of potassium, magnesiu
 Critical when: the lab flags LL/HH/AA, or K < 2.5 or > 6.5 mmol/L, Na < 120 or > 160 mmol/L, corrected Ca < 6.5 or
   > 13 mg/dL, Mg < 1.0 mg/dL, ionized Ca < 0.8 or > 1.8 mmol/L. Other out-of-range values: warning.
 Quiet when: every latest result is in range, or there are no results within LOOKBACK.
-Needs: observations (potassium, magnesium, calcium, albumin, sodium); medications (to relate a diuretic).
+Needs: observations (potassium, magnesium, calcium, albumin, sodium); medications (to relate a diuretic, or another
+  drug that explains the abnormality: beta-2 agonist, SSRI, vincristine, PPI - see cards/drug_effects.py).
 References: CTCAE v5.0 (2017); European hyponatraemia guideline 2014; UK Kidney Association hyperkalaemia 2020;
   Payne 1973 (corrected calcium).
 """
@@ -15,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
-from cards import card_text
+from cards import card_text, drug_effects
 from cards.facts import LabResult, PatientFacts
 from cards.model import Card, Indicator
 from cards.rule import PATIENT_VIEW, Rule
@@ -24,7 +25,8 @@ from cards.topics import Topic
 # source: leg-pain issue 2 / clinical-reference.md §6.5 - electrolytes older than 90 days are stale.
 LOOKBACK = timedelta(days=90)
 
-# Default adult reference ranges when the lab sends none (clinical-reference.md §1.4; NIH CC ranges [NLM]).
+# Default adult reference ranges when the lab sends none.
+# source: clinical-reference.md §1.4 (NIH CC ranges [NLM]).
 DEFAULT_RANGES: dict[str, tuple[float, float]] = {
     "potassium": (3.5, 5.0),          # mmol/L, NIH CC [NLM]
     "sodium": (135.0, 145.0),         # mmol/L, NIH CC [NLM]
@@ -51,7 +53,7 @@ LOW_FLAGS = frozenset({"L", "LL", "LU"})
 HIGH_FLAGS = frozenset({"H", "HH", "HU"})
 ABNORMAL_FLAGS = LOW_FLAGS | HIGH_FLAGS | frozenset({"A", "AA"})
 
-# Payne 1973: Ca_corr (mg/dL) = Ca + 0.8 x (4.0 - albumin g/dL).
+# source: Payne 1973 - Ca_corr (mg/dL) = Ca + 0.8 x (4.0 - albumin g/dL).
 ALBUMIN_REFERENCE_G_DL = 4.0
 CALCIUM_PER_ALBUMIN = 0.8
 
@@ -188,6 +190,12 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
             names = ", ".join(sorted({m.ingredient for m in meds}))
             related.append(f"{card_text.ANALYTE_NAMES[a.result.analyte]} {a.direction} may be explained by "
                            f"{names} (see the *Diuretic effect* card).")
+        family = "calcium" if a.result.analyte.startswith("calcium") else a.result.analyte
+        others = sorted({m.ingredient for e in drug_effects.EFFECTS if (family, a.direction) in e.labs
+                         for m in facts.medications(e.drug_class)})
+        if others:
+            related.append(f"{card_text.ANALYTE_NAMES[a.result.analyte]} {a.direction} may also be explained by "
+                           f"{', '.join(others)} (see the *Medication side effect* card).")
     steps = ["Repeat a basic metabolic panel with magnesium (and albumin or ionized calcium) to confirm."]
     analytes = {a.result.analyte for a in finding.abnormal}
     if "potassium" in analytes and "magnesium" not in analytes:
@@ -215,7 +223,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="electrolyte-imbalance", version="1.0.0", topic=Topic.ELECTROLYTE_IMBALANCE, hooks=frozenset({PATIENT_VIEW}),
+    id="electrolyte-imbalance", version="1.1.0", topic=Topic.ELECTROLYTE_IMBALANCE, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=ANALYTES,
     summary="Latest potassium, magnesium, calcium or sodium out of range (lab range first).",

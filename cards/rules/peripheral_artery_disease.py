@@ -7,6 +7,7 @@ Fires when: the latest ABI within 12 months is <= 0.90 on the worse leg (critica
 Quiet when: ABI 1.00-1.40 on both legs and no PAD diagnosis; or no ABI within 12 months and no PAD diagnosis.
 ABI may come as one Observation, one per leg, or left/right components: the worse (lower) leg decides; a leg
   > 1.40 is reported as noncompressible, never averaged.
+Related: with lumbar spinal stenosis on the problem list, the card contrasts vascular and neurogenic claudication.
 Needs: observations (ABI), conditions.
 References: 2016 AHA/ACC PAD guideline §3.1 (ABI categories, TBI for ABI > 1.40); 2024 ACC/AHA multisociety PAD
   guideline; Global Vascular Guidelines on CLTI 2019 (rest pain, ABI <= 0.40).
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from cards import card_text
+from cards.condition_sets import STENOSIS_VALUESETS, stenosis_conditions
 from cards.facts import ConditionMatch, LabResult, PatientFacts
 from cards.model import Card, Indicator
 from cards.rule import PATIENT_VIEW, Rule
@@ -112,6 +114,11 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         parts.append("**Diagnoses:**\n" + "\n".join(
             f"- {c.display}" + (f" (code {c.code})" if c.code else " (matched by text)")
             for c in finding.clti + finding.diagnoses))
+    stenosis = stenosis_conditions(facts)
+    if stenosis:
+        parts.append("**Related:** lumbar spinal stenosis is also on the problem list (see the *Lumbar spinal "
+                     "stenosis* card). Vascular claudication eases with standing still and rest pain with the leg "
+                     "hanging down; neurogenic claudication eases with sitting or bending forward.")
     steps = []
     suggestions = []
     if indicator is Indicator.CRITICAL:
@@ -140,9 +147,10 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="peripheral-artery-disease", version="1.0.0", topic=Topic.PERIPHERAL_ARTERY_DISEASE,
+    id="peripheral-artery-disease", version="1.1.0", topic=Topic.PERIPHERAL_ARTERY_DISEASE,
     hooks=frozenset({PATIENT_VIEW}), needs=("patient", "observations", "conditions"),
-    applies=_applies, card=_card, analytes=("abi",), valuesets=PAD_VALUESETS + (CLTI_VALUESET,),
+    applies=_applies, card=_card, analytes=("abi",),
+    valuesets=PAD_VALUESETS + (CLTI_VALUESET,) + STENOSIS_VALUESETS,
     summary="ABI <= 0.90 (critical <= 0.40), borderline 0.91-0.99, noncompressible > 1.40, or a PAD diagnosis.",
     fires_when="worse-leg ABI within 12 months <= 0.99 or > 1.40; active PAD or rest-pain diagnosis",
     quiet_when="ABI 1.00-1.40 on both legs (or none) and no PAD diagnosis",

@@ -23,7 +23,7 @@ from cards.rule import PATIENT_VIEW, Rule
 from cards.topics import Topic
 
 LOOKBACK = timedelta(days=90)  # source: issue 2 / clinical-reference.md §6.5 (same window as other labs)
-DEFAULT_CK_ULN = 170.0  # U/L, NIH CC upper limit [NLM] (clinical-reference.md §1.4), used when the lab sends none
+DEFAULT_CK_ULN = 170.0  # source: U/L, NIH CC upper limit [NLM] (clinical-reference.md §1.4), used when the lab sends none
 CK_CRITICAL_MULTIPLE = 10.0  # source: 2018 AHA/ACC §5 and NLA 2014: CK > 10 x ULN -> stop statin, rhabdomyolysis work-up
 CK_STOP_MULTIPLE = 4.0  # source: clinical-reference.md §5.3 (CK > 4 x ULN: stop and recheck in 2-6 weeks)
 

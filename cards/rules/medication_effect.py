@@ -1,0 +1,167 @@
+"""Medication side effect: an active drug, other than a diuretic or statin, known to cause cramps, neuropathy or RLS.
+
+Fires when: an active beta-2 agonist, vinca alkaloid (vincristine), antipsychotic, metoclopramide (D2-antagonist
+  antiemetic), sedating antihistamine, SSRI, SNRI or mirtazapine; or an active proton-pump inhibitor together with
+  a low magnesium (PPIs are listed only with the abnormality: they are very common and act through low magnesium).
+Warning: a related lab abnormality in the latest result within 90 days - beta-2 agonist + low potassium or low
+  magnesium; SSRI or vincristine + low sodium; PPI + low magnesium (graded exactly as the electrolyte card grades).
+Info: the drug alone (a medication review prompt).
+Quiet when: none of these drug classes is active (diuretics and statins have their own cards).
+Needs: medications (+ medicationRequests), observations (potassium, magnesium, sodium).
+References: clinical-reference.md §5.2 (drug -> lab) and §5.1 row I; AASM RLS 2024 (RLS-aggravating drugs);
+  ASCO CIPN 2020 (vincristine); FDA PPI communication 2011; European hyponatraemia guideline 2014.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cards import card_text
+from cards.drug_effects import EFFECTS, DrugEffect
+from cards.facts import MedicationUse, PatientFacts
+from cards.model import Card, Indicator, Suggestion
+from cards.rule import PATIENT_VIEW, Rule
+from cards.rules import diuretic_effect, electrolyte_imbalance as electrolytes, restless_legs
+from cards.topics import Topic
+
+LOOKBACK = electrolytes.LOOKBACK  # source: issue 2 / clinical-reference.md §6.5 - electrolytes stale after 90 days
+
+
+@dataclass(frozen=True)
+class Implicated:
+    medication: MedicationUse
+    effect: DrugEffect
+    related: tuple[electrolytes.Abnormal, ...]  # lab abnormalities this drug can explain
+
+
+@dataclass(frozen=True)
+class Finding:
+    items: tuple[Implicated, ...]
+
+    @property
+    def with_lab(self) -> tuple[Implicated, ...]:
+        return tuple(i for i in self.items if i.related)
+
+
+def _family(analyte: str) -> str:
+    return "calcium" if analyte.startswith("calcium") else analyte
+
+
+def abnormal_electrolytes(facts: PatientFacts) -> dict[tuple[str, str], electrolytes.Abnormal]:
+    """(analyte family, direction) -> the graded abnormality of the latest result, as the electrolyte card sees it."""
+    found: dict[tuple[str, str], electrolytes.Abnormal] = {}
+    for result, key, note in electrolytes.latest_graded(facts):
+        graded = electrolytes.assess(result, key)
+        if graded is not None:
+            found[(_family(result.analyte), graded.direction)] = graded
+    return found
+
+
+def _applies(facts: PatientFacts) -> Finding | None:
+    labs = abnormal_electrolytes(facts)
+    items: list[Implicated] = []
+    seen: set[str] = set()
+    for effect in EFFECTS:
+        for med in facts.medications(effect.drug_class):
+            if med.ingredient in seen:
+                continue  # a drug in two classes, or on both a statement and a request: listed once
+            related = tuple(labs[lab] for lab in effect.labs if lab in labs)
+            if effect.needs_lab and not related:
+                continue
+            seen.add(med.ingredient)
+            items.append(Implicated(med, effect, related))
+    if not items:
+        return None
+    items.sort(key=lambda i: (not i.related, i.medication.ingredient))
+    return Finding(tuple(items))
+
+
+def _lab_text(a: electrolytes.Abnormal) -> str:
+    return (f"{card_text.ANALYTE_NAMES[a.result.analyte].lower()} {a.direction} {card_text.value_text(a.result)} "
+            f"({a.result.day.isoformat()})")
+
+
+def _summary(finding: Finding) -> str:
+    names = [i.medication.ingredient for i in finding.items]
+    if finding.with_lab:
+        first = finding.with_lab[0]
+        text = f"{first.medication.ingredient.capitalize()} may explain {_lab_text(first.related[0])}"
+        others = [n for n in names if n != first.medication.ingredient]
+        return text + (f"; also on {', '.join(others)}" if others else "")
+    symptoms = list(dict.fromkeys(i.effect.symptom for i in finding.items))
+    return f"On {', '.join(names)}: can cause or worsen {' and '.join(symptoms)} at night - review the need"
+
+
+def _relations(finding: Finding, facts: PatientFacts) -> list[str]:
+    """How this card relates to the others (clinical relations only), one line per lab abnormality."""
+    by_lab: dict[tuple[str, str], tuple[electrolytes.Abnormal, list[str]]] = {}
+    for item in finding.with_lab:
+        for a in item.related:
+            by_lab.setdefault((a.result.analyte, a.direction), (a, []))[1].append(item.medication.ingredient)
+    lines = []
+    for (analyte, direction), (a, names) in by_lab.items():
+        also = sorted({m.ingredient for c in diuretic_effect.DIURETIC_CLASSES for m in facts.medications(c)
+                       if (_family(analyte), direction) in diuretic_effect.TYPICAL[c]})
+        text = (f"{card_text.ANALYTE_NAMES[analyte]} {direction} may be explained by {', '.join(names)} "
+                "(see the *Electrolyte imbalance* card)")
+        if also:
+            text += f"; it is also typical of {', '.join(also)} (see the *Diuretic effect* card)"
+        lines.append(text + ".")
+    if any(i.effect.worsens_rls for i in finding.items) and restless_legs.RULE.applies(facts) is not None:
+        lines.append("Restless legs or iron deficiency is on record: these drugs can worsen it "
+                     "(see the *Restless legs syndrome* card).")
+    return lines
+
+
+def _suggestions(finding: Finding, facts: PatientFacts) -> list[Suggestion]:
+    analytes = list(dict.fromkeys(a for i in finding.items for a, _ in i.effect.labs))
+    if analytes:
+        names = ", ".join(card_text.ANALYTE_NAMES[a].lower() for a in analytes)
+        return [card_text.order_suggestion(f"Check {names}", facts.patient_id, card_text.lab_orders(*analytes),
+                                           reason="Drug-related electrolyte effect",
+                                           recommended=bool(finding.with_lab) or None)]
+    return [card_text.order_suggestion("Check ferritin and transferrin saturation if restless legs",
+                                       facts.patient_id, card_text.lab_orders("ferritin", "iron", "tibc", "tsat"),
+                                       reason="Restless legs symptoms on an RLS-aggravating drug (AASM 2024)")]
+
+
+def _card(finding: Finding, facts: PatientFacts) -> Card:
+    indicator = Indicator.WARNING if finding.with_lab else Indicator.INFO
+    rows = ["| Drug | Class | Effect on the legs | Related result | Source |", "|---|---|---|---|---|"]
+    for item in finding.items:
+        related = "; ".join(_lab_text(a) for a in item.related) or "-"
+        rows.append(f"| {item.medication.display} | {item.effect.label} | {item.effect.mechanism} | {related} | "
+                    f"{item.effect.source} |")
+    parts = ["These active drugs are known to cause muscle cramps, neuropathy or restless legs, which patients "
+             "describe as leg pain at night.",
+             card_text.bullets("Medications", (card_text.medication_line(i.medication, facts.now)[2:]
+                                               for i in finding.items)),
+             "\n".join(rows)]
+    relations = _relations(finding, facts)
+    if relations:
+        parts.append("**Related:** " + " ".join(relations))
+    steps = ["Review each drug's indication and dose with its prescriber (oncology for vincristine); "
+             "do not stop it automatically."]
+    if finding.with_lab:
+        steps.append("Correct the related electrolyte abnormality and recheck it.")
+    if any(i.effect.worsens_rls for i in finding.items):
+        steps.append("If restless legs: consider an alternative without dopamine-blocking, antihistamine or "
+                     "serotonergic effect, and check iron studies (AASM 2024).")
+    parts.append(card_text.bullets("Next steps", steps))
+    keys = list(dict.fromkeys(k for i in finding.items for k in i.effect.guideline_keys)) or ["ctcae-v5"]
+    if finding.with_lab:
+        keys.append("ctcae-v5")
+    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding),
+                               detail="\n\n".join(parts), guideline_keys=tuple(dict.fromkeys(keys)),
+                               suggestions=_suggestions(finding, facts), facts=facts)
+
+
+RULE = Rule(
+    id="medication-effect", version="1.0.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
+    analytes=("potassium", "magnesium", "sodium"), drug_classes=tuple(e.drug_class for e in EFFECTS),
+    summary="Active non-diuretic, non-statin drug known to cause cramps, neuropathy or restless legs.",
+    fires_when="active beta-2 agonist, vincristine, antipsychotic, metoclopramide, sedating antihistamine, SSRI, SNRI "
+               "or mirtazapine; or a PPI with low magnesium. Warning with a related low K/Mg/Na within 90 days",
+    quiet_when="none of these drug classes active (a PPI only counts with low magnesium)",
+    references=("aasm-rls-2024", "asco-cipn-2020", "fda-ppi-2011", "hyponatraemia-2014", "ctcae-v5"),
+)

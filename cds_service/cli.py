@@ -1,0 +1,297 @@
+"""The ``leg-pain-cds`` console script: serve, evaluate, and subcommands other modules register.
+
+A module joins the CLI by defining ``register(subparsers)`` and being listed in PLUGINS; modules that are not
+installed are skipped (e.g. cds_service.samples arrives on another branch).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import importlib
+import importlib.util
+import logging
+import re
+import sys
+import uuid
+from datetime import date, datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+from typing import Any, Sequence
+
+import orjson
+from gunicorn.app.base import BaseApplication
+
+from cds_service import config, logs
+
+log = logging.getLogger("cds_service.cli")
+
+PLUGINS = ("cds_service.samples", "cds_service.bench", "cds_service.terminology_cli")
+# Under the 10 s the issue allows for a clean exit on SIGTERM; in-flight calls get this long to finish.
+GRACEFUL_TIMEOUT_S = 8
+WORKER_TIMEOUT_S = 60
+DEFAULT_SERVICE = "leg-pain-causes"
+
+
+# ---------------------------------------------------------------------------------------------- serve
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from cds_service import create_app
+
+    overrides: dict[str, Any] = {}
+    if args.workers is not None:
+        overrides["WORKERS"] = args.workers
+    logs.configure("INFO")  # start-up warnings (e.g. CDS_AUTH=none) are formatted too; re-levelled below
+    try:
+        app = create_app(overrides)
+    except config.ConfigError as err:
+        print(f"leg-pain-cds: {err}", file=sys.stderr)
+        return 2
+    conf = app.config
+    logs.configure(conf["LOG_LEVEL"])
+    workers = conf["WORKERS"] or config.default_workers()
+    shown = config.effective(conf)
+    shown["CDS_WORKERS"] = workers
+    log.info("effective configuration: %s", " ".join(f"{k}={v}" for k, v in shown.items()))
+    if args.dev:
+        log.warning("--dev: Flask's development server, single process; not for production")
+        app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+        return 0
+    _Gunicorn(app, {
+        "bind": f"{args.host}:{args.port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": conf["THREADS"],
+        "graceful_timeout": GRACEFUL_TIMEOUT_S,
+        "timeout": WORKER_TIMEOUT_S,
+        "keepalive": 5,
+        # The app (and its database schema) is built once in the master; workers inherit it.
+        "preload_app": True,
+        "post_fork": lambda _server, _worker: app.extensions["cds_store"].after_fork(),
+        "loglevel": conf["LOG_LEVEL"].lower(),
+        "accesslog": None,  # access lines would carry URLs only, but keep logs to our own id-only events
+        "errorlog": "-",
+        "limit_request_line": 8190,
+        "proc_name": "leg-pain-cds",
+        # gunicorn >= 25 opens a control socket in ~/.gunicorn by default: instances on one host would share it
+        # and read-only containers cannot create it. Not needed here (ignored by older gunicorn).
+        "control_socket_disable": True,
+    }).run()
+    return 0
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    """gunicorn driven from code: foreground, our settings, the already-built app."""
+
+    def __init__(self, app: Any, options: dict[str, Any]) -> None:
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key, value)
+
+    def load(self) -> Any:
+        return self.application
+
+
+# ---------------------------------------------------------------------------------------------- evaluate
+
+
+def _parse_now(text: str | None) -> datetime:
+    if not text:
+        return datetime.now(timezone.utc)
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise SystemExit(f"leg-pain-cds: --now must be an ISO 8601 date-time, got {text!r}") from None
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _patient_id(bundle: dict[str, Any]) -> str:
+    for entry in bundle.get("entry") or ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") == "Patient" and resource.get("id"):
+            return str(resource["id"])
+    raise SystemExit("leg-pain-cds: the Bundle holds no Patient with an id")
+
+
+def evaluate_file(path: Path, *, service_id: str | None = None, now: datetime | None = None,
+                  fetch: bool = False) -> dict[str, Any]:
+    """Cards for a hook request file or a one-patient FHIR Bundle, as the CDS Hooks response body."""
+    from cards import engine, registry
+    from cards.facts import DataNotes, build_facts
+
+    from cds_service import fhir_data, schemas
+
+    now = now or datetime.now(timezone.utc)
+    data = orjson.loads(path.read_bytes())
+    if not isinstance(data, dict):
+        raise SystemExit("leg-pain-cds: the file must hold a JSON object")
+    if data.get("resourceType") == "Bundle":
+        service = registry.service(service_id or DEFAULT_SERVICE)
+        notes = DataNotes()
+        facts = build_facts([data], now=now, patient_id=_patient_id(data), notes=notes,
+                            available=[k.key for k in service.data_keys])
+    else:
+        service = registry.service(service_id or _service_for_hook(data.get("hook")))
+        call = schemas.load_hook_request(data, service)
+        if not fetch:  # offline unless asked: a file should not make the CLI call servers it names
+            call = dataclasses.replace(call, fhir_server=None, access_token=None)
+        gathered = fhir_data.gather(call, service, now=now, settings=fhir_data.FetchSettings())
+        facts = build_facts(gathered.resources, now=now, patient_id=call.patient_id,
+                            draft_orders=call.draft_orders, notes=gathered.notes, available=gathered.available)
+    body, _ = schemas.dump_cards(engine.evaluate(service, facts), new_uuid=lambda: str(uuid.uuid4()))
+    return body
+
+
+def _service_for_hook(hook: Any) -> str:
+    from cards import registry
+
+    for service in registry.services():
+        if service.hook == hook:
+            return service.id
+    return DEFAULT_SERVICE
+
+
+def _first_lines(detail: str) -> list[str]:
+    return [line for line in detail.splitlines() if line.strip()]
+
+
+def render_text(body: dict[str, Any]) -> str:
+    """A readable table (indicator, topic, summary) followed by each card's evidence."""
+    cards = body.get("cards") or []
+    if not cards:
+        return "No cards: nothing in this record points to a cause of leg pain that the rules check.\n"
+    rows = [(c["indicator"].upper(), c["source"].get("topic", {}).get("code", "-"), c["summary"]) for c in cards]
+    widths = [max(len(r[i]) for r in rows + [("INDICATOR", "TOPIC", "SUMMARY")]) for i in range(3)]
+    line = "  ".join("{:<%d}" % w for w in widths)
+    out = [line.format("INDICATOR", "TOPIC", "SUMMARY"), line.format(*("-" * w for w in widths))]
+    out += [line.format(*r) for r in rows]
+    out = [o.rstrip() for o in out]
+    for number, card in enumerate(cards, 1):
+        out += ["", f"[{number}] {card['indicator'].upper()} - {card['summary']}"]
+        out += [f"    {text}" for text in _first_lines(card.get("detail", ""))]
+        for suggestion in card.get("suggestions", ()):
+            out.append(f"    suggestion: {suggestion['label']}")
+        for link in card.get("links", ()):
+            out.append(f"    source: {link['label']} <{link['url']}>")
+    return "\n".join(out) + "\n"
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from cards.registry import UnknownService
+
+    from cds_service.errors import CdsError
+
+    try:
+        body = evaluate_file(Path(args.file), service_id=args.service, now=_parse_now(args.now), fetch=args.fetch)
+    except FileNotFoundError:
+        print(f"leg-pain-cds: no such file: {args.file}", file=sys.stderr)
+        return 2
+    except orjson.JSONDecodeError as err:
+        print(f"leg-pain-cds: {args.file} is not valid JSON: {err}", file=sys.stderr)
+        return 2
+    except UnknownService as err:
+        print(f"leg-pain-cds: unknown service {err.args[0]!r}", file=sys.stderr)
+        return 2
+    except CdsError as err:
+        hint = "" if args.fetch or err.status != 412 else " (offline: add --fetch to use the request's fhirServer)"
+        print(f"leg-pain-cds: cannot evaluate (HTTP {err.status}): {err.diagnostics}{hint}", file=sys.stderr)
+        return 1
+    if args.format == "json":
+        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+    else:
+        sys.stdout.write(render_text(body))
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- examples
+
+# The bundled example requests are written as of this day; `example-request` moves every date by the days since,
+# so that "5 days ago" stays 5 days ago and the example keeps firing (rules use 90-day lookbacks).
+EXAMPLES_AS_OF = date(2026, 11, 25)
+_ISO_DATE = re.compile(r"^(\d{4}-\d{2}-\d{2})(T.*)?$")
+
+
+def example_names() -> list[str]:
+    folder = resources.files("cds_service") / "examples"
+    return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def example_request(name: str, today: date | None = None) -> dict[str, Any]:
+    """A bundled example hook request with its dates moved to `today` and a fresh hookInstance."""
+    if name not in example_names():
+        raise SystemExit(f"leg-pain-cds: no example {name!r}; choose from {', '.join(example_names())}")
+    data = orjson.loads((resources.files("cds_service") / "examples" / f"{name}.json").read_bytes())
+    shift = timedelta(days=((today or date.today()) - EXAMPLES_AS_OF).days)
+
+    def move(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: move(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [move(v) for v in value]
+        if isinstance(value, str) and (m := _ISO_DATE.match(value)):
+            return (date.fromisoformat(m.group(1)) + shift).isoformat() + (m.group(2) or "")
+        return value
+
+    moved: dict[str, Any] = move(data)
+    moved["hookInstance"] = str(uuid.uuid4())
+    return moved
+
+
+def _example(args: argparse.Namespace) -> int:
+    if not args.name:
+        print("\n".join(example_names()))
+        return 0
+    sys.stdout.write(orjson.dumps(example_request(args.name), option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------- main
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="leg-pain-cds", description="CDS Hooks 2.0 service: causes of leg pain "
+                                     "at night or when lying down.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve the CDS Hooks API (gunicorn; --dev for Flask's dev server)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
+    serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (default CDS_WORKERS or min(cores + 1, 8))")
+    serve.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
+    serve.set_defaults(func=_serve)
+
+    evaluate = sub.add_parser("evaluate", help="print the cards for a hook request JSON or a one-patient Bundle")
+    evaluate.add_argument("file", help="hook request JSON, or a FHIR Bundle of one patient's data")
+    evaluate.add_argument("--format", choices=("json", "text"), default="text")
+    evaluate.add_argument("--service", help=f"service id (default {DEFAULT_SERVICE}; for "
+                          "a hook request, the service of its hook)")
+    evaluate.add_argument("--now", help="evaluate as of this ISO 8601 date-time (default: now)")
+    evaluate.add_argument("--fetch", action="store_true",
+                          help="fetch data that is not prefetched from the request's fhirServer (default: offline)")
+    evaluate.set_defaults(func=_evaluate)
+
+    example = sub.add_parser("example-request", help="print a bundled example hook request, dated as of today "
+                             "(no NAME: list them)")
+    example.add_argument("name", nargs="?", help="example name")
+    example.set_defaults(func=_example)
+
+    for name in PLUGINS:
+        if importlib.util.find_spec(name) is not None:
+            module = importlib.import_module(name)
+            if hasattr(module, "register"):
+                module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,232 @@
+"""Service configuration: every CDS_* setting with its default, type and validation.
+
+Values come from environment variables prefixed ``CDS_`` (Flask's ``from_prefixed_env`` JSON-decodes them, so
+``CDS_FHIR_TIMEOUT_S=5`` arrives as an int and ``CDS_BENCH_ROUTES=true`` as a bool) and from the ``overrides``
+mapping tests pass to ``create_app``. ``validate`` coerces and checks them once at start-up: a bad value stops the
+service with a message naming the variable, instead of failing mid-shift. No secrets live here.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, MutableMapping
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+APP_NAME = "leg-pain-cds"
+DB_FILENAME = "leg-pain-cds.sqlite3"
+
+
+class ConfigError(ValueError):
+    """A CDS_* setting has a value the service cannot run with."""
+
+
+def default_database_path() -> Path:
+    """Per-user data directory (XDG): $XDG_DATA_HOME/leg-pain-cds, else ~/.local/share/leg-pain-cds.
+
+    Chosen over ./leg-pain-cds.sqlite3 because a service must not depend on the directory it is started from; when
+    no home directory exists (some containers) the working directory is the fallback.
+    """
+    base = os.environ.get("XDG_DATA_HOME")
+    if base:
+        return Path(base) / APP_NAME / DB_FILENAME
+    try:
+        return Path.home() / ".local" / "share" / APP_NAME / DB_FILENAME
+    except RuntimeError:  # no home directory resolvable
+        return Path.cwd() / DB_FILENAME
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_database_path()}"
+
+
+def default_workers() -> int:
+    """CPU-bound work (JSON parse, rules) needs about one process per core; +1 keeps a core busy while another
+    worker sits in GC or I/O. FHIR fallback waits are covered by the gthread threads, not by processes, and
+    each process holds its own copy of the fhir.resources models, so the count is capped at 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))  # respects container CPU pinning
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores + 1, 8))
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One CDS_* variable: default, a coercing validator and the README's one-line description."""
+
+    name: str
+    default: Any
+    check: Callable[[Any], Any]
+    doc: str
+    shown: str | None = None  # what the README shows as the default when it is computed
+
+    @property
+    def env(self) -> str:
+        return f"CDS_{self.name}"
+
+
+# ---------------------------------------------------------------------------------------------- checkers
+
+
+def _number(kind: type, low: float | None = None, high: float | None = None) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("expected a number, got a boolean")
+        if isinstance(value, str):
+            value = value.strip()
+        try:
+            number = kind(value)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"expected {'an integer' if kind is int else 'a number'}, got {value!r}") from err
+        if kind is int and isinstance(value, float) and not value.is_integer():
+            raise ValueError(f"expected an integer, got {value!r}")
+        if low is not None and number < low:
+            raise ValueError(f"must be at least {low}, got {number}")
+        if high is not None and number > high:
+            raise ValueError(f"must be at most {high}, got {number}")
+        return number
+
+    return check
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
+def _choice(*options: str) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in options:
+            raise ValueError(f"expected one of {', '.join(options)}, got {value!r}")
+        return text
+
+    return check
+
+
+def _log_level(value: Any) -> str:
+    text = str(value).strip().upper()
+    if text not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+        raise ValueError(f"expected DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+    return text
+
+
+def _database_url(value: Any) -> str:
+    text = str(value).strip()
+    try:
+        make_url(text)
+    except ArgumentError as err:
+        raise ValueError(f"not a SQLAlchemy database URL: {err}") from None
+    return text
+
+
+def _origin(text: str) -> str:
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc or parts.path not in {"", "/"}:
+        raise ValueError(f"an origin looks like https://host[:port], got {text!r}")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _cors_origins(value: Any) -> str | list[str]:
+    """'*' or a comma-separated list (or a JSON array) of origins."""
+    items = value if isinstance(value, list) else str(value).split(",")
+    items = [str(i).strip() for i in items if str(i).strip()]
+    if not items:
+        raise ValueError("give '*' or at least one origin")
+    if "*" in items:
+        if len(items) > 1:
+            raise ValueError("'*' cannot be combined with other origins")
+        return "*"
+    return [_origin(i) for i in items]
+
+
+def _optional_base_url(value: Any) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    text = str(value).strip().rstrip("/")
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        raise ValueError(f"expected an absolute http(s) URL, got {value!r}")
+    return text
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", None, _database_url,
+            "SQLAlchemy URL of the database for issued cards and feedback (SQLite file created with its schema at "
+            "start; PostgreSQL etc. by URL, driver installed separately).",
+            shown="`sqlite:///$XDG_DATA_HOME/leg-pain-cds/leg-pain-cds.sqlite3` (`~/.local/share/...`)"),
+    Setting("AUTH", "jwt", _choice("none", "jwt"),
+            "Client authentication: `jwt` (CDS Hooks signed JWTs; needs the security module) or `none` (local "
+            "tries only; logged as a warning at start)."),
+    Setting("CORS_ORIGINS", "*", _cors_origins,
+            "Allowed browser origins: `*` or a comma-separated list such as `https://sandbox.cds-hooks.org`."),
+    Setting("CORS_MAX_AGE_S", 86400, _number(int, 0, 86400), "How long browsers may cache a CORS preflight."),
+    Setting("MAX_BODY_MB", 32, _number(int, 16, 1024),
+            "Largest request body in MB (at least 16: a patient with years of labs sends several MB); over it: 413."),
+    Setting("FHIR_TIMEOUT_S", 10.0, _number(float, 0.1, 120),
+            "Connect and read timeout of each request to the client's fhirServer."),
+    Setting("FHIR_TOTAL_BUDGET_S", 20.0, _number(float, 0.1, 300),
+            "Overall time budget for all fhirServer requests of one hook call; past it the data counts as unavailable."),
+    Setting("FHIR_MAX_PAGES", 10, _number(int, 1, 1000), "Most search pages (`next` links) followed per data key."),
+    Setting("FHIR_MAX_RESOURCES", 20000, _number(int, 1, 1_000_000),
+            "Most resources read from fhirServer per hook call; the rest is left out and noted on the cards."),
+    Setting("FHIR_MAX_RESPONSE_MB", 64, _number(int, 1, 1024), "Largest single fhirServer response read, in MB."),
+    Setting("LOG_LEVEL", "INFO", _log_level, "Log level (logs carry ids, never patient data)."),
+    Setting("WORKERS", None, lambda v: None if v in (None, "") else _number(int, 1, 64)(v),
+            "gunicorn worker processes for `serve` (each with THREADS threads).", shown="min(cores + 1, 8)"),
+    Setting("THREADS", 4, _number(int, 1, 64), "Threads per gunicorn worker (gthread): cover FHIR fallback waits."),
+    Setting("PUBLIC_BASE_URL", None, _optional_base_url,
+            "The service's base URL as clients see it behind a proxy (JWT `aud` checks, sample links).",
+            shown="unset (derived from the request)"),
+    Setting("BENCH_ROUTES", False, _bool,
+            "Enable `POST /_bench/parse` (parses the body, returns no cards), the benchmark's baseline."),
+)
+
+DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+
+
+def validate(conf: MutableMapping[str, Any]) -> None:
+    """Coerce and check every setting in place; raise ConfigError naming the variable at the first bad one."""
+    problems: list[str] = []
+    if conf.get("DATABASE_URL") in (None, ""):
+        conf["DATABASE_URL"] = default_database_url()
+    for setting in SETTINGS:
+        value = conf.get(setting.name, setting.default)
+        if value is None and setting.default is None:  # optional settings (WORKERS, PUBLIC_BASE_URL)
+            conf[setting.name] = None
+            continue
+        try:
+            conf[setting.name] = setting.check(value)
+        except ValueError as err:
+            problems.append(f"{setting.env}: {err}")
+    if conf.get("FHIR_TIMEOUT_S", 0) > conf.get("FHIR_TOTAL_BUDGET_S", 0) and not problems:
+        problems.append("CDS_FHIR_TIMEOUT_S: must not exceed CDS_FHIR_TOTAL_BUDGET_S")
+    if problems:
+        raise ConfigError("invalid configuration: " + "; ".join(problems))
+    conf["MAX_CONTENT_LENGTH"] = conf["MAX_BODY_MB"] * 1024 * 1024
+
+
+def effective(conf: MutableMapping[str, Any]) -> dict[str, Any]:
+    """The settings as logged at start-up: no password from the database URL, nothing secret."""
+    shown: dict[str, Any] = {}
+    for setting in SETTINGS:
+        value = conf.get(setting.name)
+        if setting.name == "DATABASE_URL" and value:
+            value = make_url(value).render_as_string(hide_password=True)
+        shown[setting.env] = value
+    return shown
+
+
+def log_level_number(name: str) -> int:
+    return int(logging.getLevelName(name))

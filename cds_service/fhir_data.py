@@ -1,0 +1,360 @@
+"""Gather a patient's FHIR data for one hook call: prefetch first, then the client's fhirServer, else 412.
+
+For each data key of the service (cards.registry.DataKey):
+1. A prefetched value is used as sent: a resource, or a Bundle whose entries are flattened (OperationOutcome
+   entries are counted, not fatal). A prefetched searchset with a ``next`` link is completed from fhirServer.
+2. A key that is missing, ``null`` or an OperationOutcome (the client's way of reporting a failed prefetch) is
+   fetched from fhirServer with the key's fallback query - all such keys concurrently, with ONE requests.Session
+   per hook call, connect and read timeouts, an overall budget, no redirects, ``next`` links followed only on the
+   server's own origin up to FHIR_MAX_PAGES, at most FHIR_MAX_RESOURCES resources and FHIR_MAX_RESPONSE_MB per
+   response. ``Authorization: Bearer`` is sent only when the client gave fhirAuthorization.
+3. A required key that cannot be obtained raises DataUnavailable (412) naming each missing key and why; an
+   optional one is noted in DataNotes and shown on the cards as "Not evaluated".
+
+Prefetch keys the service did not declare are ignored (their content was asked for by no template of ours).
+When every key is prefetched, no request is made. ``allow_server`` is consulted before any request (the security
+module replaces the default allow-all policy with the FHIR-server allowlist). The token is never logged; logs name
+keys, hosts and statuses only (URLs carry the patient id).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator
+from urllib.parse import urljoin, urlsplit
+
+import orjson
+import requests
+from cards.facts import DataNotes
+from cards.registry import DataKey, Service
+from requests.adapters import HTTPAdapter
+
+from cds_service.errors import DataUnavailable
+from cds_service.schemas import HookCall
+
+log = logging.getLogger(__name__)
+
+ServerPolicy = Callable[[str], bool]
+FHIR_JSON = "application/fhir+json"
+CHUNK = 64 * 1024
+
+
+def allow_all_servers(_url: str) -> bool:
+    """Default policy: any fhirServer the client names (the security module restricts this)."""
+    return True
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """Bounds on fhirServer access, from CDS_FHIR_* settings."""
+
+    timeout_s: float = 10.0
+    total_budget_s: float = 20.0
+    max_pages: int = 10
+    max_resources: int = 20000
+    max_response_bytes: int = 64 * 1024 * 1024
+
+    @classmethod
+    def from_config(cls, conf: Any) -> FetchSettings:
+        return cls(timeout_s=float(conf["FHIR_TIMEOUT_S"]), total_budget_s=float(conf["FHIR_TOTAL_BUDGET_S"]),
+                   max_pages=int(conf["FHIR_MAX_PAGES"]), max_resources=int(conf["FHIR_MAX_RESOURCES"]),
+                   max_response_bytes=int(conf["FHIR_MAX_RESPONSE_MB"]) * 1024 * 1024)
+
+
+@dataclass
+class Gathered:
+    """Raw resources for build_facts, the keys obtained, and notes on what is missing or was skipped."""
+
+    resources: list[Any] = field(default_factory=list)
+    available: set[str] = field(default_factory=set)
+    notes: DataNotes = field(default_factory=DataNotes)
+    fetched: dict[str, int] = field(default_factory=dict)  # key -> number of HTTP requests made
+
+
+class FetchFailed(Exception):
+    """Why a key could not be fetched, in words fit for an OperationOutcome (no token, no patient id)."""
+
+
+# ---------------------------------------------------------------------------------------------- prefetch
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    for link in bundle.get("link") or ():
+        if isinstance(link, dict) and link.get("relation") == "next" and isinstance(link.get("url"), str):
+            return str(link["url"])
+    return None
+
+
+def _entries(bundle: dict[str, Any], notes: DataNotes) -> Iterator[Any]:
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            notes.skip("bundle-entry-without-resource")
+            continue
+        if resource.get("resourceType") == "OperationOutcome":
+            notes.skip("operation-outcome-entry")  # search warnings: noted, the data beside them still counts
+            continue
+        yield resource
+
+
+def is_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+# ---------------------------------------------------------------------------------------------- fetching
+
+
+def _same_origin(url: str, base: str) -> bool:
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+
+
+class _Fetcher:
+    """One hook call's access to fhirServer: one Session, a deadline, a shared resource budget."""
+
+    def __init__(self, base: str, token: str | None, settings: FetchSettings, pool: int) -> None:
+        self.base = base.rstrip("/") + "/"
+        self.settings = settings
+        self.deadline = time.monotonic() + settings.total_budget_s
+        self.resources_left = settings.max_resources
+        self._lock = threading.Lock()
+        self.session = requests.Session()
+        self.session.trust_env = False  # no proxy or .netrc credentials picked up from the environment
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=max(pool, 1), max_retries=0)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.clear()
+        self.session.headers.update({"Accept": FHIR_JSON, "User-Agent": "leg-pain-cds"})
+        if token:
+            self.session.headers["Authorization"] = f"Bearer {token}"
+
+    def close(self) -> None:
+        self.session.close()
+
+    def remaining(self) -> float:
+        return self.deadline - time.monotonic()
+
+    def _take(self, wanted: int) -> int:
+        """Reserve up to `wanted` resources from the call's FHIR_MAX_RESOURCES budget (shared by all threads)."""
+        with self._lock:
+            allowed = min(wanted, self.resources_left)
+            self.resources_left -= allowed
+            return allowed
+
+    def get_json(self, url: str) -> dict[str, Any]:
+        left = self.remaining()
+        if left <= 0:
+            raise FetchFailed(f"time budget of {self.settings.total_budget_s:g} s used up")
+        timeout = min(self.settings.timeout_s, left)
+        try:
+            with self.session.get(url, timeout=(timeout, timeout), allow_redirects=False, stream=True) as resp:
+                if resp.is_redirect or 300 <= resp.status_code < 400:
+                    raise FetchFailed(f"fhirServer answered with a redirect (HTTP {resp.status_code}), "
+                                      "which is not followed")
+                if resp.status_code in (401, 403):
+                    raise FetchFailed(f"fhirServer rejected the access token (HTTP {resp.status_code})")
+                if resp.status_code != 200:
+                    raise FetchFailed(f"fhirServer error (HTTP {resp.status_code})")
+                body = self._read(resp)
+        except requests.Timeout as err:
+            raise FetchFailed(f"fhirServer did not answer within {timeout:.3g} s (timeout)") from err
+        except requests.ConnectionError as err:
+            raise FetchFailed("could not connect to fhirServer") from err
+        except requests.RequestException as err:
+            raise FetchFailed(f"request to fhirServer failed ({type(err).__name__})") from err
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError as err:
+            raise FetchFailed("fhirServer sent malformed JSON") from err
+        if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
+            raise FetchFailed("fhirServer sent JSON that is not a FHIR resource")
+        if data["resourceType"] == "OperationOutcome":
+            raise FetchFailed("fhirServer answered with an OperationOutcome instead of data")
+        return data
+
+    def _read(self, resp: requests.Response) -> bytes:
+        limit = self.settings.max_response_bytes
+        declared = resp.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > limit:
+            raise FetchFailed(f"fhirServer response larger than {limit // (1024 * 1024)} MB")
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in resp.iter_content(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise FetchFailed(f"fhirServer response larger than {limit // (1024 * 1024)} MB")
+            if self.remaining() <= 0:  # a slow-drip server must not outlive the budget
+                raise FetchFailed(f"time budget of {self.settings.total_budget_s:g} s used up")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def fetch_key(self, key: DataKey, relative: str) -> tuple[list[Any], int, DataNotes]:
+        """GET the key's query and its `next` pages; return resources, requests made and notes (per thread)."""
+        return self.fetch_url(key.key, urljoin(self.base, relative), first_page=1)
+
+    def fetch_url(self, key: str, url: str, first_page: int) -> tuple[list[Any], int, DataNotes]:
+        resources: list[Any] = []
+        made, notes = 0, DataNotes()
+        try:
+            made = self._pages(key, url, first_page, resources, notes)
+        except FetchFailed as err:
+            err.notes = notes  # type: ignore[attr-defined]
+            raise
+        return resources, made, notes
+
+    def _pages(self, key: str, url: str, first_page: int, resources: list[Any], notes: DataNotes) -> int:
+        requests_made = 0
+        page = first_page
+        while True:
+            data = self.get_json(url)
+            requests_made += 1
+            batch = list(_entries(data, notes)) if data["resourceType"] == "Bundle" else [data]
+            allowed = self._take(len(batch))
+            resources.extend(batch[:allowed])
+            if allowed < len(batch):
+                notes.note_missing(f"{key}: only the first {self.settings.max_resources} resources were read")
+                return requests_made
+            nxt = _next_link(data) if data["resourceType"] == "Bundle" else None
+            if nxt is None:
+                return requests_made
+            nxt = urljoin(url, nxt)
+            if not _same_origin(nxt, self.base):
+                notes.note_missing(f"{key}: a next page on another server was not followed")
+                return requests_made
+            if page >= self.settings.max_pages:
+                notes.note_missing(f"{key}: only the first {self.settings.max_pages} pages were read")
+                return requests_made
+            page += 1
+            url = nxt
+
+
+# ---------------------------------------------------------------------------------------------- gather
+
+
+def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSettings,
+           allow_server: ServerPolicy = allow_all_servers) -> Gathered:
+    """Collect the raw resources for `call`; DataUnavailable (412) when required data cannot be had."""
+    out = Gathered()
+    prefetch = call.prefetch or {}
+    to_fetch: dict[str, str] = {}  # key -> why it needs fetching (the 412 reason when there is no server)
+    continue_pages: dict[str, str] = {}  # key -> next-page URL of a paged prefetch
+    for key in service.data_keys:
+        if key.key not in prefetch:
+            to_fetch[key.key] = "not prefetched"
+            continue
+        value = prefetch[key.key]
+        if value is None:
+            to_fetch[key.key] = "prefetch was null"
+        elif is_outcome(value):
+            out.notes.skip("operation-outcome-prefetch")
+            to_fetch[key.key] = "prefetch held an OperationOutcome"
+        elif value.get("resourceType") == "Bundle":
+            out.resources.extend(_entries(value, out.notes))
+            out.available.add(key.key)
+            nxt = _next_link(value)
+            if nxt:
+                continue_pages[key.key] = nxt
+        else:
+            out.resources.append(value)
+            out.available.add(key.key)
+
+    if not to_fetch and not continue_pages:
+        return out  # prefetch complete: no FHIR call at all
+
+    failures: dict[str, str] = {}
+    server = call.fhir_server
+    if server is None:
+        failures = {k: f"{why} and no fhirServer given" for k, why in to_fetch.items()}
+        for name in continue_pages:
+            out.notes.note_missing(f"{name}: only the first prefetched page was available (no fhirServer)")
+    elif not allow_server(server):
+        log.warning("fhirServer refused by policy", extra={"hookInstance": call.hook_instance,
+                                                           "fhir_host": urlsplit(server).hostname})
+        failures = {k: f"{why}; fhirServer is not on the allowlist" for k, why in to_fetch.items()}
+        for name in continue_pages:
+            out.notes.note_missing(f"{name}: further prefetch pages not fetched (fhirServer not allowed)")
+    else:
+        failures = _fetch_all(call, service, server, to_fetch, continue_pages, now, settings, out)
+
+    missing_required = {}
+    for key_name, why in failures.items():
+        key = service.data_key(key_name)
+        if key.required:
+            missing_required[key_name] = why
+        else:
+            out.notes.note_missing(f"{key_name} ({why})")
+    if missing_required:
+        raise DataUnavailable(missing_required)
+    return out
+
+
+def _merge(into: DataNotes, notes: DataNotes | None) -> None:
+    if notes is None:
+        return
+    into.skipped.update(notes.skipped)
+    for text in notes.missing:
+        into.note_missing(text)
+
+
+def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str, str],
+               continue_pages: dict[str, str], now: datetime, settings: FetchSettings, out: Gathered) -> dict[str, str]:
+    jobs = len(to_fetch) + len(continue_pages)
+    fetcher = _Fetcher(server, call.access_token, settings, pool=jobs)
+    failures: dict[str, str] = {}
+    started = time.monotonic()
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fhir-fetch")
+    try:
+        futures: dict[Future[tuple[list[Any], int, DataNotes]], tuple[str, bool]] = {}
+        for name in to_fetch:
+            key = service.data_key(name)
+            futures[pool.submit(fetcher.fetch_key, key, key.fallback_query(call.patient_id, now))] = \
+                (name, False)
+        for name, url in continue_pages.items():
+            absolute = urljoin(fetcher.base, url)
+            if not _same_origin(absolute, fetcher.base):
+                out.notes.note_missing(f"{name}: prefetch next page is on another server and was not followed")
+                continue
+            futures[pool.submit(fetcher.fetch_url, name, absolute, 2)] = (name, True)
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=max(fetcher.remaining(), 0) + 0.05, return_when=FIRST_COMPLETED)
+            if not done:
+                break  # budget gone; every request also carries a timeout bounded by the same budget
+            for fut in done:
+                name, is_continuation = futures[fut]
+                try:
+                    resources, made, notes = fut.result()
+                except FetchFailed as err:
+                    _merge(out.notes, getattr(err, "notes", None))
+                    if is_continuation:
+                        out.notes.note_missing(f"{name}: further prefetch pages could not be fetched ({err})")
+                    else:
+                        failures[name] = f"{to_fetch[name]}; fetching it failed: {err}"
+                    log.info("fhir fetch failed", extra={"hookInstance": call.hook_instance, "key": name,
+                                                         "reason": str(err)})
+                    continue
+                _merge(out.notes, notes)
+                out.resources.extend(resources)
+                out.available.add(name)
+                out.fetched[name] = out.fetched.get(name, 0) + made
+        for fut in pending:
+            name, is_continuation = futures[fut]
+            fut.cancel()
+            if is_continuation:
+                out.notes.note_missing(f"{name}: further prefetch pages not fetched within the time budget")
+            else:
+                failures[name] = (f"{to_fetch[name]}; fetching it exceeded the time budget of "
+                                  f"{settings.total_budget_s:g} s")
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        fetcher.close()
+    log.info("fhir fetch done", extra={"hookInstance": call.hook_instance, "keys": sorted(out.fetched),
+                                       "failed": sorted(failures), "ms": round((time.monotonic() - started) * 1000)})
+    return failures

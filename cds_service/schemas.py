@@ -1,0 +1,306 @@
+"""marshmallow schemas for the CDS Hooks 2.0 envelopes: hook request, card response, discovery, feedback.
+
+FHIR content inside the envelopes (prefetch, draftOrders, suggestion resources) is not validated here: the cards
+package validates, with fhir.resources, only what a rule reads. Unknown fields are kept (``unknown = INCLUDE``): the
+spec reserves ``extension`` and lets clients add fields. Responses never carry null or empty values (only
+``cards: []`` may be empty): ``_prune`` drops them after dumping.
+"""
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+
+from cards.model import Card
+from cards.registry import Service
+from marshmallow import (INCLUDE, Schema, ValidationError, fields, post_dump, validate, validates,
+                         validates_schema)
+
+from cds_service.errors import BadHookRequest
+
+# Hooks whose context carries the patient (CDS Hooks hook library: patient-view 1.0, order-select/-sign 1.0).
+PATIENT_HOOKS = frozenset({"patient-view", "order-select", "order-sign"})
+ORDER_HOOKS = frozenset({"order-select", "order-sign"})
+
+
+# ---------------------------------------------------------------------------------------------- request
+
+
+class _Base(Schema):
+    class Meta:
+        unknown = INCLUDE
+
+
+class FhirAuthorizationSchema(_Base):
+    """fhirAuthorization: access_token and token_type are needed to call the server; expires_in, scope and
+    subject are REQUIRED by the spec but not needed here, so they are checked when present and not demanded
+    (real EHRs omit some; rejecting the call would only deny the clinician the cards)."""
+
+    access_token = fields.Str(required=True, validate=validate.Length(min=1))
+    token_type = fields.Str(required=True)
+    expires_in = fields.Int(strict=True, validate=validate.Range(min=0))
+    scope = fields.Str()
+    subject = fields.Str()
+    patient = fields.Str()
+
+    @validates("token_type")
+    def _bearer(self, value: str, **_: Any) -> None:
+        if value.lower() != "bearer":
+            raise ValidationError("token_type must be 'Bearer'.")
+
+
+class HookRequestSchema(_Base):
+    hook = fields.Str(required=True, validate=validate.Length(min=1))
+    hookInstance = fields.Str(required=True)
+    context = fields.Dict(required=True, keys=fields.Str())
+    # 2.0 forbids nulls, but clients send `"fhirAuthorization": null` for open servers: read null as absent.
+    fhirServer = fields.Url(require_tld=False, schemes={"http", "https"}, allow_none=True)
+    fhirAuthorization = fields.Nested(FhirAuthorizationSchema, allow_none=True)
+    prefetch = fields.Dict(keys=fields.Str(), values=fields.Raw(allow_none=True), allow_none=True)
+    extension = fields.Dict(allow_none=True)
+
+    @validates("hookInstance")
+    def _uuid(self, value: str, **_: Any) -> None:
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise ValidationError("hookInstance must be a UUID.") from None
+
+    @validates_schema
+    def _conditional(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("fhirAuthorization") is not None and data.get("fhirServer") is None:
+            raise ValidationError("fhirServer is required when fhirAuthorization is given.", "fhirServer")
+        context = data.get("context") or {}
+        if data.get("hook") in PATIENT_HOOKS:
+            pid = context.get("patientId")
+            if not isinstance(pid, str) or not pid.strip():
+                raise ValidationError(f"context.patientId (a non-empty string) is required for {data['hook']}.",
+                                      "context")
+        for key, value in (data.get("prefetch") or {}).items():
+            if value is not None and not isinstance(value, dict):
+                raise ValidationError(f"prefetch.{key} must be a FHIR resource (object) or null.", "prefetch")
+
+
+@dataclass(frozen=True)
+class HookCall:
+    """A validated hook request, as the data layer needs it. The access token is kept out of repr."""
+
+    hook: str
+    hook_instance: str
+    patient_id: str
+    context: dict[str, Any]
+    prefetch: dict[str, Any] | None
+    fhir_server: str | None = None
+    access_token: str | None = field(default=None, repr=False)
+    draft_orders: tuple[dict[str, Any], ...] = ()
+
+
+def _messages(err: ValidationError) -> str:
+    def walk(prefix: str, value: Any) -> Iterable[str]:
+        if isinstance(value, dict):
+            for key, sub in value.items():
+                name = prefix if key == "_schema" else (f"{prefix}.{key}" if prefix else str(key))
+                yield from walk(name, sub)
+        elif isinstance(value, list):
+            for item in value:
+                yield from walk(prefix, item)
+        else:
+            yield f"{prefix}: {value}" if prefix else str(value)
+
+    return "; ".join(walk("", err.messages))
+
+
+def draft_orders(context: Mapping[str, Any]) -> tuple[dict[str, Any], ...]:
+    """context.draftOrders (a Bundle) -> its resources, leniently: the Sandbox sends odd drafts."""
+    bundle = context.get("draftOrders")
+    if not isinstance(bundle, dict):
+        return ()
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return ()
+    return tuple(e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict))
+
+
+def load_hook_request(body: Any, service: Service) -> HookCall:
+    """Validate a hook request body for `service`; BadHookRequest (400) says what is wrong."""
+    if not isinstance(body, dict):
+        raise BadHookRequest("The request body must be a JSON object.")
+    try:
+        data = HookRequestSchema().load(body)
+    except ValidationError as err:
+        raise BadHookRequest(f"Invalid hook request - {_messages(err)}") from err
+    if data["hook"] != service.hook:
+        raise BadHookRequest(f"Service {service.id!r} answers the {service.hook!r} hook, not {data['hook']!r}.")
+    context = data["context"]
+    auth = data.get("fhirAuthorization")
+    return HookCall(
+        hook=data["hook"], hook_instance=data["hookInstance"], patient_id=str(context.get("patientId", "")),
+        context=context, prefetch=data.get("prefetch"), fhir_server=data.get("fhirServer"),
+        access_token=auth["access_token"] if auth else None,
+        draft_orders=draft_orders(context) if data["hook"] in ORDER_HOOKS else (),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- response
+
+
+def _prune(value: Any) -> Any:
+    """Drop None, '' , [] and {} recursively (CDS Hooks 2.0 'Use of JSON')."""
+    if isinstance(value, dict):
+        out = {k: _prune(v) for k, v in value.items()}
+        return {k: v for k, v in out.items() if v is not None and v != "" and v != [] and v != {}}
+    if isinstance(value, list):
+        items = [_prune(v) for v in value]
+        return [v for v in items if v is not None and v != "" and v != [] and v != {}]
+    return value
+
+
+class _Pruned(Schema):
+    @post_dump
+    def _drop_empty(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        return _prune(data)  # type: ignore[no-any-return]
+
+
+class CodingSchema(_Pruned):
+    system = fields.Str()
+    code = fields.Str()
+    display = fields.Str()
+
+
+class SourceSchema(_Pruned):
+    label = fields.Str()
+    url = fields.Str()
+    topic = fields.Nested(CodingSchema)
+
+
+class LinkSchema(_Pruned):
+    label = fields.Str()
+    url = fields.Str()
+    type = fields.Str()
+
+
+class ActionSchema(_Pruned):
+    type = fields.Function(lambda a: a.type.value)
+    description = fields.Str()
+    resource = fields.Raw()
+    resourceId = fields.Str(attribute="resource_id")
+
+
+class SuggestionSchema(_Pruned):
+    label = fields.Str()
+    uuid = fields.Str()
+    isRecommended = fields.Bool(attribute="is_recommended")
+    actions = fields.List(fields.Nested(ActionSchema))
+
+
+class CardSchema(_Pruned):
+    uuid = fields.Str()
+    summary = fields.Str()
+    indicator = fields.Function(lambda c: c["indicator"].value)
+    detail = fields.Str()
+    source = fields.Nested(SourceSchema)
+    suggestions = fields.List(fields.Nested(SuggestionSchema))
+    selectionBehavior = fields.Function(lambda c: c["selection_behavior"].value if c["selection_behavior"] else None)
+    overrideReasons = fields.List(fields.Nested(CodingSchema), attribute="override_reasons")
+    links = fields.List(fields.Nested(LinkSchema))
+
+
+_CARD = CardSchema()
+
+
+@dataclass(frozen=True)
+class IssuedCard:
+    """What the store records of a card shown: ids only, no patient values."""
+
+    uuid: str
+    topic: str | None
+    indicator: str
+    rule_ids: tuple[str, ...]
+    suggestion_uuids: tuple[str, ...]
+
+
+def dump_cards(cards: Iterable[Card], new_uuid: Callable[[], str]) -> tuple[dict[str, Any], list[IssuedCard]]:
+    """Cards -> the CDS Hooks response body, assigning uuids to cards and suggestions here (rules stay pure)."""
+    out: list[dict[str, Any]] = []
+    issued: list[IssuedCard] = []
+    for card in cards:
+        card_uuid = new_uuid()
+        suggestions: list[dict[str, Any]] = [{"label": s.label, "uuid": new_uuid(), "is_recommended": s.is_recommended,
+                        "actions": list(s.actions)} for s in card.suggestions]
+        data = {
+            "uuid": card_uuid, "summary": card.summary, "indicator": card.indicator, "detail": card.detail,
+            "source": card.source, "suggestions": suggestions,
+            "selection_behavior": card.selection_behavior, "override_reasons": list(card.override_reasons),
+            "links": list(card.links),
+        }
+        out.append(_CARD.dump(data))
+        issued.append(IssuedCard(card_uuid, card.topic, card.indicator.value, card.rule_ids,
+                                 tuple(str(s["uuid"]) for s in suggestions)))
+    return {"cards": out}, issued
+
+
+# ---------------------------------------------------------------------------------------------- discovery
+
+
+class DiscoveryServiceSchema(_Pruned):
+    hook = fields.Str()
+    id = fields.Str()
+    title = fields.Str()
+    description = fields.Str()
+    prefetch = fields.Dict(keys=fields.Str(), values=fields.Str())
+    usageRequirements = fields.Str(attribute="usage_requirements")
+
+
+def dump_discovery(services: Iterable[Service], usage_requirements: str | None = None) -> dict[str, Any]:
+    schema = DiscoveryServiceSchema()
+    return {"services": [schema.dump({"hook": s.hook, "id": s.id, "title": s.title, "description": s.description,
+                                      "prefetch": s.prefetch, "usage_requirements": usage_requirements})
+                         for s in services]}
+
+
+# ---------------------------------------------------------------------------------------------- feedback
+
+
+class OverrideCodingSchema(_Base):
+    system = fields.Str(required=True, validate=validate.Length(min=1))
+    code = fields.Str(required=True, validate=validate.Length(min=1))
+    display = fields.Str()
+
+
+class OverrideReasonSchema(_Base):
+    reason = fields.Nested(OverrideCodingSchema)
+    userComment = fields.Str()
+
+
+class AcceptedSuggestionSchema(_Base):
+    id = fields.Str(required=True, validate=validate.Length(min=1))
+
+
+class FeedbackItemSchema(_Base):
+    card = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+    outcome = fields.Str(required=True, validate=validate.OneOf(["accepted", "overridden"]))
+    acceptedSuggestions = fields.List(fields.Nested(AcceptedSuggestionSchema), validate=validate.Length(min=1))
+    overrideReason = fields.Nested(OverrideReasonSchema)
+    outcomeTimestamp = fields.AwareDateTime(required=True, default_timezone=None)
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        if data.get("outcome") == "accepted" and "overrideReason" in data:
+            raise ValidationError("overrideReason is only valid with outcome 'overridden'.", "overrideReason")
+        if data.get("outcome") == "overridden" and "acceptedSuggestions" in data:
+            raise ValidationError("acceptedSuggestions is only valid with outcome 'accepted'.",
+                                  "acceptedSuggestions")
+
+
+class FeedbackSchema(_Base):
+    feedback = fields.List(fields.Nested(FeedbackItemSchema), required=True,
+                           validate=validate.Length(min=1, max=1000))
+
+
+def load_feedback(body: Any) -> list[dict[str, Any]]:
+    if not isinstance(body, dict):
+        raise BadHookRequest("The feedback body must be a JSON object with a 'feedback' array.")
+    try:
+        return list(FeedbackSchema().load(body)["feedback"])
+    except ValidationError as err:
+        raise BadHookRequest(f"Invalid feedback - {_messages(err)}") from err

@@ -1,0 +1,182 @@
+"""Persistence (SQLAlchemy 2): issued cards and clinician feedback, joined on the card uuid.
+
+Any SQLAlchemy URL works (PostgreSQL with its driver installed); the default is a SQLite file, created with its
+schema at start-up (``create_all``), in WAL mode with a busy timeout so that several gunicorn workers can write to
+it at once. Nothing here holds patient values: an issued card is its uuid, service, topic, indicator, rule ids,
+suggestion uuids, hookInstance and time.
+
+Feedback for a card uuid this database never issued is still stored, with ``card_known = false``: the client
+may have been answered by another replica with its own database, or the database may have been reset, and
+dropping a clinician's feedback silently is worse than keeping a row that reports can filter out.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, select)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from cds_service.schemas import IssuedCard
+
+# How long a writer waits for SQLite's lock before failing; concurrent workers commit in well under this.
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class IssuedCardRow(Base):
+    __tablename__ = "issued_card"
+
+    # A surrogate key: uuid uniqueness is the uuid factory's job, and tests inject repeating counters.
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    uuid: Mapped[str] = mapped_column(String(64), index=True)
+    service_id: Mapped[str] = mapped_column(String(100), index=True)
+    hook_instance: Mapped[str] = mapped_column(String(64), index=True)
+    topic: Mapped[str | None] = mapped_column(String(64))
+    indicator: Mapped[str] = mapped_column(String(16))
+    rule_ids: Mapped[str] = mapped_column(Text)  # JSON array of "rule-id@version"
+    suggestion_uuids: Mapped[str] = mapped_column(Text)  # JSON array
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class FeedbackRow(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(100), index=True)
+    card_uuid: Mapped[str] = mapped_column(String(200), index=True)  # joined to issued_card.uuid, not enforced
+    card_known: Mapped[bool] = mapped_column(Boolean)
+    outcome: Mapped[str] = mapped_column(String(16))
+    accepted_suggestions: Mapped[str | None] = mapped_column(Text)  # JSON array of suggestion uuids
+    # False when an accepted suggestion uuid is not one the (known) card offered; None when nothing to check.
+    suggestions_known: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    override_system: Mapped[str | None] = mapped_column(String(300))
+    override_code: Mapped[str | None] = mapped_column(String(100))
+    override_display: Mapped[str | None] = mapped_column(Text)
+    user_comment: Mapped[str | None] = mapped_column(Text)
+    outcome_timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    """A stored feedback item joined to the card it answers (card fields None when the card is unknown)."""
+
+    card_uuid: str
+    card_known: bool
+    suggestions_known: bool | None
+    outcome: str
+    accepted_suggestions: list[str]
+    override_code: str | None
+    override_system: str | None
+    override_display: str | None
+    user_comment: str | None
+    outcome_timestamp: datetime
+    received_at: datetime
+    service_id: str
+    issued_topic: str | None
+    issued_rule_ids: list[str] | None
+    issued_hook_instance: str | None
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cursor = dbapi_conn.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer across workers
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a power cut loses at most the last commits
+    finally:
+        cursor.close()
+
+
+class Store:
+    """Engine + session factory for one database URL; ``create()`` makes the schema."""
+
+    def __init__(self, url: str) -> None:
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.engine: Engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def create(self) -> None:
+        Base.metadata.create_all(self.engine)
+
+    def after_fork(self) -> None:
+        """Drop connections inherited from a parent process (gunicorn preload) without closing them there."""
+        self.engine.dispose(close=False)
+
+    def record_issued(self, service_id: str, hook_instance: str, cards: Iterable[IssuedCard],
+                      issued_at: datetime) -> None:
+        rows = [IssuedCardRow(uuid=c.uuid, service_id=service_id, hook_instance=hook_instance, topic=c.topic,
+                              indicator=c.indicator, rule_ids=json.dumps(list(c.rule_ids)),
+                              suggestion_uuids=json.dumps(list(c.suggestion_uuids)), issued_at=_utc(issued_at))
+                 for c in cards]
+        if not rows:
+            return
+        with self._sessions.begin() as session:
+            session.add_all(rows)
+
+    def record_feedback(self, service_id: str, items: Iterable[dict[str, Any]], received_at: datetime) -> list[str]:
+        """Store feedback items; return the card uuids this database never issued for `service_id`."""
+        items = list(items)
+        uuids = {i["card"] for i in items}
+        with self._sessions.begin() as session:
+            offered: dict[str, set[str]] = {}
+            for card_uuid, suggestion_uuids in session.execute(
+                    select(IssuedCardRow.uuid, IssuedCardRow.suggestion_uuids).where(
+                        IssuedCardRow.uuid.in_(uuids), IssuedCardRow.service_id == service_id)):
+                offered.setdefault(card_uuid, set()).update(json.loads(suggestion_uuids))
+            known = set(offered)
+            for item in items:
+                reason = (item.get("overrideReason") or {}).get("reason") or {}
+                accepted = [s["id"] for s in item.get("acceptedSuggestions") or ()]
+                checked = set(accepted) <= offered[item["card"]] if accepted and item["card"] in known else None
+                session.add(FeedbackRow(
+                    service_id=service_id, card_uuid=item["card"], card_known=item["card"] in known,
+                    suggestions_known=checked,
+                    outcome=item["outcome"], accepted_suggestions=json.dumps(accepted) if accepted else None,
+                    override_system=reason.get("system"), override_code=reason.get("code"),
+                    override_display=reason.get("display"),
+                    user_comment=(item.get("overrideReason") or {}).get("userComment"),
+                    outcome_timestamp=_utc(item["outcomeTimestamp"]), received_at=_utc(received_at)))
+        return sorted(uuids - known)
+
+    def feedback_for(self, card_uuid: str) -> list[FeedbackRecord]:
+        """Feedback on one card, oldest first, joined (outer) to the issued card."""
+        stmt = (select(FeedbackRow, IssuedCardRow)
+                .join(IssuedCardRow, IssuedCardRow.uuid == FeedbackRow.card_uuid, isouter=True)
+                .where(FeedbackRow.card_uuid == card_uuid).order_by(FeedbackRow.id))
+        with self._sessions() as session:
+            rows = session.execute(stmt).all()
+            return [FeedbackRecord(
+                card_uuid=f.card_uuid, card_known=f.card_known, suggestions_known=f.suggestions_known,
+                outcome=f.outcome,
+                accepted_suggestions=json.loads(f.accepted_suggestions) if f.accepted_suggestions else [],
+                override_code=f.override_code, override_system=f.override_system,
+                override_display=f.override_display, user_comment=f.user_comment,
+                outcome_timestamp=_utc(f.outcome_timestamp), received_at=_utc(f.received_at),
+                service_id=f.service_id, issued_topic=c.topic if c else None,
+                issued_rule_ids=json.loads(c.rule_ids) if c else None,
+                issued_hook_instance=c.hook_instance if c else None,
+            ) for f, c in rows]
+
+    def issued(self, hook_instance: str) -> list[IssuedCardRow]:
+        with self._sessions() as session:
+            return list(session.scalars(select(IssuedCardRow).where(IssuedCardRow.hook_instance == hook_instance)
+                                        .order_by(IssuedCardRow.issued_at)))

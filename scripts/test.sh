@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the package (not editable: proves the wheel ships every module and data file) and run the whole suite
+# against that installed copy. Usage: bash scripts/test.sh [pytest args...]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check '.[test]'
+
+# -P: do not put the working directory on sys.path, and --import-mode=importlib: do not put tests/ or the repo
+# root there either, so `import cds_service` resolves to the installed package, not the source tree.
+# no:cacheprovider keeps the run from writing .pytest_cache into the checkout.
+export LEG_PAIN_CDS_EXPECT_INSTALLED=1
+set +e
+"$VENV/bin/python" -P -m pytest -q -p no:cacheprovider --import-mode=importlib --rootdir=. tests "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+    echo "scripts/test.sh: pytest collected no tests - treating as a failure" >&2
+    exit 1
+fi
+exit "$status"

@@ -1,0 +1,89 @@
+"""Dehydration: BUN/creatinine ratio with sodium or osmolality from one draw; cut-offs, windows, messy data."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.cards.helpers import card, indicator
+from tests.fhir_builders import med, obs
+
+T = "dehydration"
+
+
+def draw(bun: float = 30.0, creatinine: float = 1.0, sodium: float | None = 150.0, osm: float | None = None,
+         days: float = 3) -> list[dict[str, Any]]:
+    out = [obs("3094-0", bun, "mg/dL", days=days), obs("2160-0", creatinine, "mg/dL", days=days)]
+    if sodium is not None:
+        out.append(obs("2951-2", sodium, "mmol/L", days=days))
+    if osm is not None:
+        out.append(obs("2692-2", osm, "mosm/kg", days=days))
+    return out
+
+
+def test_fires_with_high_ratio_and_sodium() -> None:
+    c = card(T, *draw())
+    assert c is not None and c.indicator.value == "warning"
+    assert "BUN/creatinine 30" in c.summary and "sodium 150 mmol/L" in c.summary and "2026-11-22" in c.summary
+    assert c.suggestions[0].actions[1].resource["code"]["coding"][0]["code"] == "2692-2"
+
+
+@pytest.mark.parametrize(("bun", "expected"), [(19.0, None), (20.0, None), (21.0, "warning")])
+def test_ratio_cut_off(bun: float, expected: str | None) -> None:
+    assert indicator(T, *draw(bun=bun)) == expected
+
+
+@pytest.mark.parametrize(("sodium", "expected"), [
+    (144.0, None), (145.0, None), (146.0, "warning"), (159.0, "warning"), (160.0, "warning"), (161.0, "critical"),
+])
+def test_sodium_cut_offs(sodium: float, expected: str | None) -> None:
+    assert indicator(T, *draw(sodium=sodium)) == expected
+
+
+@pytest.mark.parametrize(("osm", "expected"), [(294.0, None), (295.0, None), (296.0, "warning")])
+def test_osmolality_cut_off(osm: float, expected: str | None) -> None:
+    assert indicator(T, *draw(sodium=140.0, osm=osm)) == expected
+
+
+def test_osmolality_without_sodium() -> None:
+    c = card(T, *draw(sodium=None, osm=300.0))
+    assert c is not None and "osmolality 300 mOsm/kg" in c.summary
+
+
+def test_results_from_different_days_are_not_combined() -> None:
+    assert indicator(T, obs("3094-0", 30, "mg/dL", days=3), obs("2160-0", 1.0, "mg/dL", days=3),
+                     obs("2951-2", 150, "mmol/L", days=4)) is None
+
+
+def test_window() -> None:
+    assert indicator(T, *draw(days=89)) == "warning"
+    assert indicator(T, *draw(days=91)) is None
+
+
+def test_newest_complete_draw_decides() -> None:
+    assert indicator(T, *draw(days=10), *draw(sodium=140.0, days=2)) is None
+    assert indicator(T, *draw(sodium=140.0, days=10), *draw(days=2)) == "warning"
+
+
+def test_creatinine_in_micromoles() -> None:
+    # 88.4 umol/L = 1.0 mg/dL (clinical-reference §1.3): ratio 30.
+    assert indicator(T, obs("3094-0", 30, "mg/dL"), obs("14682-9", 88.4, "umol/L"), obs("2951-2", 150, "mmol/L")) \
+        == "warning"
+
+
+def test_cancelled_or_non_numeric_results_are_skipped() -> None:
+    cancelled = draw()
+    cancelled[0]["status"] = "cancelled"
+    assert indicator(T, *cancelled) is None
+    text_value = draw()
+    del text_value[1]["valueQuantity"]
+    text_value[1]["valueString"] = "<0.5"
+    assert indicator(T, *text_value) is None
+
+
+def test_diuretic_named_as_contributor_with_cross_reference() -> None:
+    c = card(T, *draw(), med("313988", "furosemide 40 MG Oral Tablet"), obs("2823-3", 3.2, "mmol/L", days=3))
+    assert c is not None
+    assert "Active furosemide may be contributing to volume depletion (see the *Diuretic effect* card)" in \
+        (c.detail or "")
+    assert "*Electrolyte imbalance* card" in (c.detail or "")

@@ -1,0 +1,102 @@
+"""Medication side effect: each drug class, the drug-lab pairs around their cut-offs, and the cross-references."""
+from __future__ import annotations
+
+import pytest
+
+from tests.cards.helpers import card, indicator
+from tests.fhir_builders import cond, med, obs
+
+T = "medication-effect"
+ALBUTEROL = ("745752", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
+SERTRALINE = ("312941", "sertraline 50 MG Oral Tablet")
+VINCRISTINE = ("1863343", "1 ML vincristine sulfate 1 MG/ML Injection")
+DULOXETINE = ("596926", "duloxetine 20 MG Delayed Release Oral Capsule")
+FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
+
+
+@pytest.mark.parametrize(("drug", "ingredient"), [
+    (ALBUTEROL, "albuterol"), (VINCRISTINE, "vincristine"), (("310671", "haloperidol 1 MG Oral Tablet"), "haloperidol"),
+    (("312744", "quetiapine 25 MG Oral Tablet"), "quetiapine"),
+    (("1049630", "diphenhydramine hydrochloride 25 MG Oral Tablet"), "diphenhydramine"),
+    (SERTRALINE, "sertraline"), (DULOXETINE, "duloxetine"), (("311725", "mirtazapine 15 MG Oral Tablet"),
+                                                            "mirtazapine"),
+])
+def test_each_class_alone_is_info_and_named(drug: tuple[str, str], ingredient: str) -> None:
+    c = card(T, med(*drug))
+    assert c is not None and c.indicator.value == "info"
+    assert ingredient in c.summary and len(c.summary) < 140
+    assert "Source" in (c.detail or "") and c.override_reasons and c.links and c.suggestions
+
+
+def test_text_only_metoclopramide_is_matched_by_name() -> None:
+    c = card(T, med(text="metoclopramide 10 mg tablet"))
+    assert c is not None and "metoclopramide" in c.summary
+    assert "matched by name" in (c.detail or "")
+
+
+def test_quiet_without_these_drugs() -> None:
+    assert card(T) is None
+    assert card(T, med(*FUROSEMIDE), med("617312", "atorvastatin 10 MG Oral Tablet"), obs("2823-3", 3.0, "mmol/L")) \
+        is None
+
+
+def test_stopped_or_proposed_drug_is_ignored() -> None:
+    assert indicator(T, med(*SERTRALINE, status="stopped")) is None
+    proposal = med(*SERTRALINE, resource="MedicationRequest")
+    proposal["intent"] = "proposal"
+    assert indicator(T, proposal) is None
+    assert indicator(T, med(*SERTRALINE, resource="MedicationRequest")) == "info"
+
+
+@pytest.mark.parametrize(("potassium", "expected"), [(3.4, "warning"), (3.5, "info"), (3.6, "info")])
+def test_beta2_agonist_with_low_potassium(potassium: float, expected: str) -> None:
+    assert indicator(T, med(*ALBUTEROL), obs("2823-3", potassium, "mmol/L")) == expected
+
+
+def test_beta2_agonist_lab_range_and_stale_potassium() -> None:
+    # 3.4 is inside this lab's 3.3-5.1 range; a low potassium 91 days ago is stale.
+    assert indicator(T, med(*ALBUTEROL), obs("2823-3", 3.4, "mmol/L", low=3.3, high=5.1)) == "info"
+    assert indicator(T, med(*ALBUTEROL), obs("2823-3", 3.0, "mmol/L", days=91)) == "info"
+    assert indicator(T, med(*ALBUTEROL), obs("2823-3", 3.0, "mmol/L", days=89)) == "warning"
+
+
+@pytest.mark.parametrize(("drug", "sodium", "expected"), [
+    (SERTRALINE, 134.0, "warning"), (SERTRALINE, 135.0, "info"), (SERTRALINE, 136.0, "info"),
+    (VINCRISTINE, 134.0, "warning"), (VINCRISTINE, 135.0, "info"),
+    (DULOXETINE, 130.0, "info"),  # the sodium link is for SSRIs and vincristine (clinical-reference §5.2)
+])
+def test_sodium_lowering_drugs(drug: tuple[str, str], sodium: float, expected: str) -> None:
+    assert indicator(T, med(*drug), obs("2951-2", sodium, "mmol/L")) == expected
+
+
+@pytest.mark.parametrize(("magnesium", "expected"), [(1.6, "warning"), (1.7, None), (1.8, None)])
+def test_ppi_counts_only_with_low_magnesium(magnesium: float, expected: str | None) -> None:
+    assert indicator(T, med(text="omeprazole 20 mg capsule"), obs("19123-9", magnesium, "mg/dL")) == expected
+
+
+def test_ppi_without_magnesium_result_is_quiet() -> None:
+    assert indicator(T, med(text="pantoprazole 40 mg")) is None
+
+
+def test_card_names_drug_value_mechanism_and_relates_to_other_cards() -> None:
+    c = card(T, med(*ALBUTEROL), med(*FUROSEMIDE), med(*SERTRALINE), obs("2823-3", 3.1, "mmol/L", days=5),
+             cond("32914008", display="Restless legs"))
+    assert c is not None and c.indicator.value == "warning"
+    assert c.summary.startswith("Albuterol may explain potassium low 3.1 mmol/L (2026-11-20)")
+    assert "sertraline" in c.summary
+    detail = c.detail or ""
+    assert "shifts potassium into cells" in detail and "clinical-reference §5.2" in detail
+    assert "*Electrolyte imbalance* card" in detail and "typical of furosemide" in detail
+    assert "*Restless legs syndrome* card" in detail
+    orders = [a.resource["code"]["coding"][0]["code"] for a in c.suggestions[0].actions]
+    assert orders == ["2823-3", "19123-9", "2951-2"]
+
+
+def test_electrolyte_card_points_back_to_the_beta2_agonist() -> None:
+    c = card("electrolyte-imbalance", med(*ALBUTEROL), obs("2823-3", 3.1, "mmol/L"))
+    assert c is not None and "albuterol (see the *Medication side effect* card)" in (c.detail or "")
+
+
+def test_each_drug_listed_once() -> None:
+    c = card(T, med(*SERTRALINE), med(*SERTRALINE, resource="MedicationRequest"))
+    assert c is not None and c.summary.count("sertraline") == 1

@@ -1,0 +1,159 @@
+"""The leg-pain-cds console script: evaluate, example-request, and serve as a real subprocess."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from cds_service import cli
+
+EXAMPLES = Path(cli.__file__).parent / "examples"
+AS_OF = "2026-11-25T12:00:00+00:00"
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_examples_ship_with_the_package() -> None:
+    assert {"low-potassium", "normal-labs"} <= set(cli.example_names())
+
+
+def test_tests_run_against_the_installed_package() -> None:
+    if not os.environ.get("LEG_PAIN_CDS_EXPECT_INSTALLED"):
+        pytest.skip("only meaningful under scripts/test.sh (non-editable install)")
+    assert "site-packages" in cli.__file__, cli.__file__
+
+
+def test_evaluate_json(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "evaluate", str(EXAMPLES / "low-potassium.json"), "--format", "json",
+                        "--now", AS_OF)
+    assert code == 0
+    cards = json.loads(out)["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["electrolyte-imbalance"]
+    assert "2.9 mmol/L" in cards[0]["summary"]
+
+
+def test_evaluate_text_is_a_table_with_evidence(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "evaluate", str(EXAMPLES / "low-potassium.json"), "--now", AS_OF)
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["INDICATOR", "TOPIC", "SUMMARY"]
+    assert lines[2].startswith("WARNING") and "electrolyte-imbalance" in lines[2]
+    assert "Potassium (LOINC 2823-3)" in out and "2026-11-20" in out
+
+
+def test_evaluate_quiet_patient(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "evaluate", str(EXAMPLES / "normal-labs.json"), "--now", AS_OF)
+    assert code == 0 and out.startswith("No cards")
+
+
+def test_evaluate_a_fhir_bundle(tmp_path: Path, capsys: pytest.CaptureFixture[str], build: Any) -> None:
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": build.patient()}, {"resource": build.potassium(6.9)}]}
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    code, out, _ = _run(capsys, "evaluate", str(path), "--format", "json", "--now", AS_OF)
+    assert code == 0
+    [card] = json.loads(out)["cards"]
+    assert card["indicator"] == "critical"
+
+
+def test_evaluate_examples_go_stale_without_now_but_example_request_redates(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "example-request", "low-potassium")
+    assert code == 0
+    path = tmp_path / "req.json"
+    path.write_text(out)
+    code, out, _ = _run(capsys, "evaluate", str(path), "--format", "json")  # real "now"
+    assert code == 0 and json.loads(out)["cards"]
+
+
+def test_evaluate_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], build: Any) -> None:
+    code, _, err = _run(capsys, "evaluate", str(tmp_path / "missing.json"))
+    assert code == 2 and "no such file" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    code, _, err = _run(capsys, "evaluate", str(bad))
+    assert code == 2 and "not valid JSON" in err
+    offline = tmp_path / "offline.json"
+    offline.write_text(json.dumps(build.hook_request(fhirServer="http://127.0.0.1:9/fhir")))
+    code, _, err = _run(capsys, "evaluate", str(offline))
+    assert code == 1 and "412" in err and "--fetch" in err
+
+
+def test_bad_configuration_stops_serve(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("CDS_MAX_BODY_MB", "8")
+    monkeypatch.setenv("CDS_AUTH", "none")
+    code, _, err = _run(capsys, "serve")
+    assert code == 2 and "CDS_MAX_BODY_MB" in err and "at least 16" in err
+
+
+# ---------------------------------------------------------------------------------------------- serve
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _command() -> list[str]:
+    script = Path(sys.executable).parent / "leg-pain-cds"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "cds_service.cli"]
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
+    env.update(CDS_AUTH="none", CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'serve' / 'db.sqlite3'}",
+               CDS_LOG_LEVEL="INFO")
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen([*_command(), "serve", "--port", str(port), "--workers", "2"], cwd=tmp_path, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):  # up to ~30 s for start-up on a slow CI machine
+        if proc.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
+            break
+        except OSError:
+            time.sleep(0.1)
+    try:
+        yield proc, base
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+def test_serve_answers_and_stops_cleanly_on_sigterm(served: tuple[subprocess.Popen[bytes], str],
+                                                    tmp_path: Path) -> None:
+    proc, base = served
+    assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+    discovery = json.loads(urllib.request.urlopen(f"{base}/cds-services", timeout=5).read())
+    assert discovery["services"][0]["id"] == "leg-pain-causes"
+    body = json.dumps(cli.example_request("low-potassium")).encode()
+    req = urllib.request.Request(f"{base}/cds-services/leg-pain-causes", data=body,
+                                 headers={"Content-Type": "application/json"})
+    cards = json.loads(urllib.request.urlopen(req, timeout=10).read())["cards"]
+    assert cards and cards[0]["source"]["topic"]["code"] == "electrolyte-imbalance"
+
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=10) == 0  # the issue's bound: a clean exit within 10 s
+    log = (tmp_path / "serve.log").read_text()
+    assert "effective configuration" in log and "CDS_AUTH=none" in log
+    assert (tmp_path / "serve" / "db.sqlite3").exists()

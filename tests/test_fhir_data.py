@@ -1,0 +1,312 @@
+"""The fhirServer fallback against a real HTTP server on 127.0.0.1 (a ThreadingHTTPServer in a fixture)."""
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from cds_service import create_app
+from flask.testing import FlaskClient
+
+SERVICE = "/cds-services/leg-pain-causes"
+TOKEN = "s3cret-token-value"
+Reply = tuple[int, Any, dict[str, str]]
+
+
+class FakeFhir:
+    """A minimal FHIR server: answers by resource type, records every request, can stall or misbehave."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.routes: dict[str, Callable[[str], Reply]] = {}
+        self.stall = 0.0
+        self.inflight = 0
+        self.max_inflight = 0
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server API
+                with fake.lock:
+                    fake.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                    fake.inflight += 1
+                    fake.max_inflight = max(fake.max_inflight, fake.inflight)
+                try:
+                    if fake.stall:
+                        fake.stop.wait(fake.stall)
+                    rtype = urlsplit(self.path).path.strip("/").split("/")[-2 if "?" not in self.path
+                                                                                and self.path.count("/") > 1
+                                                                                else -1].split("?")[0]
+                    route = fake.routes.get(rtype) or fake.routes.get("*") or fake.default
+                    status, body, headers = route(self.path)
+                    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+                    self.send_response(status)
+                    self.send_header("Content-Type", headers.pop("Content-Type", "application/fhir+json"))
+                    for key, value in headers.items():
+                        self.send_header(key, value)
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                finally:
+                    with fake.lock:
+                        fake.inflight -= 1
+
+            def log_message(self, *_args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.server.server_port}/fhir"
+        self.observations: list[dict[str, Any]] = []
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.02,), daemon=True)
+        self.thread.start()
+
+    def default(self, path: str) -> Reply:
+        kind = urlsplit(path).path.split("/")[2]
+        if kind == "Patient":
+            return 200, {"resourceType": "Patient", "id": "pat-1", "gender": "male"}, {}
+        if kind == "Observation":
+            return 200, {"resourceType": "Bundle", "type": "searchset",
+                         "entry": [{"resource": o} for o in self.observations]}, {}
+        return 200, {"resourceType": "Bundle", "type": "searchset"}, {}
+
+    def paths(self, kind: str | None = None) -> list[str]:
+        return [p for p, _ in self.requests if kind is None or urlsplit(p).path.split("/")[2] == kind]
+
+    def close(self) -> None:
+        if self.stop.is_set():
+            return
+        self.stop.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def fhir() -> Iterator[FakeFhir]:
+    server = FakeFhir()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def other() -> Iterator[FakeFhir]:
+    server = FakeFhir()
+    yield server
+    server.close()
+
+
+def _call(client: FlaskClient, build: Any, fhir: FakeFhir, prefetch: dict[str, Any] | None = None,
+          token: bool = True) -> Any:
+    body = build.hook_request(prefetch, fhirServer=fhir.base)
+    if token:
+        body["fhirAuthorization"] = {"access_token": TOKEN, "token_type": "Bearer", "expires_in": 300,
+                                     "scope": "patient/*.read", "subject": "cds-service"}
+    return client.post(SERVICE, json=body)
+
+
+def _diagnostics(resp: Any) -> str:
+    return " ".join(i["diagnostics"] for i in resp.get_json()["issue"])
+
+
+def test_no_prefetch_fetches_every_key_with_the_bearer_token(client: FlaskClient, build: Any,
+                                                              fhir: FakeFhir) -> None:
+    fhir.observations = [build.potassium(2.9)]
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]] == ["electrolyte-imbalance"]
+    kinds = sorted(urlsplit(p).path.split("/")[2] for p in fhir.paths())
+    from cards import registry
+    assert kinds == sorted(k.resource_type for k in registry.service("leg-pain-causes").data_keys)
+    for _, headers in fhir.requests:
+        assert headers["authorization"] == f"Bearer {TOKEN}"
+        assert headers["accept"] == "application/fhir+json"
+
+
+def test_no_authorization_header_without_fhir_authorization(client: FlaskClient, build: Any,
+                                                             fhir: FakeFhir) -> None:
+    assert _call(client, build, fhir, token=False).status_code == 200
+    assert fhir.requests and all("authorization" not in h for _, h in fhir.requests)
+
+
+def test_search_queries_are_bounded_by_code_date_and_count(client: FlaskClient, build: Any,
+                                                           fhir: FakeFhir) -> None:
+    _call(client, build, fhir)
+    assert fhir.paths("Patient") == ["/fhir/Patient/pat-1"]
+    [obs] = fhir.paths("Observation")
+    assert "patient=pat-1" in obs and "2823-3" in obs and "date=ge" in obs and "_count=" in obs
+    [meds] = fhir.paths("MedicationStatement")
+    assert "_include=MedicationStatement" in meds
+
+
+def test_keys_are_fetched_concurrently(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    fhir.stall = 0.3  # each request waits; concurrent requests overlap on the server
+    assert _call(client, build, fhir).status_code == 200
+    assert fhir.max_inflight >= 2
+
+
+def test_complete_prefetch_makes_no_request(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    resp = _call(client, build, fhir, prefetch=build.full_prefetch(build.potassium(2.9)))
+    assert resp.status_code == 200 and resp.get_json()["cards"]
+    assert fhir.requests == []
+
+
+def test_null_and_missing_keys_are_fetched_and_only_those(client: FlaskClient, build: Any,
+                                                          fhir: FakeFhir) -> None:
+    prefetch = build.full_prefetch(build.potassium(2.9))
+    prefetch["medications"] = None
+    del prefetch["medicationRequests"]
+    assert _call(client, build, fhir, prefetch=prefetch).status_code == 200
+    assert sorted(urlsplit(p).path.split("/")[2] for p in fhir.paths()) == ["MedicationRequest",
+                                                                            "MedicationStatement"]
+
+
+def test_operation_outcome_prefetch_is_fetched_instead(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    fhir.observations = [build.potassium(2.9)]
+    prefetch = build.full_prefetch()
+    prefetch["observations"] = {"resourceType": "OperationOutcome",
+                                "issue": [{"severity": "error", "code": "timeout"}]}
+    resp = _call(client, build, fhir, prefetch=prefetch)
+    assert resp.status_code == 200 and resp.get_json()["cards"]
+    assert len(fhir.paths("Observation")) == 1 and len(fhir.paths()) == 1
+
+
+def test_next_links_are_followed_on_the_same_server(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    def pages(path: str) -> Reply:
+        if "page=2" in path:
+            return 200, {"resourceType": "Bundle", "type": "searchset",
+                         "entry": [{"resource": build.potassium(2.7, rid="k2")}]}, {}
+        return 200, {"resourceType": "Bundle", "type": "searchset", "entry": [],
+                     "link": [{"relation": "next", "url": f"{fhir.base}/Observation?page=2"}]}, {}
+
+    fhir.routes["Observation"] = pages
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 200
+    assert "2.7 mmol/L" in resp.get_json()["cards"][0]["summary"]
+    assert len(fhir.paths("Observation")) == 2
+
+
+def test_next_link_to_another_server_is_not_followed(client: FlaskClient, build: Any, fhir: FakeFhir,
+                                                     other: FakeFhir) -> None:
+    fhir.routes["Observation"] = lambda _p: (200, {
+        "resourceType": "Bundle", "type": "searchset", "entry": [{"resource": build.potassium(2.9)}],
+        "link": [{"relation": "next", "url": f"{other.base}/Observation?page=2"}]}, {})
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 200
+    assert other.requests == []
+    assert "next page on another server" in resp.get_json()["cards"][0]["detail"]
+
+
+def test_endless_next_chain_stops_at_max_pages(app_overrides: dict[str, Any], build: Any, fhir: FakeFhir) -> None:
+    client = create_app({**app_overrides, "FHIR_MAX_PAGES": 3}).test_client()
+    fhir.routes["Observation"] = lambda path: (200, {
+        "resourceType": "Bundle", "type": "searchset", "entry": [{"resource": build.potassium(2.9)}],
+        "link": [{"relation": "next", "url": f"{fhir.base}/Observation?page=again"}]}, {})
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 200
+    assert len(fhir.paths("Observation")) == 3
+    assert "first 3 pages" in resp.get_json()["cards"][0]["detail"]
+
+
+def test_redirects_are_not_followed(client: FlaskClient, build: Any, fhir: FakeFhir, other: FakeFhir) -> None:
+    fhir.routes["Patient"] = lambda _p: (302, b"", {"Location": f"{other.base}/Patient/pat-1"})
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 412
+    assert "redirect" in _diagnostics(resp) and "patient" in _diagnostics(resp)
+    assert other.requests == []
+
+
+def test_timeout_is_412_naming_the_key(app_overrides: dict[str, Any], build: Any, fhir: FakeFhir) -> None:
+    client = create_app({**app_overrides, "FHIR_TIMEOUT_S": 0.3, "FHIR_TOTAL_BUDGET_S": 1.0}).test_client()
+    fhir.stall = 30  # released when the fixture closes
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 412
+    text = _diagnostics(resp)
+    assert "observations" in text and "patient" in text and ("timeout" in text or "time budget" in text)
+
+
+@pytest.mark.parametrize("status, reason", [(401, "rejected the access token (HTTP 401)"),
+                                            (403, "rejected the access token (HTTP 403)"),
+                                            (500, "fhirServer error (HTTP 500)"),
+                                            (404, "fhirServer error (HTTP 404)")])
+def test_server_errors_on_required_data_are_412(client: FlaskClient, build: Any, fhir: FakeFhir,
+                                                status: int, reason: str) -> None:
+    fhir.routes["Observation"] = lambda _p: (status, {"resourceType": "OperationOutcome", "issue": []}, {})
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 412
+    assert reason in _diagnostics(resp) and "observations" in _diagnostics(resp)
+    assert TOKEN not in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("body, reason", [(b"{not json", "malformed JSON"),
+                                          ({"resourceType": "OperationOutcome", "issue": []}, "OperationOutcome"),
+                                          ([1, 2], "not a FHIR resource")])
+def test_bad_server_bodies_are_412(client: FlaskClient, build: Any, fhir: FakeFhir, body: Any,
+                                   reason: str) -> None:
+    fhir.routes["MedicationStatement"] = lambda _p: (200, body, {})
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 412 and reason in _diagnostics(resp)
+
+
+def test_optional_key_failure_is_noted_not_fatal(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    fhir.observations = [build.potassium(2.9)]
+    fhir.routes["MedicationRequest"] = lambda _p: (500, {}, {})
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 200
+    assert "**Not evaluated:** medicationRequests" in resp.get_json()["cards"][0]["detail"]
+
+
+def test_unreachable_server_is_412(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    base = fhir.base
+    fhir.close()
+    body = build.hook_request(fhirServer=base)
+    resp = client.post(SERVICE, json=body)
+    assert resp.status_code == 412 and "could not connect" in _diagnostics(resp)
+
+
+def test_response_size_is_capped(app_overrides: dict[str, Any], build: Any, fhir: FakeFhir) -> None:
+    client = create_app({**app_overrides, "FHIR_MAX_RESPONSE_MB": 1}).test_client()
+    fhir.observations = [build.potassium(4.0, rid=f"k{i}") for i in range(6000)]
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 412 and "larger than 1 MB" in _diagnostics(resp)
+
+
+def test_resource_cap_truncates_and_notes(app_overrides: dict[str, Any], build: Any, fhir: FakeFhir) -> None:
+    client = create_app({**app_overrides, "FHIR_MAX_RESOURCES": 3}).test_client()
+    fhir.observations = [build.potassium(2.9, rid=f"k{i}") for i in range(10)]
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 200
+    assert "only the first 3 resources" in resp.get_json()["cards"][0]["detail"]
+
+
+def test_policy_refusal_makes_no_request(app_overrides: dict[str, Any], build: Any, fhir: FakeFhir) -> None:
+    client = create_app({**app_overrides, "ALLOW_FHIR_SERVER": lambda _url: False}).test_client()
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 412 and "allowlist" in _diagnostics(resp)
+    assert fhir.requests == []
+
+
+def test_paged_prefetch_is_completed_from_the_server(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    fhir.routes["Observation"] = lambda _p: (200, {"resourceType": "Bundle", "type": "searchset",
+                                                   "entry": [{"resource": build.potassium(2.6, rid="k9")}]}, {})
+    prefetch = build.full_prefetch()
+    prefetch["observations"] = build.bundle(build.potassium(4.0, when="2026-10-01T00:00:00Z"),
+                                            next_url=f"{fhir.base}/Observation?page=2")
+    resp = _call(client, build, fhir, prefetch=prefetch)
+    assert resp.status_code == 200
+    assert "2.6 mmol/L" in resp.get_json()["cards"][0]["summary"]
+    assert fhir.paths() == ["/fhir/Observation?page=2"]
+
+
+def test_token_never_reaches_the_log(client: FlaskClient, build: Any, fhir: FakeFhir,
+                                     caplog: pytest.LogCaptureFixture) -> None:
+    fhir.routes["Observation"] = lambda _p: (401, {}, {})
+    with caplog.at_level("DEBUG"):
+        _call(client, build, fhir)
+    logged = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
+    assert TOKEN not in logged and "pat-1" not in logged
