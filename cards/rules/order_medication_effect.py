@@ -13,6 +13,7 @@ Fires when: a draft order starts (cards.order_checks: not already current) a dru
     §5.2 row, but the row attributes the sodium effect to SSRIs; they are left out rather than over-claimed.)
 Warning, one card listing every pair; suggestions remove the draft.
 Quiet when: no such draft; the drug is already current (a re-order); the electrolyte in range or not measured.
+Lab effects and mechanisms: cards.drug_effects (shared with the patient-view medication-effect rule).
 Left out of §5.2: vincristine with low sodium (chemotherapy is ordered in oncology systems with their own checks)
   and PPIs with low magnesium (the effect needs months of use, so a new order does not worsen it now).
 Needs: draftOrders, medications (+ medicationRequests), observations (potassium, magnesium, sodium).
@@ -22,6 +23,7 @@ References: clinical-reference.md §5.2 (drug -> lab, standard pharmacology); Eu
 from __future__ import annotations
 
 from cards import order_checks
+from cards.drug_effects import BY_CLASS
 from cards.facts import PatientFacts
 from cards.model import Card
 from cards.order_checks import Hit, OrderFinding
@@ -29,22 +31,16 @@ from cards.rule import ORDER_SELECT, ORDER_SIGN, Rule
 from cards.rules import electrolyte_imbalance as electrolytes
 from cards.topics import Topic
 
-# (drug class, analyte, direction) -> mechanism with its source.
-PAIRS: dict[tuple[str, str, str], str] = {
-    ("beta2-agonist", "potassium", "low"): "beta-2 agonists shift potassium into cells (dose-dependent; "
-                                           "clinical-reference.md §5.2)",
-    ("beta2-agonist", "magnesium", "low"): "beta-2 agonists lower magnesium (clinical-reference.md §5.2)",
-    ("ssri", "sodium", "low"): "SSRIs cause SIADH-type hyponatraemia, most in older adults (European "
-                               "hyponatraemia guideline 2014; clinical-reference.md §5.2)",
-}
-CLASSES = tuple(sorted({c for c, _, _ in PAIRS}))
+# The drug classes checked at order time; their lab effects, mechanisms and sources are cards.drug_effects' (the
+# patient-view medication-effect rule's table, from clinical-reference.md §5.2). vinca-alkaloid and ppi are left out
+# (see the module docstring); the RLS-aggravating classes go to order-restless-legs.
+CLASSES = ("beta2-agonist", "ssri")
 STEPS = {
     "beta2-agonist": "Beta-2 agonist with low potassium or magnesium: replete first; with high or nebulised doses "
                      "recheck potassium.",
     "ssri": "SSRI with low sodium: consider another class for the indication, or recheck sodium after starting "
             "(European hyponatraemia guideline 2014).",
 }
-CLASS_NAMES = {"beta2-agonist": "beta-2 agonist", "ssri": "SSRI"}
 
 
 def _applies(facts: PatientFacts) -> OrderFinding | None:
@@ -54,18 +50,15 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
     abnormal = [a for a in (electrolytes.assess(r, key) for r, key, _ in electrolytes.latest_graded(facts)) if a]
     hits = []
     for draft in drafts:
-        matched = [(a, PAIRS[(c, a.result.analyte, a.direction)]) for c in CLASSES if c in draft.classes
-                   for a in abnormal if (c, a.result.analyte, a.direction) in PAIRS]
-        if matched:
-            evidence = tuple(order_checks.lab_evidence(a.result, f"{a.direction}; the drafted "
-                                                       f"{_class_name(draft.classes)} lowers it further",
-                                                       a.range_used, qualifier=a.direction) for a, _ in matched)
-            hits.append(Hit(draft, evidence, "; ".join(dict.fromkeys(m for _, m in matched)) + "."))
+        effects = [BY_CLASS[c] for c in CLASSES if c in draft.classes]
+        evidence = tuple(order_checks.lab_evidence(a.result, f"{a.direction}; the drafted {e.label} lowers it "
+                                                             "further", a.range_used, qualifier=a.direction)
+                         for e in effects for a in abnormal
+                         if (a.result.analyte.partition("-")[0], a.direction) in e.labs)
+        if evidence:
+            mechanism = "; ".join(f"a {e.label} {e.mechanism} ({e.source})" for e in effects)
+            hits.append(Hit(draft, evidence, mechanism + "."))
     return OrderFinding(tuple(hits)) if hits else None
-
-
-def _class_name(classes: frozenset[str]) -> str:
-    return " / ".join(CLASS_NAMES[c] for c in CLASSES if c in classes)
 
 
 def _headline(hit: Hit) -> str:

@@ -23,8 +23,8 @@ from cards.rule import ORDER_SELECT, ORDER_SIGN, Rule
 from cards.rules import statin_muscle_symptoms as sams
 from cards.topics import Topic
 
-# Replacements for a CYP3A4-dependent statin next to a strong CYP3A4 inhibitor. source: FDA 2011 / clinical-reference
-# §5.3 (pravastatin and rosuvastatin are not CYP3A4-dependent). RxNorm SCDs from clinical-reference §3.3 [VSAC]; the
+# Replacements for a CYP3A4-dependent statin next to a strong CYP3A4 inhibitor: pravastatin and rosuvastatin are not
+# CYP3A4-dependent (FDA 2011; clinical-reference.md §5.3). RxNorm SCDs from clinical-reference §3.3 [VSAC]; the
 # strengths are moderate-intensity doses (2018 AHA/ACC cholesterol guideline, Table 3: pravastatin 40-80 mg,
 # rosuvastatin 5-10 mg) - the clinician adjusts the dose to the intended intensity before signing.
 NON_CYP3A4_ALTERNATIVES = (

@@ -260,6 +260,14 @@ def test_statin_and_inhibitor_drafted_together_fire_once() -> None:
     assert deletes == {"MedicationRequest/s"}
 
 
+def test_rls_tsat_calculated_from_iron_and_tibc_of_the_same_day() -> None:
+    """TSAT = iron / TIBC x 100 (50 / 400 = 12.5 %), only from one draw (the patient-view rule's helper)."""
+    iron = obs("2498-4", 50, "ug/dL", days=30)
+    c = topic_card("restless-legs", iron, obs("2500-7", 400, "ug/dL", days=30), drafts=[draft(HALOPERIDOL)])
+    assert c is not None and c.detail is not None and "12.5%" in c.detail
+    assert topic_card("restless-legs", iron, obs("2500-7", 400, "ug/dL", days=31), drafts=[draft(HALOPERIDOL)]) is None
+
+
 def test_rls_card_lists_every_finding() -> None:
     c = topic_card("restless-legs", RLS, ferritin(40), tsat(12), drafts=[draft(QUETIAPINE)])
     assert c is not None
