@@ -182,6 +182,10 @@ def _status_code(concept: Any) -> str | None:
     return code.lower() if code else None
 
 
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _float(value: Any) -> float | None:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return float(value)
@@ -590,7 +594,8 @@ class _Builder:
                     texts.append(_concept_text(ingredient.get("itemCodeableConcept")))
                     for coding in _codings(ingredient.get("itemCodeableConcept")):
                         texts.append(str(coding.get("display") or ""))
-        codings = [(c.get("system"), c.get("code"), c.get("display")) for c in _codings(concept)]
+        # Only string parts reach terminology: drafts are parsed leniently from raw JSON, where a code may be a number.
+        codings = [(_str(c.get("system")), _str(c.get("code")), _str(c.get("display"))) for c in _codings(concept)]
         if isinstance(concept, dict) and isinstance(concept.get("text"), str):
             texts.insert(0, concept["text"])
         ref = raw.get("medicationReference")
