@@ -1,7 +1,7 @@
 """Render the rules documentation from the rule registry, so that it is never written by hand twice.
 
 `render_rules_markdown()` returns the Markdown that sits between the `<!-- rules:start -->` and
-`<!-- rules:end -->` markers of docs/rules.md: per rule its id, version, topic, hooks, summary, what makes it fire,
+`<!-- rules:end -->` markers of README.md (section "Clinical rules"): per rule its id, version, topic, hooks, summary, what makes it fire,
 what keeps it quiet, the data it reads, its thresholds (every module-level constant that carries a `# source:`
 comment, with that source) and its references. `python -m cards.docs --write` regenerates the file;
 `python -m cards.docs` prints the section. A test keeps the file and the registry in step.
@@ -22,7 +22,7 @@ from cards.topics import Topic
 
 START = "<!-- rules:start -->"
 END = "<!-- rules:end -->"
-DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "rules.md"
+DOC_PATH = Path(__file__).resolve().parents[1] / "README.md"
 SOURCE_TAG = re.compile(r"#\s*source:\s*", re.IGNORECASE)
 
 _HEADER = """# Rules
@@ -143,8 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--write", action="store_true", help=f"regenerate {DOC_PATH}")
     args = parser.parse_args(argv)
     if args.write:
-        if not (DOC_PATH.parents[1] / "pyproject.toml").exists():
-            parser.error("--write works in a source checkout only (docs/ is not installed)")
+        if not (DOC_PATH.parent / "pyproject.toml").exists():
+            parser.error("--write works in a source checkout only (README.md is not installed)")
         write()
         print(f"wrote {DOC_PATH}")
     else:

@@ -233,6 +233,10 @@ def _analyte_for(system: Any, code: Any) -> str | None:
     return found
 
 
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
 def _float(value: Any) -> float | None:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return float(value)
@@ -712,7 +716,8 @@ class _Builder:
                     texts.append(_concept_text(ingredient.get("itemCodeableConcept")))
                     for coding in _codings(ingredient.get("itemCodeableConcept")):
                         texts.append(str(coding.get("display") or ""))
-        codings = [(c.get("system"), c.get("code"), c.get("display")) for c in _codings(concept)]
+        # Only string parts reach terminology: drafts are parsed leniently from raw JSON, where a code may be a number.
+        codings = [(_str(c.get("system")), _str(c.get("code")), _str(c.get("display"))) for c in _codings(concept)]
         if isinstance(concept, dict) and isinstance(concept.get("text"), str):
             texts.insert(0, concept["text"])
         ref = raw.get("medicationReference")

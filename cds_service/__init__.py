@@ -5,8 +5,6 @@ May import: cards, terminology, flask, marshmallow, requests, sqlalchemy.
 """
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import uuid
 from datetime import datetime, timezone
@@ -15,7 +13,7 @@ from typing import Any, Callable, Mapping
 from flask import Flask, Response
 from flask_cors import CORS
 
-from cds_service import config, discovery, errors, feedback, fhir_data, hooks
+from cds_service import config, discovery, errors, feedback, hooks, security
 from cds_service.store import Store
 
 log = logging.getLogger(__name__)
@@ -33,9 +31,10 @@ def random_uuids() -> Callable[[], str]:
 # Injection points that are objects, not environment values (tests and the security module set them):
 #   CLOCK              () -> aware datetime, the "now" of every rule
 #   UUID_FACTORY       () -> (() -> str), called once per response; golden tests count from 1 per request
-#   ALLOW_FHIR_SERVER  (url) -> bool, consulted before any request to a fhirServer (security: the allowlist)
-INJECTED: dict[str, Any] = {"CLOCK": utc_now, "UUID_FACTORY": random_uuids,
-                            "ALLOW_FHIR_SERVER": fhir_data.allow_all_servers}
+#   ALLOW_FHIR_SERVER  (url) -> bool, consulted before any request to a fhirServer. None (the default): the
+#                      security module's allowlist for the calling issuer (security.fhir_server_policy); tests
+#                      may inject a predicate, which then replaces the allowlist.
+INJECTED: dict[str, Any] = {"CLOCK": utc_now, "UUID_FACTORY": random_uuids, "ALLOW_FHIR_SERVER": None}
 
 
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
@@ -63,19 +62,6 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     CORS(app, origins=app.config["CORS_ORIGINS"], allow_headers=["Authorization", "Content-Type"],
          methods=["GET", "POST", "OPTIONS"], max_age=app.config["CORS_MAX_AGE_S"], supports_credentials=False)
     errors.register(app)
-    _security(app)
+    # Client authentication, FHIR server allowlist, security headers, audit (warns loudly when CDS_AUTH=none).
+    security.init_app(app, engine=store.engine)
     return app
-
-
-def _security(app: Flask) -> None:
-    """Client authentication lives in cds_service.security (init_app(app)) when that module is installed.
-
-    CDS_AUTH=jwt without it would run an open service that believes it is protected: refuse to start instead.
-    """
-    if importlib.util.find_spec("cds_service.security") is not None:
-        importlib.import_module("cds_service.security").init_app(app)
-    elif app.config["AUTH"] == "jwt":
-        raise config.ConfigError("CDS_AUTH: 'jwt' needs the security module (cds_service.security), which is not "
-                                 "installed; set CDS_AUTH=none for a local, unauthenticated try.")
-    if app.config["AUTH"] == "none":
-        log.warning("CDS_AUTH=none: client authentication is OFF - for local tries only, never in production")

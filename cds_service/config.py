@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from cds_service.url_policy import Allowlist, UrlPolicyError, split_allowlist
+
 APP_NAME = "leg-pain-cds"
 DB_FILENAME = "leg-pain-cds.sqlite3"
 
@@ -161,22 +163,38 @@ def _optional_base_url(value: Any) -> str | None:
     return text
 
 
+def _fhir_allowlist(value: Any) -> str:
+    """Comma-separated FHIR base URLs (or a JSON array); each must be https, or http to a loopback address."""
+    try:
+        entries = split_allowlist(value)
+        Allowlist.parse(entries)
+    except UrlPolicyError as err:
+        raise ValueError(str(err)) from None
+    return ",".join(entries)
+
+
+def _optional_path(value: Any) -> str | None:
+    if value is None or str(value).strip() == "":
+        return None
+    return str(value).strip()
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _database_url,
             "SQLAlchemy URL of the database for issued cards and feedback (SQLite file created with its schema at "
             "start; PostgreSQL etc. by URL, driver installed separately).",
             shown="`sqlite:///$XDG_DATA_HOME/leg-pain-cds/leg-pain-cds.sqlite3` (`~/.local/share/...`)"),
     Setting("AUTH", "jwt", _choice("none", "jwt"),
-            "Client authentication: `jwt` (CDS Hooks signed JWTs; needs the security module) or `none` (local "
-            "tries only; logged as a warning at start)."),
+            "Client authentication: `jwt` (CDS Hooks signed JWTs from the clients in `CDS_TRUSTED_CLIENTS`) or "
+            "`none` (local tries only; logged as a warning at start)."),
     Setting("CORS_ORIGINS", "*", _cors_origins,
             "Allowed browser origins: `*` or a comma-separated list such as `https://sandbox.cds-hooks.org`."),
     Setting("CORS_MAX_AGE_S", 86400, _number(int, 0, 86400), "How long browsers may cache a CORS preflight."),
     Setting("MAX_BODY_MB", 32, _number(int, 16, 1024),
             "Largest request body in MB (at least 16: a patient with years of labs sends several MB); over it: 413."),
-    Setting("FHIR_TIMEOUT_S", 10.0, _number(float, 0.1, 120),
+    Setting("FHIR_TIMEOUT_S", 5.0, _number(float, 0.1, 120),
             "Connect and read timeout of each request to the client's fhirServer."),
-    Setting("FHIR_TOTAL_BUDGET_S", 20.0, _number(float, 0.1, 300),
+    Setting("FHIR_TOTAL_BUDGET_S", 8.0, _number(float, 0.1, 300),
             "Overall time budget for all fhirServer requests of one hook call; past it the data counts as unavailable."),
     Setting("FHIR_MAX_PAGES", 10, _number(int, 1, 1000), "Most search pages (`next` links) followed per data key."),
     Setting("FHIR_MAX_RESOURCES", 20000, _number(int, 1, 1_000_000),
@@ -189,6 +207,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PUBLIC_BASE_URL", None, _optional_base_url,
             "The service's base URL as clients see it behind a proxy (JWT `aud` checks, sample links).",
             shown="unset (derived from the request)"),
+    Setting("TRUSTED_CLIENTS", None, _optional_path,
+            "Path of the trusted CDS clients JSON file (issuers, JWK Sets, algorithms, FHIR servers); required when "
+            "`CDS_AUTH=jwt`. See `deploy/trusted-clients.example.json` and docs/security.md.", shown="unset"),
+    Setting("ALLOWED_FHIR_SERVERS", "", _fhir_allowlist,
+            "Comma-separated FHIR base URLs any caller may name as `fhirServer` (https; http only to a loopback "
+            "address), besides each trusted client's own `fhir_servers`. Empty: no fhirServer is contacted for "
+            "callers without their own list (prefetch only).", shown="empty"),
+    Setting("AUTH_LEEWAY_S", 60, _number(int, 0, 600), "Clock skew tolerated on the client JWT's exp/iat/nbf."),
+    Setting("AUTH_MAX_TOKEN_LIFETIME_S", 3600, _number(int, 1, 86400),
+            "Longest accepted client JWT lifetime (exp - iat); seen jtis are kept this long."),
+    Setting("AUTH_JWKS_TIMEOUT_S", 5.0, _number(float, 0.1, 60), "Timeout of a client JWK Set fetch."),
+    Setting("AUTH_JWKS_MAX_BYTES", 65536, _number(int, 1024, 10 * 1024 * 1024), "Largest client JWK Set read."),
+    Setting("AUTH_JWKS_MIN_REFRESH_S", 10.0, _number(float, 0, 3600),
+            "Least time between two fetches of one JWK Set (unknown kid, failed fetch)."),
+    Setting("AUTH_ALLOW_HTTP_LOOPBACK_JWKS", False, _bool,
+            "Tests only: allow `http://` JWK Set URLs on a loopback address."),
+    Setting("MAX_JSON_DEPTH", 64, _number(int, 8, 512), "Deepest JSON nesting accepted in a request; deeper: 400."),
+    Setting("MAX_BUNDLE_ENTRIES", 20000, _number(int, 1, 10_000_000),
+            "Most entries in one prefetch Bundle; more: 413."),
+    Setting("MAX_PREFETCH_RESOURCES", 100000, _number(int, 1, 10_000_000),
+            "Most resources in one request's prefetch; more: 413."),
     Setting("BENCH_ROUTES", False, _bool,
             "Enable `POST /_bench/parse` (parses the body, returns no cards), the benchmark's baseline."),
 )
@@ -212,6 +251,10 @@ def validate(conf: MutableMapping[str, Any]) -> None:
             problems.append(f"{setting.env}: {err}")
     if conf.get("FHIR_TIMEOUT_S", 0) > conf.get("FHIR_TOTAL_BUDGET_S", 0) and not problems:
         problems.append("CDS_FHIR_TIMEOUT_S: must not exceed CDS_FHIR_TOTAL_BUDGET_S")
+    if not problems and conf["AUTH"] == "jwt" and not conf.get("TRUSTED_CLIENTS"):
+        problems.append("CDS_TRUSTED_CLIENTS: CDS_AUTH=jwt (the default) needs the path of a trusted clients JSON "
+                        "file (see deploy/trusted-clients.example.json); for a local try without authentication "
+                        "set CDS_AUTH=none")
     if problems:
         raise ConfigError("invalid configuration: " + "; ".join(problems))
     conf["MAX_CONTENT_LENGTH"] = conf["MAX_BODY_MB"] * 1024 * 1024

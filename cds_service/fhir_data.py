@@ -119,8 +119,10 @@ def _same_origin(url: str, base: str) -> bool:
 class _Fetcher:
     """One hook call's access to fhirServer: one Session, a deadline, a shared resource budget."""
 
-    def __init__(self, base: str, token: str | None, settings: FetchSettings, pool: int) -> None:
+    def __init__(self, base: str, token: str | None, settings: FetchSettings, pool: int,
+                 allow_server: ServerPolicy = allow_all_servers) -> None:
         self.base = base.rstrip("/") + "/"
+        self.allow_server = allow_server
         self.settings = settings
         self.deadline = time.monotonic() + settings.total_budget_s
         self.resources_left = settings.max_resources
@@ -225,7 +227,7 @@ class _Fetcher:
             if nxt is None:
                 return requests_made
             nxt = urljoin(url, nxt)
-            if not _same_origin(nxt, self.base):
+            if not _same_origin(nxt, self.base) or not self.allow_server(nxt):
                 notes.note_missing(f"{key}: a next page on another server was not followed")
                 return requests_made
             if page >= self.settings.max_pages:
@@ -281,7 +283,7 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
         for name in continue_pages:
             out.notes.note_missing(f"{name}: further prefetch pages not fetched (fhirServer not allowed)")
     else:
-        failures = _fetch_all(call, service, server, to_fetch, continue_pages, now, settings, out)
+        failures = _fetch_all(call, service, server, to_fetch, continue_pages, now, settings, out, allow_server)
 
     missing_required = {}
     for key_name, why in failures.items():
@@ -304,9 +306,10 @@ def _merge(into: DataNotes, notes: DataNotes | None) -> None:
 
 
 def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str, str],
-               continue_pages: dict[str, str], now: datetime, settings: FetchSettings, out: Gathered) -> dict[str, str]:
+               continue_pages: dict[str, str], now: datetime, settings: FetchSettings, out: Gathered,
+               allow_server: ServerPolicy = allow_all_servers) -> dict[str, str]:
     jobs = len(to_fetch) + len(continue_pages)
-    fetcher = _Fetcher(server, call.access_token, settings, pool=jobs)
+    fetcher = _Fetcher(server, call.access_token, settings, pool=jobs, allow_server=allow_server)
     failures: dict[str, str] = {}
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fhir-fetch")
@@ -318,7 +321,7 @@ def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str
                 (name, False)
         for name, url in continue_pages.items():
             absolute = urljoin(fetcher.base, url)
-            if not _same_origin(absolute, fetcher.base):
+            if not _same_origin(absolute, fetcher.base) or not fetcher.allow_server(absolute):
                 out.notes.note_missing(f"{name}: prefetch next page is on another server and was not followed")
                 continue
             futures[pool.submit(fetcher.fetch_url, name, absolute, 2)] = (name, True)

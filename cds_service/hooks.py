@@ -12,8 +12,8 @@ from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service import fhir_data, schemas
-from cds_service.errors import BadHookRequest, UnsupportedMediaType
+from cds_service import fhir_data, hardening, schemas, security
+from cds_service.errors import UnsupportedMediaType
 
 log = logging.getLogger(__name__)
 bp = Blueprint("hooks", __name__)
@@ -34,10 +34,9 @@ def json_body() -> Any:
     if charset is not None and charset.lower().replace("_", "-") not in {"utf-8", "utf8"}:
         raise UnsupportedMediaType(f"JSON must be UTF-8 encoded, got charset {charset!r}.")
     data = request.get_data(cache=False)
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as err:
-        raise BadHookRequest(f"Request body is not valid JSON: {err}") from err
+    # Not JSON -> 400; nested deeper than CDS_MAX_JSON_DEPTH -> 400 (deep nesting would otherwise reach a
+    # recursion limit downstream and turn into a 500).
+    return hardening.parse_json_body(data, int(current_app.config["MAX_JSON_DEPTH"]))
 
 
 def _json(body: Any, status: int = 200) -> Response:
@@ -49,11 +48,18 @@ def call_service(service_id: str) -> ResponseReturnValue:
     """Answer one hook call with cards (200), or an OperationOutcome (400/404/412/415)."""
     started = time.perf_counter()
     service = registry.service(service_id)  # UnknownService -> 404
-    call = schemas.load_hook_request(json_body(), service)  # BadHookRequest -> 400
     conf = current_app.config
+    body = json_body()
+    if isinstance(body, dict):
+        security.note_hook_instance(body.get("hookInstance"))  # for the audit row, when it looks like an id
+        hardening.check_prefetch_limits(body.get("prefetch"), max_bundle_entries=int(conf["MAX_BUNDLE_ENTRIES"]),
+                                        max_resources=int(conf["MAX_PREFETCH_RESOURCES"]))  # -> 413
+    call = schemas.load_hook_request(body, service)  # BadHookRequest -> 400
     now = conf["CLOCK"]()
+    # The FHIR server allowlist of the calling issuer (security), unless a test injected its own predicate.
+    allow_server = conf["ALLOW_FHIR_SERVER"] or security.fhir_server_policy()
     data = fhir_data.gather(call, service, now=now, settings=fhir_data.FetchSettings.from_config(conf),
-                            allow_server=conf["ALLOW_FHIR_SERVER"])  # DataUnavailable -> 412
+                            allow_server=allow_server)  # DataUnavailable -> 412
     facts = build_facts(data.resources, now=now, patient_id=call.patient_id, draft_orders=call.draft_orders,
                         notes=data.notes, available=data.available)
     cards = engine.evaluate(service, facts)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import logging
 
+from cds_service.log_privacy import RedactingFilter
+
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
@@ -24,5 +26,9 @@ def configure(level: str) -> None:
         handler = logging.StreamHandler()
         handler.setFormatter(KeyValueFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         handler._leg_pain_cds = True  # type: ignore[attr-defined]
+        # Second line of defence: redact tokens and FHIR paths, drop third-party chatter below WARNING.
+        handler.addFilter(RedactingFilter())
         root.addHandler(handler)
     root.setLevel(level)
+    # urllib3 logs "GET /fhir/Patient/123?..." at DEBUG: never let it produce those records at all.
+    logging.getLogger("urllib3").setLevel(logging.WARNING)

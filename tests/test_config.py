@@ -55,14 +55,11 @@ def test_defaults_suit_a_first_try(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
     assert conf["CORS_ORIGINS"] == "*" and conf["MAX_BODY_MB"] >= 16
 
 
-def test_jwt_auth_without_the_security_module_refuses_to_start(monkeypatch: pytest.MonkeyPatch,
-                                                               tmp_path: Path) -> None:
-    import importlib.util
-
-    if importlib.util.find_spec("cds_service.security") is not None:
-        pytest.skip("the security module is installed: CDS_AUTH=jwt is served")
+def test_default_jwt_auth_without_trusted_clients_refuses_to_start(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    """CDS_AUTH unset means jwt: without CDS_TRUSTED_CLIENTS the service would trust nobody, so it stops."""
     monkeypatch.setenv("CDS_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
-    with pytest.raises(config.ConfigError, match="CDS_AUTH"):
+    with pytest.raises(config.ConfigError, match="CDS_TRUSTED_CLIENTS"):
         create_app()
 
 

@@ -1,7 +1,5 @@
 """Issue 5 end to end: for every sample patient the cards from the FHIR fallback path (no prefetch, fhirServer =
 a real sekmet-fhir server in bearer-token mode) equal the cards from the prefetch path; a rejected token is 412.
-
-Needs the web layer (``cds_service.create_app``); on a branch without it the module is skipped with that reason.
 """
 from __future__ import annotations
 
@@ -11,15 +9,10 @@ from typing import Any
 
 import pytest
 
-import cds_service
-from cds_service import samples
+from cds_service import create_app, samples
 
 from .conftest_fhir import SAMPLE_NOW
 from .fhir_servers import SekmetServer
-
-create_app = getattr(cds_service, "create_app", None)
-if create_app is None:
-    pytest.skip("cds_service.create_app (web layer) is not on this branch yet", allow_module_level=True)
 
 pytestmark = pytest.mark.integration
 SERVICE = "/cds-services/leg-pain-causes"

@@ -1,19 +1,15 @@
 """Every sample patient, evaluated by the rule engine directly, yields exactly the topics and indicators that
 ``samples/index.json`` promises (the manifest is what `samples list` shows users).
-
-Needs the rule engine (``cards.engine``); skipped with that reason on a branch without it.
 """
 from __future__ import annotations
 
 import pytest
 
+from cards import engine, registry
+from cards import facts as facts_mod
 from cds_service import samples
 
 from .conftest_fhir import SAMPLE_NOW
-
-engine = pytest.importorskip("cards.engine", reason="rule engine not merged on this branch")
-facts_mod = pytest.importorskip("cards.facts", reason="rule engine not merged on this branch")
-registry = pytest.importorskip("cards.registry", reason="rule engine not merged on this branch")
 
 
 @pytest.mark.parametrize("name", [s.id for s in samples.list_samples()])

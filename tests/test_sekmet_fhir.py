@@ -125,7 +125,7 @@ def test_bearer_mode_401_and_scoped_403(loaded: SekmetServer) -> None:
 def test_cli_load_prints_counts_and_sandbox_links(loaded: SekmetServer, capsys: pytest.CaptureFixture[str]) -> None:
     from .conftest_fhir import SAMPLE_NOW
 
-    code = samples.main(["samples", "load", "--fhir-server", loaded.base_url, "--token", str(loaded.token),
+    code = samples.main(["samples", "load", "--fhir-server", loaded.base_url, f"--token={loaded.token}",
                          "--now", SAMPLE_NOW.isoformat(), "--only", "lpc-rls-iron",
                          "--service-url", "http://127.0.0.1:8080"])
     out = capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""docs/rules.md is generated from the rule registry: the checked-in section must equal the generated text."""
+"""The README's rules section is generated from the rule registry: the checked-in section must equal the generated text."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +7,12 @@ import pytest
 
 from cards import docs, registry
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
+DOC = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_rules_section_matches_the_registry() -> None:
     section = docs.section_of(DOC.read_text(encoding="utf-8"))
-    assert section is not None, "docs/rules.md lacks the <!-- rules:start --> / <!-- rules:end --> markers"
+    assert section is not None, "README.md lacks the <!-- rules:start --> / <!-- rules:end --> markers"
     assert section == docs.render_rules_markdown(), "stale: run `python -m cards.docs --write` and commit"
 
 

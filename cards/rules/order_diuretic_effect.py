@@ -1,0 +1,92 @@
+"""Order-time check: a draft diuretic in a patient whose electrolytes it would worsen.
+
+Fires when: a draft order starts a loop, thiazide(-like) or potassium-sparing diuretic (see cards.order_checks: not
+  already current) AND the latest result within 90 days shows an abnormality that class causes: thiazide with low
+  sodium, high calcium, low potassium or low magnesium; loop diuretic with low potassium, low magnesium or low
+  calcium (the same table as the patient-view rule diuretic-effect); potassium-sparing diuretic (spironolactone,
+  eplerenone, amiloride, triamterene) with high potassium. Graded by the lab's range, else its flag, else the
+  default range.
+Warning, one card listing every such draft; suggestions remove the draft (delete action).
+Quiet when: no such draft; the diuretic is already current (a re-order); or the relevant electrolytes are in
+  range or not measured within 90 days.
+Needs: draftOrders, medications (+ medicationRequests), observations (potassium, magnesium, sodium, calcium,
+  albumin).
+References: clinical-reference.md §5.2 (drug -> lab, standard pharmacology); CTCAE v5.0 (2017) for the ranges;
+  European hyponatraemia guideline 2014 (thiazide-induced hyponatraemia); UK Kidney Association hyperkalaemia
+  guideline 2020.
+"""
+from __future__ import annotations
+
+from cards import order_checks
+from cards.facts import PatientFacts
+from cards.model import Card
+from cards.order_checks import Hit, OrderFinding
+from cards.rule import ORDER_SELECT, ORDER_SIGN, Rule
+from cards.rules import diuretic_effect, electrolyte_imbalance as electrolytes
+from cards.topics import Topic
+
+K_SPARING = "potassium-sparing-diuretic"
+CLASSES = diuretic_effect.DIURETIC_CLASSES + (K_SPARING,)
+CLASS_NAMES = {**diuretic_effect.CLASS_NAMES, K_SPARING: "potassium-sparing diuretic"}
+# Loop and thiazide: the patient-view table. Potassium-sparing: raises potassium (clinical-reference.md §5.2; risk
+# highest with CKD, ACE inhibitors/ARBs and NSAIDs).
+TYPICAL = {**diuretic_effect.TYPICAL, K_SPARING: frozenset({("potassium", "high")})}
+MECHANISM = {  # clinical-reference.md §5.2
+    "loop-diuretic": "loop diuretics waste potassium and magnesium and raise urinary calcium loss",
+    "thiazide-diuretic": "thiazides lower sodium (most in older women), waste potassium and magnesium and raise "
+                         "calcium (hypocalciuria)",
+    K_SPARING: "potassium-sparing diuretics raise potassium, most with CKD, ACE inhibitors/ARBs or NSAIDs",
+}
+
+
+def _worsened(abnormal: list[electrolytes.Abnormal], drug_class: str) -> list[order_checks.Evidence]:
+    """The abnormalities this diuretic class causes, as evidence lines."""
+    name = CLASS_NAMES[drug_class]
+    verb = {"low": "lowers it further", "high": "raises it further"}
+    return [order_checks.lab_evidence(a.result, f"{a.direction}; a {name} {verb[a.direction]}", a.range_used,
+                                      qualifier=a.direction)
+            for a in abnormal if a.direction in verb
+            and (a.result.analyte.partition("-")[0], a.direction) in TYPICAL[drug_class]]
+
+
+def _applies(facts: PatientFacts) -> OrderFinding | None:
+    drafts = order_checks.new_drafts(facts, CLASSES)
+    if not drafts:
+        return None
+    abnormal = [a for a in (electrolytes.assess(r, key) for r, key, _ in electrolytes.latest_graded(facts)) if a]
+    hits = []
+    for draft in drafts:
+        classes = [c for c in CLASSES if c in draft.classes]
+        evidence = [e for c in classes for e in _worsened(abnormal, c)]
+        if evidence:
+            mechanism = "; ".join(MECHANISM[c] for c in classes)
+            hits.append(Hit(draft, tuple(evidence), f"{mechanism} (clinical-reference.md §5.2)."))
+    return OrderFinding(tuple(hits)) if hits else None
+
+
+def _headline(hit: Hit) -> str:
+    return f"Draft {hit.draft.ingredient} would worsen {order_checks.findings_text(hit)}"
+
+
+def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
+    return order_checks.card(
+        RULE, finding, facts, headline=_headline,
+        intro="Low potassium, magnesium, sodium or calcium, or high calcium or potassium, cause muscle cramps, "
+              "weakness and leg pain at night. Starting a diuretic that causes the same disturbance makes it worse.",
+        next_steps=["Correct the electrolyte first (replete magnesium before or with potassium), or choose a "
+                    "diuretic that does not worsen it.",
+                    "If the diuretic is needed, recheck a basic metabolic panel and magnesium after starting it."],
+        guideline_keys=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020"))
+
+
+RULE = Rule(
+    id="order-diuretic-effect", version="1.0.0", topic=Topic.DIURETIC_EFFECT,
+    hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
+    needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
+    analytes=electrolytes.ANALYTES, drug_classes=CLASSES,
+    summary="A draft diuretic that would worsen a low K/Mg/Na/Ca, a high Ca (thiazide) or a high K (K-sparing).",
+    fires_when="draft starts a thiazide with low Na, high Ca, low K or low Mg; a loop diuretic with low K, low Mg "
+               "or low Ca; a potassium-sparing diuretic with high K (latest result within 90 days)",
+    quiet_when="diuretic already current (re-order), or the relevant electrolytes in range or not measured in 90 days",
+    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020"),
+)

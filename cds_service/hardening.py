@@ -1,0 +1,115 @@
+"""Input limits and response headers: functions the web layer calls or registers.
+
+* ``parse_json_body`` parses with orjson and enforces a nesting depth limit (deeply nested JSON would
+  otherwise hit Python's recursion limit somewhere downstream and become a 500).
+* ``check_prefetch_limits`` bounds the number of entries per Bundle and resources per request.
+* ``apply_security_headers`` adds the headers every response carries.
+
+Limit violations raise ``InputLimitExceeded`` (status 413 or 400, an OperationOutcome issue code and a message
+that says which limit and how to change it — never echoing the content).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import orjson
+from flask import Response, request
+
+from cds_service.errors import BadHookRequest, CdsError
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "no-store",  # answers carry clinical advice about one patient: never cache them
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class InputLimitExceeded(CdsError):
+    """A request exceeded a configured limit (413 too-costly, or 400 structure for nesting)."""
+
+    def __init__(self, message: str, *, status: int = 413, code: str = "too-costly") -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+class InvalidJson(BadHookRequest):
+    """The body is not JSON (400)."""
+
+
+def json_depth_exceeds(value: Any, max_depth: int) -> bool:
+    """True when objects/arrays nest deeper than ``max_depth`` (iterative: no recursion limit of our own)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > max_depth:
+            return True
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return False
+
+
+def parse_json_body(raw: bytes, max_depth: int) -> Any:
+    """Parse a request body; InvalidJson when it is not JSON, InputLimitExceeded (400) when too deep."""
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError as err:
+        if "depth" in err.msg or "recursion" in err.msg:  # orjson's own hard limit (1024) is far above ours
+            raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure") from err
+        raise InvalidJson(f"Request body is not valid JSON: {err}") from err
+    if json_depth_exceeds(value, max_depth):
+        raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure")
+    return value
+
+
+def _depth_message(max_depth: int) -> str:
+    return f"JSON nests deeper than {max_depth} levels (CDS_MAX_JSON_DEPTH)"
+
+
+def count_bundle_entries(value: object) -> int:
+    """Entries of a Bundle (0 for anything else)."""
+    if isinstance(value, Mapping) and value.get("resourceType") == "Bundle":
+        entries = value.get("entry")
+        return len(entries) if isinstance(entries, list) else 0
+    return 0
+
+
+def check_prefetch_limits(prefetch: object, *, max_bundle_entries: int, max_resources: int) -> None:
+    """Raise InputLimitExceeded (413) when one prefetch Bundle or the whole prefetch is too large."""
+    if not isinstance(prefetch, Mapping):
+        return
+    total = 0
+    for key, value in prefetch.items():
+        entries = count_bundle_entries(value)
+        if entries > max_bundle_entries:
+            raise InputLimitExceeded(
+                f"prefetch {str(key)[:64]!r} holds {entries} Bundle entries; the limit is {max_bundle_entries} "
+                "(CDS_MAX_BUNDLE_ENTRIES)"
+            )
+        total += entries if entries else (1 if isinstance(value, Mapping) else 0)
+    if total > max_resources:
+        raise InputLimitExceeded(
+            f"prefetch holds {total} resources; the limit is {max_resources} (CDS_MAX_PREFETCH_RESOURCES)"
+        )
+
+
+def apply_security_headers(response: Response, *, https: bool | None = None) -> Response:
+    """Add the security headers (keeping any a view set deliberately); HSTS only when served over https."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if https is None:
+        https = request.is_secure
+    if https:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response

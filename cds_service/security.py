@@ -1,0 +1,358 @@
+"""Security for the Flask app: client JWT authentication, the FHIR server policy, headers and the audit trail.
+
+``init_app(app)`` wires it all in (call it from create_app after config is loaded):
+
+* before each request under ``/cds-services`` (OPTIONS/CORS preflight excepted) the caller's
+  ``Authorization: Bearer <JWT>`` is verified (client_auth.Authenticator); a failure answers 401 with
+  ``WWW-Authenticate`` and a generic OperationOutcome, the reason goes to the log and the audit row only;
+* ``fhir_server_policy()`` gives hooks/fhir_data the predicate deciding whether a ``fhirServer`` may be
+  contacted for the current caller (its ``fhir_servers`` plus ``CDS_ALLOWED_FHIR_SERVERS``);
+* after each request the security headers are added and one audit row is written.
+
+Configuration (``CDS_`` environment variables; Flask strips the prefix): see DEFAULTS and docs/security.md.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Engine
+
+from . import config
+from .audit import AuditEvent, AuditLog, safe_token
+from .client_auth import AuthRejected, Authenticator, AuthSettings, VerifiedClient
+from .hardening import apply_security_headers
+from .jwks import FetchSettings, JwksCache
+from .replay import ReplayGuard
+from .trusted_clients import TrustedClients, TrustedClientsError, load_trusted_clients
+from .url_policy import Allowlist, ServerPolicy, UrlPolicyError, describe, parse_url, split_allowlist
+
+log = logging.getLogger(__name__)
+
+EXTENSION = "cds_security"
+PROTECTED_PREFIX = "/cds-services"
+AUTH_MODES = ("jwt", "none")
+
+# Keys as they appear in app.config (env: CDS_<KEY>); defaults and documentation live in config.SETTINGS.
+SECURITY_KEYS = (
+    "AUTH", "TRUSTED_CLIENTS", "PUBLIC_BASE_URL", "ALLOWED_FHIR_SERVERS", "AUTH_LEEWAY_S",
+    "AUTH_MAX_TOKEN_LIFETIME_S", "AUTH_JWKS_TIMEOUT_S", "AUTH_JWKS_MAX_BYTES", "AUTH_JWKS_MIN_REFRESH_S",
+    "AUTH_ALLOW_HTTP_LOOPBACK_JWKS", "MAX_JSON_DEPTH", "MAX_BUNDLE_ENTRIES", "MAX_PREFETCH_RESOURCES",
+)
+DEFAULTS: dict[str, Any] = {key: config.DEFAULTS[key] for key in SECURITY_KEYS}
+
+UNAUTHORIZED_BODY = {
+    "resourceType": "OperationOutcome",
+    "issue": [
+        {
+            "severity": "error",
+            "code": "login",
+            "diagnostics": "Authentication failed. Every call needs 'Authorization: Bearer <JWT>' signed by a "
+            "trusted CDS client (CDS Hooks 2.0, Trusting CDS Clients).",
+        }
+    ],
+}
+
+
+class SecurityConfigError(config.ConfigError):
+    """A security setting is wrong; the message names the CDS_ variable and what to do."""
+
+
+@dataclass
+class SecurityState:
+    """What init_app built, kept in app.extensions[EXTENSION]."""
+
+    mode: str
+    authenticator: Authenticator | None
+    global_fhir_servers: Allowlist
+    public_base_url: str | None
+    audit: AuditLog
+
+
+def _number(config: Mapping[str, Any], key: str, minimum: float) -> float:
+    value = config.get(key, DEFAULTS[key])
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
+        raise SecurityConfigError(f"CDS_{key}={value!r}: must be a number >= {minimum}")
+    return float(value)
+
+
+def validate_config(config: Mapping[str, Any]) -> None:
+    """Check the security settings; SecurityConfigError says which and why. Reads no files."""
+    mode = str(config.get("AUTH") or "jwt").lower()
+    if mode not in AUTH_MODES:
+        raise SecurityConfigError(f"CDS_AUTH={config.get('AUTH')!r}: must be 'jwt' (default) or 'none'")
+    if mode == "jwt" and not config.get("TRUSTED_CLIENTS"):
+        raise SecurityConfigError(
+            "CDS_AUTH=jwt (the default) needs CDS_TRUSTED_CLIENTS=<path to trusted clients JSON>; "
+            "see deploy/trusted-clients.example.json. For a local test without authentication set CDS_AUTH=none."
+        )
+    base = config.get("PUBLIC_BASE_URL")
+    if base:
+        try:
+            parsed = parse_url(str(base), allow_query=False)
+        except UrlPolicyError as err:
+            raise SecurityConfigError(f"CDS_PUBLIC_BASE_URL={base!r}: {err}") from err
+        if parsed.scheme != "https":
+            log.warning("CDS_PUBLIC_BASE_URL is not https: CDS Hooks requires TLS in production")
+    try:
+        Allowlist.parse(split_allowlist(config.get("ALLOWED_FHIR_SERVERS")))
+    except UrlPolicyError as err:
+        raise SecurityConfigError(f"CDS_ALLOWED_FHIR_SERVERS: {err}") from err
+    for key, minimum in (
+        ("AUTH_LEEWAY_S", 0),
+        ("AUTH_MAX_TOKEN_LIFETIME_S", 1),
+        ("AUTH_JWKS_TIMEOUT_S", 0.1),
+        ("AUTH_JWKS_MAX_BYTES", 1024),
+        ("AUTH_JWKS_MIN_REFRESH_S", 0),
+        ("MAX_JSON_DEPTH", 8),
+        ("MAX_BUNDLE_ENTRIES", 1),
+        ("MAX_PREFETCH_RESOURCES", 1),
+    ):
+        _number(config, key, minimum)
+    if not isinstance(config.get("AUTH_ALLOW_HTTP_LOOPBACK_JWKS", False), bool):
+        raise SecurityConfigError("CDS_AUTH_ALLOW_HTTP_LOOPBACK_JWKS: must be true or false")
+
+
+def init_app(app: Flask, engine: Engine | None = None) -> SecurityState:
+    """Validate settings, load trusted clients, create tables and register the request hooks."""
+    for key, value in DEFAULTS.items():
+        app.config.setdefault(key, value)
+    validate_config(app.config)
+    if engine is None:
+        engine = create_engine(app.config["DATABASE_URL"])
+    mode = str(app.config["AUTH"] or "jwt").lower()
+    authenticator = None
+    if mode == "jwt":
+        try:
+            clients = load_trusted_clients(app.config["TRUSTED_CLIENTS"])
+        except TrustedClientsError as err:
+            raise SecurityConfigError(f"CDS_TRUSTED_CLIENTS: {err}") from err
+        authenticator = _authenticator(app.config, clients, engine)
+        log.info("client authentication on: %d trusted issuer(s)", len(clients))
+        if not app.config["PUBLIC_BASE_URL"]:
+            log.warning(
+                "CDS_PUBLIC_BASE_URL is not set: the JWT 'aud' check trusts the request's Host header; "
+                "set it to the URL EHRs call (e.g. https://cds.example.org)"
+            )
+    else:
+        log.warning(
+            "CLIENT AUTHENTICATION IS OFF (CDS_AUTH=none): any caller can invoke this service. "
+            "Use only for local testing; set CDS_AUTH=jwt and CDS_TRUSTED_CLIENTS before exposing it."
+        )
+    state = SecurityState(
+        mode=mode,
+        authenticator=authenticator,
+        global_fhir_servers=Allowlist.parse(split_allowlist(app.config["ALLOWED_FHIR_SERVERS"])),
+        public_base_url=(app.config["PUBLIC_BASE_URL"] or None),
+        audit=AuditLog(engine),
+    )
+    if not state.global_fhir_servers:
+        log.info("CDS_ALLOWED_FHIR_SERVERS is empty: fhirServer is used only for issuers that list it")
+    app.extensions[EXTENSION] = state
+    app.before_request(_before_request)
+    app.after_request(_after_request)
+    return state
+
+
+def _authenticator(config: Mapping[str, Any], clients: TrustedClients, engine: Engine) -> Authenticator:
+    jwks = JwksCache(
+        FetchSettings(
+            timeout_s=float(config["AUTH_JWKS_TIMEOUT_S"]),
+            max_bytes=int(config["AUTH_JWKS_MAX_BYTES"]),
+            min_refresh_s=float(config["AUTH_JWKS_MIN_REFRESH_S"]),
+            allow_http_loopback=bool(config["AUTH_ALLOW_HTTP_LOOPBACK_JWKS"]),
+        )
+    )
+    settings = AuthSettings(
+        leeway_s=float(config["AUTH_LEEWAY_S"]), max_lifetime_s=float(config["AUTH_MAX_TOKEN_LIFETIME_S"])
+    )
+    return Authenticator(clients, jwks, ReplayGuard(engine), settings)
+
+
+def state(app: Flask | None = None) -> SecurityState:
+    """The security state of an app (the current one by default)."""
+    return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
+
+
+def _endpoint(path: str) -> tuple[str, str | None]:
+    """(endpoint kind, service id) for a path under /cds-services."""
+    parts = path.rstrip("/").split("/")  # '', 'cds-services', id, 'feedback'
+    if path.rstrip("/") == PROTECTED_PREFIX:
+        return "discovery", None
+    if len(parts) == 3:
+        return "service", safe_token(parts[2])
+    if len(parts) == 4 and parts[3] == "feedback":
+        return "feedback", safe_token(parts[2])
+    return "other", None
+
+
+def is_protected(path: str) -> bool:
+    """Paths that require client authentication: discovery, services and feedback."""
+    return path == PROTECTED_PREFIX or path.startswith(PROTECTED_PREFIX + "/")
+
+
+def expected_audiences(base_url: str, path: str) -> list[str]:
+    """The ``aud`` values accepted for a call: the endpoint's URL or the service's base URL.
+
+    Feedback also accepts the service URL: the spec only says "the CDS Service endpoint being invoked", and
+    clients differ (docs/security.md).
+    """
+    base = base_url.rstrip("/")
+    urls = [base + path.rstrip("/"), base]
+    if path.rstrip("/").endswith("/feedback"):
+        urls.append(base + path.rstrip("/")[: -len("/feedback")])
+    return [variant for url in urls for variant in (url, url + "/")]
+
+
+def _base_url() -> str:
+    configured = state().public_base_url
+    return configured if configured else request.url_root
+
+
+def _before_request() -> Response | None:
+    g.cds_started = time.perf_counter()
+    g.cds_request_id = safe_token(request.headers.get("X-Request-ID")) or uuid.uuid4().hex
+    if request.method == "OPTIONS" or not is_protected(request.path):
+        return None
+    st = state()
+    if st.authenticator is None:
+        return None
+    try:
+        verified = st.authenticator.verify(
+            request.headers.get("Authorization"), expected_audiences(_base_url(), request.path)
+        )
+    except AuthRejected as rej:
+        g.cds_auth_reason = rej.reason
+        # Reason and (configured) issuer only; never the token or any claim the caller chose.
+        log.warning(
+            "auth rejected reason=%s issuer=%s request_id=%s %s",
+            rej.reason,
+            rej.claimed_issuer or "-",
+            g.cds_request_id,
+            rej.detail,
+        )
+        return unauthorized()
+    g.cds_client = verified
+    log.debug("auth ok issuer=%s kid=%s alg=%s request_id=%s", verified.issuer, verified.kid, verified.alg,
+              g.cds_request_id)
+    return None
+
+
+def unauthorized() -> Response:
+    """401 with WWW-Authenticate and a generic OperationOutcome (RFC 6750 §3)."""
+    reason = g.get("cds_auth_reason")
+    challenge = 'Bearer realm="cds-services"'
+    if reason != "missing-token":  # RFC 6750 §3.1: no error code when no credentials were sent
+        challenge += ', error="invalid_token"'
+    resp = current_app.response_class(
+        response=current_app.json.dumps(UNAUTHORIZED_BODY), status=401, mimetype="application/json"
+    )
+    resp.headers["WWW-Authenticate"] = challenge
+    return resp
+
+
+def current_client() -> VerifiedClient | None:
+    """The verified caller of the current request (None when auth is off)."""
+    return g.get("cds_client")
+
+
+def fhir_server_policy() -> ServerPolicy:
+    """Whether a fhirServer may be contacted for the current caller.
+
+    Allowed: the caller's ``fhir_servers`` (from the trusted clients file) and ``CDS_ALLOWED_FHIR_SERVERS``.
+    With CDS_AUTH=none only the global list applies; an empty list allows no server (prefetch only).
+    """
+    allowlist = state().global_fhir_servers
+    verified = current_client()
+    if verified is not None:
+        allowlist = allowlist + verified.client.fhir_servers
+    request_id = g.get("cds_request_id", "-")
+
+    def allow(url: str) -> bool:
+        allowed = allowlist.allows(url)
+        if not allowed:
+            log.warning("fhirServer not allowed origin=%s request_id=%s", describe(url), request_id)
+        return allowed
+
+    return allow
+
+
+def note_hook_instance(value: object) -> None:
+    """Called by the hooks/feedback views so the audit row and logs carry the hookInstance."""
+    g.cds_hook_instance = safe_token(value)
+
+
+def note_rejection(reason: str) -> None:
+    """Called by error handlers so the audit row carries a 4xx reason code (e.g. 'invalid', 'not-found')."""
+    g.cds_reason = safe_token(reason)
+
+
+def _after_request(response: Response) -> Response:
+    st = state()
+    apply_security_headers(response, https=request.is_secure or (st.public_base_url or "").startswith("https:"))
+    if "cds_request_id" in g:
+        response.headers.setdefault("X-Request-ID", g.cds_request_id)
+    if request.method != "OPTIONS" and is_protected(request.path):
+        _audit(st, response)
+    return response
+
+
+def _issue_code(response: Response) -> str | None:
+    """The OperationOutcome issue code of an error response (errors.py writes one), as the audit reason."""
+    body = response.get_json(silent=True) if response.is_json else None
+    issues = body.get("issue") if isinstance(body, dict) else None
+    if isinstance(issues, list) and issues and isinstance(issues[0], dict):
+        return safe_token(issues[0].get("code"))
+    return None
+
+
+def _audit(st: SecurityState, response: Response) -> None:
+    kind, service_id = _endpoint(request.path)
+    card_count = None
+    card_ids: list[str] = []
+    if kind == "service" and response.status_code == 200 and response.is_json:
+        body = response.get_json(silent=True)
+        cards = body.get("cards") if isinstance(body, MutableMapping) else None
+        if isinstance(cards, list):
+            card_count = len(cards)
+            card_ids = [c["uuid"] for c in cards if isinstance(c, dict) and isinstance(c.get("uuid"), str)]
+    if response.status_code == 401:
+        outcome, reason = "rejected", "auth-" + g.get("cds_auth_reason", "unknown")
+    elif response.status_code >= 400:
+        outcome, reason = "error", g.get("cds_reason") or _issue_code(response) or str(response.status_code)
+    elif card_count is not None:
+        outcome, reason = ("cards" if card_count else "no-cards"), None
+    else:
+        outcome, reason = "ok", None
+    verified = current_client()
+    started = g.get("cds_started", time.perf_counter())
+    event = AuditEvent(
+        at=datetime.now(timezone.utc),
+        request_id=g.get("cds_request_id", "-"),
+        endpoint=kind,
+        method=request.method[:8],
+        service_id=service_id,
+        issuer=verified.issuer if verified else None,
+        hook_instance=g.get("cds_hook_instance"),
+        status=response.status_code,
+        outcome=outcome,
+        card_count=card_count,
+        reason=reason,
+        latency_ms=round((time.perf_counter() - started) * 1000, 2),
+    )
+    st.audit.record(event)
+    log.info(
+        "call endpoint=%s service=%s hookInstance=%s issuer=%s status=%d outcome=%s reason=%s cards=%s "
+        "card_uuids=%s latency_ms=%.1f request_id=%s",
+        kind, service_id or "-", event.hook_instance or "-", event.issuer or "-", event.status, outcome,
+        reason or "-", "-" if card_count is None else card_count, ",".join(card_ids) or "-", event.latency_ms,
+        event.request_id,
+    )

@@ -1,0 +1,202 @@
+"""Golden request files for the order-time services, generated from one table so that they cannot drift.
+
+`python -m tests.cards.order_golden_cases` (re)writes tests/golden/leg-pain-order-{select,sign}/<case>.request.json;
+test_order_golden_requests.py checks the files equal this output and that each case fires or stays quiet as its
+name says. Dates are relative to tests.fhir_builders.NOW (2026-11-25T12:00Z), the clock golden runs use. The
+.response.json files are written by the golden runner (`--update-golden`), never here.
+
+Case names: `fires-<topic>-<what>` yields exactly one card, of <topic>; `quiet-<what>` yields no card at all;
+EXPECTED lists the topics of cases with several cards.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from pathlib import Path
+from typing import Any
+
+from tests.fhir_builders import ICD10CM, PATIENT_ID, RXNORM, SNOMED, bundle, cond, med, obs, patient
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+SERVICES = {"leg-pain-order-select": "order-select", "leg-pain-order-sign": "order-sign"}
+USER = "Practitioner/example"
+
+FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
+HCTZ = ("310798", "hydrochlorothiazide 25 MG Oral Tablet")
+SIMVA = ("312961", "simvastatin 20 MG Oral Tablet")
+CLARITHRO = ("197517", "clarithromycin 500 MG Oral Tablet")
+ALBUTEROL = ("745752", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
+SERTRALINE = ("312941", "sertraline 50 MG Oral Tablet")
+QUETIAPINE = ("312744", "quetiapine 25 MG Oral Tablet")
+SPIRONOLACTONE = ("313096", "spironolactone 25 MG Oral Tablet")
+
+
+def draft_order(rid: str | None, code: tuple[str, str] | None, **extra: Any) -> dict[str, Any]:
+    """A draft MedicationRequest as EHRs put it in context.draftOrders (RxNorm coded when `code` is given)."""
+    r: dict[str, Any] = {"resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
+                         "subject": {"reference": f"Patient/{PATIENT_ID}"}, "authoredOn": "2026-11-25",
+                         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                   "medicationrequest-category", "code": "outpatient",
+                                                   "display": "Outpatient"}]}],
+                         "dosageInstruction": [{"text": "as directed"}]}
+    if rid is not None:
+        r["id"] = rid
+    if code is not None:
+        r["medicationCodeableConcept"] = {"coding": [{"system": RXNORM, "code": code[0], "display": code[1]}],
+                                          "text": code[1]}
+    r.update(extra)
+    return r
+
+
+def _lab(rid: str, code: str, value: float, unit: str, low: float, high: float, days: float = 4) -> dict[str, Any]:
+    return obs(code, value, unit, days=days, low=low, high=high, rid=rid)
+
+
+def _k(value: float) -> dict[str, Any]:
+    return _lab("obs-k", "2823-3", value, "mmol/L", 3.5, 5.1)
+
+
+def _na(value: float) -> dict[str, Any]:
+    return _lab("obs-na", "2951-2", value, "mmol/L", 136, 145)
+
+
+def _ck(value: float) -> dict[str, Any]:
+    return _lab("obs-ck", "2157-6", value, "U/L", 30, 200, days=10)
+
+
+def _ferritin(value: float) -> dict[str, Any]:
+    return _lab("obs-ferritin", "2276-4", value, "ng/mL", 15, 150, days=60)
+
+
+def _statement(rid: str, code: tuple[str, str]) -> dict[str, Any]:
+    return med(*code, rid=rid, effectivePeriod={"start": "2026-06-01"})
+
+
+def _rls() -> dict[str, Any]:
+    return cond("G25.81", ICD10CM, display="Restless legs syndrome", rid="cond-rls")
+
+
+def _rls_snomed() -> dict[str, Any]:
+    return cond("32914008", SNOMED, display="Restless legs", rid="cond-rls")
+
+
+def _simva_request_with_included_medication() -> list[dict[str, Any]]:
+    """A current simvastatin order whose drug is a referenced Medication included in the same Bundle."""
+    request = {"resourceType": "MedicationRequest", "id": "mr-simva", "status": "active", "intent": "order",
+               "subject": {"reference": f"Patient/{PATIENT_ID}"}, "authoredOn": "2026-05-02",
+               "medicationReference": {"reference": "Medication/m-simva"}}
+    medication = {"resourceType": "Medication", "id": "m-simva",
+                  "code": {"coding": [{"system": RXNORM, "code": SIMVA[0], "display": SIMVA[1]}]}}
+    return [request, medication]
+
+
+# case -> (chart resources by prefetch key, draft orders)
+Chart = dict[str, list[dict[str, Any]]]
+CASES: dict[str, tuple[Chart, list[Any]]] = {
+    "fires-diuretic-effect-thiazide-low-sodium": ({"observations": [_na(129), _k(4.1)]},
+                                                  [draft_order("draft-hctz", HCTZ)]),
+    "quiet-thiazide-sodium-normal": ({"observations": [_na(139), _k(4.1)]}, [draft_order("draft-hctz", HCTZ)]),
+    "fires-diuretic-effect-loop-low-potassium": ({"observations": [_k(3.1)]},
+                                                 [draft_order("draft-furosemide", FUROSEMIDE)]),
+    "quiet-loop-potassium-normal": ({"observations": [_k(4.2)]}, [draft_order("draft-furosemide", FUROSEMIDE)]),
+    "quiet-loop-already-current": ({"observations": [_k(3.1)],
+                                    "medications": [_statement("ms-furosemide", FUROSEMIDE)]},
+                                   [draft_order("draft-furosemide", FUROSEMIDE)]),
+    "fires-diuretic-effect-spironolactone-high-potassium": ({"observations": [_k(5.6)]},
+                                                            [draft_order("draft-spironolactone", SPIRONOLACTONE)]),
+    "quiet-spironolactone-low-potassium": ({"observations": [_k(3.2)]},
+                                           [draft_order("draft-spironolactone", SPIRONOLACTONE)]),
+    "fires-statin-muscle-symptoms-simvastatin-with-clarithromycin": (
+        {"medications": [_statement("ms-clarithro", CLARITHRO)]}, [draft_order("draft-simva", SIMVA)]),
+    "fires-statin-muscle-symptoms-clarithromycin-with-current-simvastatin": (
+        {"medicationRequests": _simva_request_with_included_medication()}, [draft_order("draft-clarithro", CLARITHRO)]),
+    "quiet-simvastatin-without-interaction": ({"observations": [_ck(120)]}, [draft_order("draft-simva", SIMVA)]),
+    "fires-statin-muscle-symptoms-simvastatin-high-ck": ({"observations": [_ck(640)]},
+                                                         [draft_order("draft-simva", SIMVA)]),
+    "fires-restless-legs-quetiapine-with-rls": ({"conditions": [_rls()]}, [draft_order("draft-quetiapine", QUETIAPINE)]),
+    "fires-restless-legs-sertraline-low-ferritin": ({"observations": [_ferritin(42), _na(140)]},
+                                                    [draft_order("draft-sertraline", SERTRALINE)]),
+    "quiet-quetiapine-no-rls-iron-replete": ({"observations": [_ferritin(120)]},
+                                             [draft_order("draft-quetiapine", QUETIAPINE)]),
+    "fires-medication-effect-albuterol-low-potassium": ({"observations": [_k(3.2)]},
+                                                        [draft_order("draft-albuterol", ALBUTEROL)]),
+    "quiet-albuterol-potassium-normal": ({"observations": [_k(4.0)]}, [draft_order("draft-albuterol", ALBUTEROL)]),
+    "fires-medication-effect-sertraline-low-sodium": ({"observations": [_na(130), _ferritin(120)]},
+                                                      [draft_order("draft-sertraline", SERTRALINE)]),
+    "quiet-sertraline-sodium-normal": ({"observations": [_na(140), _ferritin(120)]},
+                                       [draft_order("draft-sertraline", SERTRALINE)]),
+    "quiet-unrelated-draft": ({"observations": [_k(3.0), _na(128)], "conditions": [_rls_snomed()]},
+                              [draft_order("draft-levothyroxine", ("10582", "levothyroxine"))]),
+    "quiet-empty-draft-orders": ({"observations": [_k(2.9)], "conditions": [_rls()]}, []),
+    # CDS Hooks Sandbox shapes: category as an object, no medication, no id.
+    "fires-diuretic-effect-sandbox-category-object": (
+        {"observations": [_k(3.1)]},
+        [draft_order("draft-furosemide", FUROSEMIDE, category={"coding": [{"code": "outpatient"}]})]),
+    "quiet-sandbox-draft-without-medication": ({"observations": [_k(3.1)]},
+                                               [draft_order("draft-empty", None, category={"text": "outpatient"})]),
+    "fires-diuretic-effect-sandbox-draft-without-id": ({"observations": [_k(3.1)]}, [draft_order(None, FUROSEMIDE)]),
+    "fires-four-topics-several-drafts": (
+        {"observations": [_k(3.1)], "conditions": [_rls()]},
+        [draft_order("draft-simva", SIMVA), draft_order("draft-clarithro", CLARITHRO), draft_order("draft-furosemide", FUROSEMIDE),
+         draft_order("draft-quetiapine", QUETIAPINE), draft_order("draft-albuterol", ALBUTEROL)]),
+}
+
+
+EXPECTED = {"fires-four-topics-several-drafts": {"diuretic-effect", "statin-muscle-symptoms", "restless-legs",
+                                                 "medication-effect"}}
+
+
+def expected_topics(case: str) -> set[str]:
+    """The card topics a case must yield (from EXPECTED, else from its name)."""
+    if case in EXPECTED:
+        return EXPECTED[case]
+    if case.startswith("quiet-"):
+        return set()
+    from cards.topics import Topic
+
+    return {next(t.value for t in Topic if case.startswith(f"fires-{t.value}-"))}
+
+
+def request(service_id: str, case: str) -> dict[str, Any]:
+    """The CDS Hooks 2.0 request of one case, prefetch complete (no fhirServer needed)."""
+    chart, drafts = CASES[case]
+    context: dict[str, Any] = {"userId": USER, "patientId": PATIENT_ID}
+    if SERVICES[service_id] == "order-select":
+        # selections (required by order-select): the newly selected order, here the last draft. A draft without an
+        # id cannot be referenced, so its selection points nowhere - as a careless client's would.
+        ids = [d["id"] for d in drafts if isinstance(d, dict) and isinstance(d.get("id"), str)]
+        context["selections"] = [f"MedicationRequest/{ids[-1] if ids else 'unsaved-selection'}"]
+    context["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
+                              "entry": [{"resource": d} for d in drafts]}
+    if not drafts:
+        del context["draftOrders"]["entry"]  # FHIR forbids empty arrays
+    prefetch: dict[str, Any] = {"patient": patient()}
+    for key in ("observations", "medications", "medicationRequests", "conditions"):
+        prefetch[key] = bundle(*chart.get(key, []))
+        if not chart.get(key):
+            prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "total": 0}
+    return {"hook": SERVICES[service_id],
+            "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:leg-pain-cds:golden:{service_id}/{case}")),
+            "context": context, "prefetch": prefetch}
+
+
+def render(service_id: str, case: str) -> str:
+    return json.dumps(request(service_id, case), indent=2, sort_keys=True) + "\n"
+
+
+def path(service_id: str, case: str) -> Path:
+    return GOLDEN / service_id / f"{case}.request.json"
+
+
+def write() -> None:
+    for service_id in SERVICES:
+        for case in CASES:
+            target = path(service_id, case)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(render(service_id, case))
+
+
+if __name__ == "__main__":
+    write()
+    sys.exit(0)

@@ -1,0 +1,490 @@
+"""Order-time checks (services leg-pain-order-select / leg-pain-order-sign): pairs, quiet cases, Sandbox drafts."""
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fhir.resources.R4B.medicationrequest import MedicationRequest
+from hypothesis import given, settings, strategies as st
+
+from cards import engine, registry
+from cards.facts import build_facts
+from cards.model import ActionType, Card, SelectionBehavior
+from cards.rule import ORDER_SELECT, ORDER_SIGN
+from cards.topics import TOPIC_SYSTEM
+from tests.cards.order_golden_cases import draft_order
+from tests.fhir_builders import ICD10CM, NOW, PATIENT_ID, RXNORM, SNOMED, cond, med, obs, patient
+
+SERVICES = ("leg-pain-order-select", "leg-pain-order-sign")
+
+# RxNorm codes from clinical-reference.md §3.2 (ingredients) and §3.3 (clinical drugs).
+FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
+BUMETANIDE = ("197418", "bumetanide 1 MG Oral Tablet")
+HCTZ = ("310798", "hydrochlorothiazide 25 MG Oral Tablet")
+CHLORTHALIDONE = ("197499", "chlorthalidone 25 MG Oral Tablet")
+SPIRONOLACTONE = ("313096", "spironolactone 25 MG Oral Tablet")
+HCTZ_TRIAMTERENE = ("310812", "hydrochlorothiazide 25 MG / triamterene 37.5 MG Oral Tablet")
+SIMVA = ("312961", "simvastatin 20 MG Oral Tablet")
+ATORVA = ("617312", "atorvastatin 10 MG Oral Tablet")
+ROSUVA = ("859747", "rosuvastatin calcium 10 MG Oral Tablet")
+PRAVA = ("904475", "pravastatin sodium 40 MG Oral Tablet")
+CLARITHRO = ("197517", "clarithromycin 500 MG Oral Tablet")
+ITRACONAZOLE = ("28031", "itraconazole")
+GEMFIBROZIL = ("4719", "gemfibrozil")
+ALBUTEROL = ("745752", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
+SERTRALINE = ("312941", "sertraline 50 MG Oral Tablet")
+VENLAFAXINE = ("39786", "venlafaxine")
+MIRTAZAPINE = ("311725", "mirtazapine 15 MG Oral Tablet")
+HALOPERIDOL = ("5093", "haloperidol")
+QUETIAPINE = ("312744", "quetiapine 25 MG Oral Tablet")
+METOCLOPRAMIDE = ("6915", "metoclopramide")
+DIPHENHYDRAMINE = ("1049630", "diphenhydramine hydrochloride 25 MG Oral Tablet")
+
+_ids = iter(range(1, 10**6))
+
+
+def draft(code: tuple[str, str] | None, *, rid: str | None = "auto", **extra: Any) -> dict[str, Any]:
+    """A draft order with a fresh id unless one (or None) is given."""
+    return draft_order(f"draft-{next(_ids)}" if rid == "auto" else rid, code, **extra)
+
+
+def order_cards(*resources: dict[str, Any], drafts: list[Any], service: str = "leg-pain-order-select"
+                ) -> list[Card]:
+    facts = build_facts([patient(), *resources], now=NOW, patient_id=PATIENT_ID, draft_orders=drafts)
+    return engine.evaluate(registry.service(service), facts)
+
+
+def topic_card(topic: str, *resources: dict[str, Any], drafts: list[Any]) -> Card | None:
+    return next((c for c in order_cards(*resources, drafts=drafts) if c.topic == topic), None)
+
+
+def k(value: float, days: float = 5) -> dict[str, Any]:
+    return obs("2823-3", value, "mmol/L", days=days)
+
+
+def na(value: float) -> dict[str, Any]:
+    return obs("2951-2", value, "mmol/L")
+
+
+def mg(value: float) -> dict[str, Any]:
+    return obs("19123-9", value, "mg/dL")
+
+
+def ca(value: float) -> dict[str, Any]:
+    return obs("17861-6", value, "mg/dL")
+
+
+def ferritin(value: float) -> dict[str, Any]:
+    return obs("2276-4", value, "ng/mL", days=60)
+
+
+def tsat(value: float) -> dict[str, Any]:
+    return obs("2502-3", value, "%", days=60)
+
+
+RLS = cond("32914008", SNOMED, display="Restless legs")
+RLS_ICD = cond("G25.81", ICD10CM, display="Restless legs syndrome")
+RLS_PREGNANCY = cond("1052284009", SNOMED, display="Restless legs syndrome in pregnancy")
+
+# (topic, chart resources, drafted drug): every pair the order-time checks cover.
+FIRES = {
+    "thiazide-low-sodium": ("diuretic-effect", [na(130)], HCTZ),
+    "thiazide-high-calcium": ("diuretic-effect", [ca(10.8)], CHLORTHALIDONE),
+    "thiazide-low-potassium": ("diuretic-effect", [k(3.2)], HCTZ),
+    "loop-low-potassium": ("diuretic-effect", [k(3.2)], FUROSEMIDE),
+    "loop-low-magnesium": ("diuretic-effect", [mg(1.5)], BUMETANIDE),
+    "potassium-sparing-high-potassium": ("diuretic-effect", [k(5.6)], SPIRONOLACTONE),
+    "statin-with-active-clarithromycin": ("statin-muscle-symptoms", [med(*CLARITHRO)], SIMVA),
+    "statin-with-active-itraconazole": ("statin-muscle-symptoms", [med(*ITRACONAZOLE)], ATORVA),
+    "statin-with-active-gemfibrozil": ("statin-muscle-symptoms", [med(*GEMFIBROZIL)], ROSUVA),
+    "statin-with-high-ck": ("statin-muscle-symptoms", [obs("2157-6", 400, "U/L")], PRAVA),
+    "clarithromycin-with-active-simvastatin": ("statin-muscle-symptoms", [med(*SIMVA)], CLARITHRO),
+    "gemfibrozil-with-active-rosuvastatin": ("statin-muscle-symptoms", [med(*ROSUVA)], GEMFIBROZIL),
+    "haloperidol-rls": ("restless-legs", [RLS], HALOPERIDOL),
+    "quetiapine-rls-icd": ("restless-legs", [RLS_ICD], QUETIAPINE),
+    "metoclopramide-low-ferritin": ("restless-legs", [ferritin(60)], METOCLOPRAMIDE),
+    "diphenhydramine-rls": ("restless-legs", [RLS], DIPHENHYDRAMINE),
+    "sertraline-low-tsat": ("restless-legs", [tsat(15)], SERTRALINE),
+    "venlafaxine-ferritin-at-75": ("restless-legs", [ferritin(75)], VENLAFAXINE),
+    "mirtazapine-rls-pregnancy": ("restless-legs", [RLS_PREGNANCY], MIRTAZAPINE),
+    "albuterol-low-potassium": ("medication-effect", [k(3.3)], ALBUTEROL),
+    "albuterol-low-magnesium": ("medication-effect", [mg(1.5)], ALBUTEROL),
+    "sertraline-low-sodium": ("medication-effect", [na(131)], SERTRALINE),
+}
+
+
+@pytest.mark.parametrize("case", sorted(FIRES))
+@pytest.mark.parametrize("service", SERVICES)
+def test_pair_fires_with_delete_of_the_draft(case: str, service: str) -> None:
+    topic, chart, drug = FIRES[case]
+    d = draft(drug, rid=f"draft-{case}")
+    cards = order_cards(*chart, drafts=[d], service=service)
+    c = next((c for c in cards if c.topic == topic), None)
+    assert c is not None, [x.topic for x in cards]
+    assert c.indicator.value == "warning"
+    assert c.source.topic is not None and c.source.topic.system == TOPIC_SYSTEM
+    assert len(c.summary) < 140 and c.detail and c.override_reasons and c.links
+    assert c.selection_behavior is SelectionBehavior.AT_MOST_ONE
+    deletes = [a for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
+    assert deletes and {a.resource_id for a in deletes} == {f"MedicationRequest/draft-{case}"}
+    assert drug[1] in c.detail  # the drafted drug is named
+    assert c.rule_ids == (f"order-{topic}@1.0.0",)
+
+
+@pytest.mark.parametrize("case", sorted(FIRES))
+def test_pair_is_quiet_when_the_drug_is_already_current(case: str) -> None:
+    """A re-order of a drug the patient already takes is not a start (cards.order_checks docstring)."""
+    topic, chart, drug = FIRES[case]
+    assert topic_card(topic, *chart, med(*drug), drafts=[draft(drug)]) is None
+
+
+@pytest.mark.parametrize("case", sorted(FIRES))
+def test_pair_is_quiet_without_the_finding(case: str) -> None:
+    topic, chart, drug = FIRES[case]
+    assert topic_card(topic, drafts=[draft(drug)]) is None
+
+
+@pytest.mark.parametrize(("chart", "drug"), [
+    ([na(136), ca(10.2), k(3.5), mg(1.7)], HCTZ),          # all at the edge of the default range
+    ([na(130)], FUROSEMIDE),                                # low sodium is not a loop-typical effect here
+    ([k(3.1)], SPIRONOLACTONE),                             # a K-sparing diuretic helps a low potassium
+    ([k(5.0)], SPIRONOLACTONE),                             # upper edge of the default range
+    ([ca(10.8)], FUROSEMIDE),                               # loops lower, not raise, calcium
+    ([k(3.1, days=91)], FUROSEMIDE),                        # stale potassium (90-day window)
+    ([obs("2157-6", 170, "U/L")], SIMVA),                   # CK at the default upper limit
+    ([obs("2157-6", 250, "U/L", low=30, high=300)], SIMVA),  # CK within the lab's own range
+    ([med(*CLARITHRO)], ROSUVA),                            # rosuvastatin is not CYP3A4-dependent
+    ([ferritin(76), tsat(20)], HALOPERIDOL),                # iron above the AASM 2024 thresholds
+    ([RLS], FUROSEMIDE),                                    # unrelated draft for an RLS patient
+    ([k(3.6), mg(1.8)], ALBUTEROL),
+    ([na(135)], SERTRALINE),
+    ([k(3.0)], SIMVA),                                      # unrelated draft for a low potassium
+    ([na(125)], MIRTAZAPINE),                               # mirtazapine: not in the sodium pairs
+    ([na(125)], VENLAFAXINE),                               # SNRI: §5.2 attributes the sodium effect to SSRIs
+])
+def test_quiet(chart: list[dict[str, Any]], drug: tuple[str, str]) -> None:
+    assert order_cards(*chart, drafts=[draft(drug)]) == []
+
+
+def test_unrelated_and_uncoded_drafts_are_quiet() -> None:
+    drafts = [draft(None, medicationCodeableConcept={"text": "amoxicillin 500 mg capsule"}),
+              draft(("21107", "cilostazol"))]
+    assert order_cards(k(2.9), na(128), RLS, med(*SIMVA), drafts=drafts) == []
+
+
+def test_the_draft_itself_in_prefetch_does_not_make_it_current() -> None:
+    """Some EHRs also return the draft from a MedicationRequest search: same id, so it is still a start."""
+    d = draft(FUROSEMIDE, rid="dup-1")
+    as_active = {**d, "status": "active", "intent": "order"}
+    c = topic_card("diuretic-effect", k(3.1), as_active, drafts=[d])
+    assert c is not None
+
+
+def test_a_switch_within_the_class_is_a_start() -> None:
+    """Another ingredient of the same class is a new drug (bumetanide for furosemide, same potassium effect)."""
+    assert topic_card("diuretic-effect", k(3.1), med(*FUROSEMIDE), drafts=[draft(BUMETANIDE)]) is not None
+
+
+def test_both_hooks_give_the_same_cards() -> None:
+    chart = [k(3.0), na(129), RLS, med(*SIMVA)]
+    drafts = [draft(FUROSEMIDE, rid="a"), draft(HCTZ, rid="b"), draft(CLARITHRO, rid="c"), draft(SERTRALINE, rid="d")]
+    select = order_cards(*chart, drafts=drafts, service="leg-pain-order-select")
+    sign = order_cards(*chart, drafts=drafts, service="leg-pain-order-sign")
+    assert select == sign
+    assert sorted(c.topic or "" for c in select) == ["diuretic-effect", "medication-effect", "restless-legs",
+                                                     "statin-muscle-symptoms"]
+
+
+def test_one_card_per_topic_lists_every_draft_and_offers_remove_all() -> None:
+    c = topic_card("diuretic-effect", k(3.0), na(129), drafts=[draft(FUROSEMIDE, rid="a"), draft(HCTZ, rid="b")])
+    assert c is not None and "(+1 more draft)" in c.summary
+    assert "furosemide 40 MG" in c.detail and "hydrochlorothiazide 25 MG" in c.detail
+    first = c.suggestions[0]
+    assert first.label == "Remove all 2 flagged draft orders"
+    assert [a.resource_id for a in first.actions] == ["MedicationRequest/a", "MedicationRequest/b"]
+    assert [s.label for s in c.suggestions[1:]] == ["Remove the draft furosemide order",
+                                                     "Remove the draft hydrochlorothiazide order"]
+
+
+def test_combination_product_counts_each_ingredient() -> None:
+    """HCTZ/triamterene: the thiazide part worsens a low sodium, the K-sparing part a high potassium."""
+    c = topic_card("diuretic-effect", na(130), k(5.4), drafts=[draft(HCTZ_TRIAMTERENE, rid="combo")])
+    assert c is not None and c.detail is not None
+    assert "Sodium **130 mmol/L**" in c.detail and "Potassium **5.4 mmol/L**" in c.detail
+    deletes = [a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
+    assert deletes == ["MedicationRequest/combo"]  # one draft, one removal, even with two ingredients
+    assert [s.label for s in c.suggestions] == ["Remove the draft hydrochlorothiazide/triamterene order"]
+
+
+def test_finding_value_and_date_are_on_the_card() -> None:
+    c = topic_card("diuretic-effect", k(3.1, days=3), drafts=[draft(FUROSEMIDE)])
+    assert c is not None
+    assert "3.1 mmol/L" in c.summary and "2026-11-22" in c.summary
+    assert "2026-11-22 (3 days ago)" in c.detail
+
+
+def test_statin_with_cyp3a4_inhibitor_offers_non_cyp3a4_replacements() -> None:
+    c = topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[draft(SIMVA, rid="simva-1")])
+    assert c is not None
+    replacements = [s for s in c.suggestions if s.label.startswith("Replace")]
+    assert [s.label for s in replacements] == ["Replace simvastatin by pravastatin sodium 40 MG Oral Tablet",
+                                               "Replace simvastatin by rosuvastatin calcium 10 MG Oral Tablet"]
+    for s in replacements:
+        delete, create = s.actions
+        assert delete.type is ActionType.DELETE and delete.resource_id == "MedicationRequest/simva-1"
+        assert create.type is ActionType.CREATE and create.resource is not None
+        resource = MedicationRequest.model_validate(create.resource)  # a valid R4 resource
+        assert resource.status == "draft" and resource.intent == "proposal"
+        coding = create.resource["medicationCodeableConcept"]["coding"][0]
+        assert coding["system"] == RXNORM and coding["code"] in {PRAVA[0], ROSUVA[0]}
+        assert create.resource["subject"] == {"reference": f"Patient/{PATIENT_ID}"}
+    assert c.selection_behavior is SelectionBehavior.AT_MOST_ONE
+
+
+@pytest.mark.parametrize(("chart", "drug"), [
+    ([med(*GEMFIBROZIL)], SIMVA),              # no statin is safe with gemfibrozil: remove only
+    ([obs("2157-6", 900, "U/L")], SIMVA),     # high CK: another statin is no answer
+    ([med(*SIMVA)], CLARITHRO),               # the draft is the inhibitor: the reference names no substitute
+])
+def test_no_replacement_where_none_is_safer(chart: list[dict[str, Any]], drug: tuple[str, str]) -> None:
+    c = topic_card("statin-muscle-symptoms", *chart, drafts=[draft(drug)])
+    assert c is not None
+    assert [s.label for s in c.suggestions if s.label.startswith("Replace")] == []
+
+
+def test_statin_and_inhibitor_drafted_together_fire_once() -> None:
+    c = topic_card("statin-muscle-symptoms", drafts=[draft(SIMVA, rid="s"), draft(CLARITHRO, rid="c")])
+    assert c is not None
+    assert "also drafted" in c.detail
+    deletes = {a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE}
+    assert deletes == {"MedicationRequest/s"}
+
+
+def test_rls_tsat_calculated_from_iron_and_tibc_of_the_same_day() -> None:
+    """TSAT = iron / TIBC x 100 (50 / 400 = 12.5 %), only from one draw (the patient-view rule's helper)."""
+    iron = obs("2498-4", 50, "ug/dL", days=30)
+    c = topic_card("restless-legs", iron, obs("2500-7", 400, "ug/dL", days=30), drafts=[draft(HALOPERIDOL)])
+    assert c is not None and c.detail is not None and "12.5%" in c.detail
+    assert topic_card("restless-legs", iron, obs("2500-7", 400, "ug/dL", days=31), drafts=[draft(HALOPERIDOL)]) is None
+
+
+def test_rls_card_lists_every_finding() -> None:
+    c = topic_card("restless-legs", RLS, ferritin(40), tsat(12), drafts=[draft(QUETIAPINE)])
+    assert c is not None
+    assert "Restless legs (code 32914008" in c.detail
+    assert "40 ng/mL" in c.detail and "12%" in c.detail
+
+
+# ---------------------------------------------------------------------------------------------- Sandbox-shaped drafts
+
+SANDBOX_DRAFTS: dict[str, Any] = {
+    "category-object": draft(FUROSEMIDE, category={"coding": [{"code": "outpatient"}]}),
+    "no-medication": draft(None),
+    "no-id": draft(FUROSEMIDE, rid=None),
+    "empty-concept": draft(None, medicationCodeableConcept={}),
+    "concept-is-a-string": draft(None, medicationCodeableConcept="furosemide"),
+    "coding-is-an-object": draft(None, medicationCodeableConcept={"coding": {"system": RXNORM, "code": "313988"}}),
+    "numeric-code": draft(None, medicationCodeableConcept={"coding": [{"system": RXNORM, "code": 313988}]}),
+    "dangling-reference": draft(None, medicationReference={"reference": "Medication/nowhere"}),
+    "id-is-a-number": draft(FUROSEMIDE, rid=None, id=42),
+    "bad-dates": draft(FUROSEMIDE, authoredOn="2026-13-45"),
+    "not-a-medication-request": {"resourceType": "ServiceRequest", "id": "sr-1", "status": "draft"},
+    "not-a-dict": "MedicationRequest/x",
+    "null": None,
+}
+
+
+@pytest.mark.parametrize("case", sorted(SANDBOX_DRAFTS))
+@pytest.mark.parametrize("service", SERVICES)
+def test_sandbox_shaped_drafts_never_crash(case: str, service: str) -> None:
+    cards = order_cards(k(3.0), drafts=[SANDBOX_DRAFTS[case]], service=service)
+    for c in cards:
+        for s in c.suggestions:
+            for a in s.actions:
+                assert a.type is not ActionType.DELETE or (a.resource_id or "").startswith("MedicationRequest/")
+
+
+def test_empty_draft_orders_give_no_cards() -> None:
+    assert order_cards(k(2.4), na(118), RLS, med(*SIMVA), drafts=[]) == []
+
+
+def test_category_object_still_fires() -> None:
+    c = topic_card("diuretic-effect", k(3.0), drafts=[SANDBOX_DRAFTS["category-object"]])
+    assert c is not None
+
+
+def test_draft_without_id_fires_without_a_delete_action_and_says_so() -> None:
+    c = topic_card("diuretic-effect", k(3.0), drafts=[draft(FUROSEMIDE, rid=None)])
+    assert c is not None
+    assert not [a for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
+    assert c.suggestions == () and c.selection_behavior is None
+    assert "has no id" in c.detail
+
+
+def test_draft_without_id_keeps_the_replacement_without_a_delete() -> None:
+    c = topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[draft(SIMVA, rid=None)])
+    assert c is not None and "has no id" in c.detail
+    assert [a.type for s in c.suggestions for a in s.actions] == [ActionType.CREATE, ActionType.CREATE]
+
+
+def test_numeric_code_is_not_matched() -> None:
+    """A code must be a string (FHIR code); a number is not guessed into one."""
+    assert order_cards(k(3.0), drafts=[SANDBOX_DRAFTS["numeric-code"]]) == []
+
+
+def test_draft_with_contained_medication_fires() -> None:
+    d = draft(None, rid="with-contained", medicationReference={"reference": "#m1"},
+              contained=[{"resourceType": "Medication", "id": "m1",
+                          "code": {"coding": [{"system": RXNORM, "code": FUROSEMIDE[0]}]}}])
+    c = topic_card("diuretic-effect", k(3.0), drafts=[d])
+    assert c is not None
+    assert c.suggestions[0].actions[0].resource_id == "MedicationRequest/with-contained"
+
+
+# ---------------------------------------------------------------------------------------------- registry
+
+
+@pytest.mark.parametrize(("service_id", "hook"), [("leg-pain-order-select", ORDER_SELECT),
+                                                  ("leg-pain-order-sign", ORDER_SIGN)])
+def test_order_services_are_registered(service_id: str, hook: str) -> None:
+    service = registry.service(service_id)
+    assert service.hook == hook
+    assert {r.topic.value for r in service.rules} == {"diuretic-effect", "statin-muscle-symptoms", "restless-legs",
+                                                      "medication-effect"}
+    assert set(service.prefetch) == {"patient", "observations", "medications", "medicationRequests", "conditions"}
+    for code in ("2276-4", "2502-3", "2157-6", "2823-3"):  # ferritin, TSAT, CK, potassium reach the prefetch
+        assert code in service.prefetch["observations"]
+
+
+# ---------------------------------------------------------------------------------------------- cut-offs (-1 / 0 / +1)
+
+@pytest.mark.parametrize(("topic", "lab", "drug", "fires"), [
+    # default ranges (clinical-reference.md §1.4, NIH CC): K 3.5-5.0, Na 135-145, Mg 1.7-2.2, Ca 8.6-10.2
+    ("diuretic-effect", k(3.4), FUROSEMIDE, True), ("diuretic-effect", k(3.5), FUROSEMIDE, False),
+    ("diuretic-effect", na(134), HCTZ, True), ("diuretic-effect", na(135), HCTZ, False),
+    ("diuretic-effect", mg(1.6), BUMETANIDE, True), ("diuretic-effect", mg(1.7), BUMETANIDE, False),
+    ("diuretic-effect", ca(10.3), CHLORTHALIDONE, True), ("diuretic-effect", ca(10.2), CHLORTHALIDONE, False),
+    ("medication-effect", k(3.4), ALBUTEROL, True), ("medication-effect", k(3.5), ALBUTEROL, False),
+    ("medication-effect", na(134), SERTRALINE, True), ("medication-effect", na(135), SERTRALINE, False),
+    # the lab's own range wins over the default
+    ("diuretic-effect", obs("2823-3", 3.6, "mmol/L", low=3.7, high=5.2), FUROSEMIDE, True),
+    ("diuretic-effect", obs("2823-3", 3.4, "mmol/L", low=3.3, high=5.2), FUROSEMIDE, False),
+    # CK: above the lab's upper limit, default 170 U/L
+    ("statin-muscle-symptoms", obs("2157-6", 171, "U/L"), SIMVA, True),
+    ("statin-muscle-symptoms", obs("2157-6", 170, "U/L"), SIMVA, False),
+    ("statin-muscle-symptoms", obs("2157-6", 201, "U/L", low=30, high=200), SIMVA, True),
+    ("statin-muscle-symptoms", obs("2157-6", 200, "U/L", low=30, high=200), SIMVA, False),
+    # AASM 2024: ferritin <= 75 ng/mL, TSAT < 20 %, even inside the lab's normal range
+    ("restless-legs", ferritin(74), HALOPERIDOL, True), ("restless-legs", ferritin(75), HALOPERIDOL, True),
+    ("restless-legs", ferritin(76), HALOPERIDOL, False),
+    ("restless-legs", obs("2276-4", 60, "ng/mL", low=15, high=150, days=60), HALOPERIDOL, True),
+    ("restless-legs", tsat(19), SERTRALINE, True), ("restless-legs", tsat(20), SERTRALINE, False),
+])
+def test_cut_offs(topic: str, lab: dict[str, Any], drug: tuple[str, str], fires: bool) -> None:
+    assert (topic_card(topic, lab, drafts=[draft(drug)]) is not None) is fires
+
+
+@pytest.mark.parametrize(("analyte_lab", "drug", "days", "fires"), [
+    (lambda d: obs("2823-3", 3.0, "mmol/L", days=d), FUROSEMIDE, 90, True),
+    (lambda d: obs("2823-3", 3.0, "mmol/L", days=d), FUROSEMIDE, 91, False),
+    (lambda d: obs("2276-4", 50, "ng/mL", days=d), HALOPERIDOL, 365, True),
+    (lambda d: obs("2276-4", 50, "ng/mL", days=d), HALOPERIDOL, 366, False),
+])
+def test_lookback_windows(analyte_lab: Any, drug: tuple[str, str], days: int, fires: bool) -> None:
+    """Electrolytes and CK: 90 days; iron studies: 12 months (clinical-reference.md §6.5)."""
+    assert bool(order_cards(analyte_lab(days - 0.01 if fires else days), drafts=[draft(drug)])) is fires
+
+
+def test_summary_stays_short_and_keeps_the_draft_count() -> None:
+    chart = [na(129), k(3.1), mg(1.4), ca(10.9)]
+    drafts = [draft(("197770", "hydrochlorothiazide 50 MG Oral Tablet"), rid="a"), draft(CHLORTHALIDONE, rid="b"),
+              draft(FUROSEMIDE, rid="c")]
+    c = topic_card("diuretic-effect", *chart, drafts=drafts)
+    assert c is not None
+    assert len(c.summary) < 140 and c.summary.endswith("(+2 more drafts)"), c.summary
+    assert c.summary == ("Draft hydrochlorothiazide would worsen low potassium 3.1 mmol/L (2026-11-20) and 3 other "
+                         "findings (+2 more drafts)")
+    for shown in ("Potassium **3.1 mmol/L**", "Magnesium **1.4 mg/dL**", "Sodium **129 mmol/L**",
+                  "Calcium **10.9 mg/dL**"):
+        assert shown in c.detail
+
+
+@pytest.mark.parametrize(("chart", "expected", "absent"), [
+    ([RLS], "check ferritin and transferrin saturation", "oral or IV iron"),
+    ([RLS, ferritin(150), tsat(30)], "Consider whether the drafted drug", "check ferritin"),
+    ([ferritin(40)], "oral or IV iron", "check ferritin"),
+])
+def test_rls_next_steps_follow_the_findings(chart: list[dict[str, Any]], expected: str, absent: str) -> None:
+    c = topic_card("restless-legs", *chart, drafts=[draft(HALOPERIDOL)])
+    assert c is not None and c.detail is not None
+    assert expected in c.detail and absent not in c.detail
+
+
+@pytest.mark.parametrize(("chart", "drug", "expected", "absent"), [
+    ([med(*GEMFIBROZIL)], SIMVA, "gemfibrozil raises statin", "CYP3A4 inhibitor multiplies"),
+    ([med(*CLARITHRO)], ATORVA, "CYP3A4 inhibitor multiplies", "gemfibrozil raises"),
+    ([obs("2157-6", 500, "U/L")], ROSUVA, "CK is already above", "CYP3A4 inhibitor multiplies"),
+])
+def test_statin_card_explains_its_own_mechanism(chart: list[dict[str, Any]], drug: tuple[str, str], expected: str,
+                                                absent: str) -> None:
+    c = topic_card("statin-muscle-symptoms", *chart, drafts=[draft(drug)])
+    assert c is not None and c.detail is not None
+    assert expected in c.detail and absent not in c.detail
+
+
+def test_replacement_codes_are_known_non_cyp3a4_statins() -> None:
+    """The alternatives' RxNorm codes map, in the terminology data, to the statin they name - and not to one the
+    CYP3A4 interaction concerns (else the replacement would trigger the same card)."""
+    from cards.rules import order_statin_muscle_symptoms as rule, statin_muscle_symptoms as sams
+    from terminology import drugs
+
+    for alt in rule.NON_CYP3A4_ALTERNATIVES:
+        [matched] = drugs.match([(RXNORM, alt.rxcui, alt.display)], [])
+        assert matched.ingredient == alt.ingredient and "statin" in matched.classes
+        assert matched.matched_by == "rxnorm-product"
+        assert alt.ingredient not in sams.CYP3A4_STATINS
+
+
+def test_replacement_order_is_quiet_when_drafted() -> None:
+    """Accepting the suggestion must not raise the same warning again: the created order is itself checked."""
+    c = topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[draft(SIMVA, rid="simva-1")])
+    assert c is not None
+    created = [a.resource for s in c.suggestions for a in s.actions if a.resource is not None]
+    for resource in created:
+        assert topic_card("statin-muscle-symptoms", med(*CLARITHRO), drafts=[{**resource, "id": "new"}]) is None
+
+
+# ---------------------------------------------------------------------------------------------- properties
+
+DRUGS = [FUROSEMIDE, HCTZ, SPIRONOLACTONE, SIMVA, ROSUVA, CLARITHRO, GEMFIBROZIL, ALBUTEROL, SERTRALINE, QUETIAPINE,
+         METOCLOPRAMIDE, ("21107", "cilostazol")]
+CHART = [k(3.1), na(130), mg(1.5), ca(10.8), obs("2157-6", 400, "U/L"), RLS, med(*CLARITHRO)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(range(len(DRUGS))), max_size=6), st.sampled_from(range(len(DRUGS))))
+def test_another_draft_never_silences_a_card(chosen: list[int], extra: int) -> None:
+    """Adding a draft to the order session can add findings, never remove a topic."""
+    drafts = [draft(DRUGS[i], rid=f"d{n}") for n, i in enumerate(chosen)]
+    before = {c.topic for c in order_cards(*CHART, drafts=drafts)}
+    after = {c.topic for c in order_cards(*CHART, drafts=drafts + [draft(DRUGS[extra], rid="extra")])}
+    assert before <= after
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(range(len(DRUGS))), min_size=1, max_size=6))
+def test_every_delete_names_a_flagged_draft(chosen: list[int]) -> None:
+    drafts = [draft(DRUGS[i], rid=f"d{n}") for n, i in enumerate(chosen)]
+    ids = {f"MedicationRequest/d{n}" for n in range(len(chosen))}
+    for c in order_cards(*CHART, drafts=drafts):
+        assert c.indicator.value == "warning" and len(c.summary) < 140
+        deletes = {a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE}
+        assert deletes and deletes <= ids
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.floats(min_value=1.5, max_value=6.0, allow_nan=False), st.floats(min_value=0.0, max_value=1.0))
+def test_a_lower_potassium_never_silences_the_loop_warning(value: float, drop: float) -> None:
+    fires = topic_card("diuretic-effect", k(value), drafts=[draft(FUROSEMIDE)]) is not None
+    lower = topic_card("diuretic-effect", k(value - drop), drafts=[draft(FUROSEMIDE)]) is not None
+    assert lower >= fires

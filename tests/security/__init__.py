@@ -1,0 +1,1 @@
+"""Security tests: client authentication, FHIR server policy, input limits, privacy."""

@@ -1,0 +1,92 @@
+"""Input limits and log redaction."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from flask import Flask
+
+from cds_service.hardening import (
+    InputLimitExceeded,
+    InvalidJson,
+    apply_security_headers,
+    check_prefetch_limits,
+    json_depth_exceeds,
+    parse_json_body,
+)
+from cds_service.log_privacy import RedactingFilter, redact
+
+
+def nested(depth: int) -> bytes:
+    return b'{"a":' * (depth - 1) + b"{}" + b"}" * (depth - 1)
+
+
+@pytest.mark.parametrize(("depth", "limit", "too_deep"), [(1, 8, False), (8, 8, False), (9, 8, True), (64, 64, False), (65, 64, True)])
+def test_depth_limit_boundaries(depth: int, limit: int, too_deep: bool) -> None:
+    assert json_depth_exceeds(parse_json_body(nested(depth), 10_000), limit) is too_deep
+
+
+def test_too_deep_is_a_400_with_a_clear_message() -> None:
+    with pytest.raises(InputLimitExceeded) as err:
+        parse_json_body(nested(100), 64)
+    assert (err.value.status, err.value.code) == (400, "structure")
+    assert "CDS_MAX_JSON_DEPTH" in err.value.message
+
+
+def test_pathological_nesting_never_hits_the_recursion_limit() -> None:
+    with pytest.raises(InputLimitExceeded):
+        parse_json_body(b"[" * 200_000 + b"]" * 200_000, 64)
+
+
+def test_not_json() -> None:
+    with pytest.raises(InvalidJson):
+        parse_json_body(b"{nope", 64)
+
+
+def bundle(n: int) -> dict[str, object]:
+    return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {"resourceType": "Observation"}}] * n}
+
+
+def test_bundle_entry_limit() -> None:
+    check_prefetch_limits({"observations": bundle(10)}, max_bundle_entries=10, max_resources=100)
+    with pytest.raises(InputLimitExceeded) as err:
+        check_prefetch_limits({"observations": bundle(11)}, max_bundle_entries=10, max_resources=100)
+    assert err.value.status == 413
+    assert "'observations'" in err.value.message and "CDS_MAX_BUNDLE_ENTRIES" in err.value.message
+
+
+def test_total_resource_limit() -> None:
+    prefetch = {"a": bundle(6), "b": bundle(6), "patient": {"resourceType": "Patient"}, "none": None}
+    check_prefetch_limits(prefetch, max_bundle_entries=10, max_resources=13)
+    with pytest.raises(InputLimitExceeded, match="13 resources"):
+        check_prefetch_limits(prefetch, max_bundle_entries=10, max_resources=12)
+
+
+def test_security_headers_keep_deliberate_values() -> None:
+    app = Flask("h")
+    with app.test_request_context("/"):
+        resp = app.response_class("x")
+        resp.headers["Cache-Control"] = "max-age=60"
+        apply_security_headers(resp, https=False)
+    assert resp.headers["Cache-Control"] == "max-age=60"
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert "Strict-Transport-Security" not in resp.headers
+
+
+def test_redact_tokens_and_url_paths() -> None:
+    line = ("GET https://ehr.test/fhir/Patient/123?name=Smith Authorization: Bearer abc.def-ghi "
+            "token eyJhbGciOiJSUzM4NCJ9.eyJpc3MiOiJ4In0.c2ln done")
+    out = redact(line)
+    for secret in ("Patient/123", "Smith", "abc.def-ghi", "eyJhbGciOiJSUzM4NCJ9"):
+        assert secret not in out
+    assert "https://ehr.test/…" in out
+
+
+def test_filter_drops_third_party_debug_and_redacts_the_rest() -> None:
+    filt = RedactingFilter()
+    third = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1, "GET %s", ("/fhir/Patient/1",), None)
+    assert filt.filter(third) is False
+    own = logging.LogRecord("cds_service.fhir_data", logging.INFO, __file__, 1, "fetch %s", ("https://e.test/fhir/Patient/1",), None)
+    assert filt.filter(own) is True
+    assert own.getMessage() == "fetch https://e.test/…"
