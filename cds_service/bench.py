@@ -114,6 +114,16 @@ def _alternate(baseline: Callable[[], Any], service: Callable[[], Any], repeats:
     return base, serv
 
 
+@contextmanager
+def _frozen_gc() -> Iterator[None]:
+    """gc.freeze() for the measurements, undone afterwards (the caller may be a long-lived process, e.g. pytest)."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
 def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -377,29 +387,28 @@ def run(*, quick: bool, seconds: float, log: Callable[[str], None] = print) -> R
             paths[s].write_bytes(body)
         app = _app(tmp, now)
         _post(app.test_client(), SERVICE_PATH, bodies[sizes[0]])  # first-call caches: value sets, models
-        gc.freeze()  # as `leg-pain-cds serve` does before forking its workers
+        with _frozen_gc():  # as `leg-pain-cds serve` does before forking its workers
+            log("case 1: in process (Flask test client) vs orjson.loads ...")
+            repeats = {"small": 30 if quick else 300, "typical": 100, "heavy": 15}
+            result.cases["in_process"] = in_process(app, bodies, repeats)
 
-        log("case 1: in process (Flask test client) vs orjson.loads ...")
-        repeats = {"small": 30 if quick else 300, "typical": 100, "heavy": 15}
-        result.cases["in_process"] = in_process(app, bodies, repeats)
+            log("cases 2-3: over loopback against `leg-pain-cds serve` ...")
+            counts = {"small": 20} if quick else {"typical": 300, "heavy": 60}
+            with served(tmp) as base:
+                result.cases["http"] = over_http(base, {s: paths[s] for s in counts}, latency_counts=counts,
+                                                 seconds=0.5 if quick else seconds, rounds=1 if quick else 2)
 
-        log("cases 2-3: over loopback against `leg-pain-cds serve` ...")
-        counts = {"small": 20} if quick else {"typical": 300, "heavy": 60}
-        with served(tmp) as base:
-            result.cases["http"] = over_http(base, {s: paths[s] for s in counts}, latency_counts=counts,
-                                             seconds=0.5 if quick else seconds, rounds=1 if quick else 2)
+            log("case 4: FHIR fallback against the stand-in (5 ms per query) ...")
+            fb_size = "small" if quick else "typical"
+            result.cases["fallback"] = fallback(tmp, requests_[fb_size], now, repeats=3 if quick else 40)
+            result.cases["fallback"]["size"] = fb_size
 
-        log("case 4: FHIR fallback against the stand-in (5 ms per query) ...")
-        fb_size = "small" if quick else "typical"
-        result.cases["fallback"] = fallback(tmp, requests_[fb_size], now, repeats=3 if quick else 40)
-        result.cases["fallback"]["size"] = fb_size
+            log("case 5: peak memory (tracemalloc) ...")
+            mem_size = "small" if quick else "heavy"
+            result.cases["memory"] = {**memory(app, bodies[mem_size]), "size": mem_size}
 
-        log("case 5: peak memory (tracemalloc) ...")
-        mem_size = "small" if quick else "heavy"
-        result.cases["memory"] = {**memory(app, bodies[mem_size]), "size": mem_size}
-
-        log("cost per resource ...")
-        result.cases["slope"] = slope(app, now, QUICK_SLOPE_SIZES if quick else SLOPE_SIZES)
+            log("cost per resource ...")
+            result.cases["slope"] = slope(app, now, QUICK_SLOPE_SIZES if quick else SLOPE_SIZES)
     result.machine["load_average_at_end"] = _load()
     result.targets = targets(result)
     return result
