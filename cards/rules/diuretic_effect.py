@@ -71,7 +71,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     lines = [card_text.medication_line(m, facts.now) for m in finding.diuretics]
     if finding.abnormal:
         indicator = Indicator.WARNING
-        effects = "; ".join(f"{card_text.ANALYTE_NAMES[a.result.analyte]} {a.direction} "
+        effects = "; ".join(f"{card_text.ANALYTE_NAMES[a.result.analyte].lower()} {a.direction} "
                             f"{card_text.value_text(a.result)}" for a, _ in finding.abnormal)
         summary = f"{drug_text.capitalize()} may explain {effects} - a cause of night leg cramps"
         rows = [(a.result, a.range_used, f"{a.direction}; typical of "
@@ -108,7 +108,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="diuretic-effect", version="1.0.0", topic=Topic.DIURETIC_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    id="diuretic-effect", version="1.0.1", topic=Topic.DIURETIC_EFFECT, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=electrolytes.ANALYTES, drug_classes=DIURETIC_CLASSES,
     summary="Active loop/thiazide diuretic with a typical electrolyte effect, or no potassium in 90 days.",
