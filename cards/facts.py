@@ -18,11 +18,11 @@ from datetime import date as CalendarDate  # LabResult has a field named `date`
 from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Sequence, overload
 
-from fhir.resources.R4B.condition import Condition
-from fhir.resources.R4B.medicationrequest import MedicationRequest
-from fhir.resources.R4B.medicationstatement import MedicationStatement
-from fhir.resources.R4B.observation import Observation
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.observation import ObservationComponent, ObservationReferenceRange
 from fhir.resources.R4B.patient import Patient
+from fhir.resources.R4B.quantity import Quantity
+from fhir.resources.R4B.reference import Reference
 from pydantic import ValidationError
 from terminology import analytes as lab_analytes
 from terminology import drugs, units, valuesets
@@ -43,19 +43,15 @@ CONDITION_EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 FUTURE_TOLERANCE = timedelta(days=1)
 # ABI plausibility gate (clinical-reference.md §2.1 step 4).
 ABI_PLAUSIBLE = (0.0, 3.0)
-# Validation covers the elements a reader uses, the elements FHIR requires of the resource, and the modifiers that
-# change its meaning - not meta, identifier, performer, note, narrative and the like, which no rule reads.
-# Why: fhir.resources (fhir_core) validates every nested element in Python; a whole ~1 kB Observation costs
-# 0.3-1 ms on a 2-core machine, several times the elements read, and a typical request reads ~20 resources
-# (docs/performance.md). A resource invalid in an element that is read is still skipped, as before.
-MODIFIERS = ("modifierExtension", "implicitRules")
-OBSERVATION_READS = (("status", "code", "issued", "interpretation", "referenceRange", "component", "bodySite",
-                      "dataAbsentReason") + MODIFIERS, ("effective", "value"))
-CONDITION_READS = (("clinicalStatus", "verificationStatus", "code", "recordedDate", "subject") + MODIFIERS,
-                   ("onset", "abatement"))
-MEDICATION_READS = (("status", "intent", "subject", "contained", "authoredOn", "dateAsserted") + MODIFIERS,
-                    ("medication", "effective"))
-PATIENT_READS = (("id", "gender", "birthDate") + MODIFIERS, ())
+# Validation covers exactly the elements a rule reads, each with its fhir.resources R4B datatype model (Quantity,
+# CodeableConcept, Observation.referenceRange/component, Reference): not meta, identifier, performer, note,
+# narrative and the like, which no rule reads. Why: fhir.resources (fhir_core) validates every nested element in
+# Python; a whole ~1 kB Observation costs 0.3-1 ms on a 2-core machine, its read elements a third of that, and a
+# typical request reads ~40 resources (docs/performance.md). Status codes and dates are checked by this module's
+# own readers (fixed code sets, strict ISO parsing). A resource invalid in an element that is read is skipped and
+# counted; so is one nested too deeply to validate (RecursionError: fhir_core validates recursively in Python).
+INVALID = (ValidationError, ValueError, TypeError, RecursionError)
+PATIENT_READS = (("id", "gender", "birthDate", "modifierExtension", "implicitRules"), ())
 ABI_TEXT = re.compile(r"ankle.?brachial|\bABI\b|\bAAI\b", re.IGNORECASE)
 LEFT = re.compile(r"\bleft\b|\blt\b|\bL\b", re.IGNORECASE)
 RIGHT = re.compile(r"\bright\b|\brt\b|\bR\b", re.IGNORECASE)
@@ -301,6 +297,40 @@ class LazyResults(Sequence[LabResult]):
         return f"LazyResults({list(self)!r})"
 
 
+class _ReadObservation:
+    """The elements of an Observation that the rules read, each validated with its R4B datatype model."""
+
+    __slots__ = ("valueQuantity", "referenceRange", "interpretation", "component")
+
+    def __init__(self, value: Quantity | None, ranges: list[ObservationReferenceRange],
+                 interpretation: list[CodeableConcept], component: list[ObservationComponent]) -> None:
+        self.valueQuantity = value
+        self.referenceRange = ranges
+        self.interpretation = interpretation
+        self.component = component
+
+    @classmethod
+    def of(cls, raw: dict[str, Any], *, components: bool) -> _ReadObservation:
+        """Raises one of INVALID when a read element is malformed."""
+        CodeableConcept.model_validate(raw.get("code"))
+        value = raw.get("valueQuantity")
+        return cls(
+            Quantity.model_validate(value) if value is not None else None,
+            [ObservationReferenceRange.model_validate(r) for r in _list(raw.get("referenceRange"))],
+            [CodeableConcept.model_validate(i) for i in _list(raw.get("interpretation"))],
+            [ObservationComponent.model_validate(c) for c in _list(raw.get("component"))] if components else [],
+        )
+
+
+def _list(value: Any) -> list[Any]:
+    """A FHIR array element (absent: empty); anything but a list is a schema error."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise TypeError("expected an array")
+    return value
+
+
 # ---------------------------------------------------------------------------------------------- the facts
 
 
@@ -362,8 +392,8 @@ class PatientFacts:
         if memo is not None:
             return memo
         try:
-            obs = Observation.model_validate(read_elements(raw, OBSERVATION_READS))
-        except (ValidationError, ValueError, TypeError):
+            obs = _ReadObservation.of(raw, components=analyte == "abi")
+        except INVALID:
             self.notes.skip("observation-invalid")
             log.info("skipped observation: failed FHIR R4 validation", extra={"resource_id": raw.get("id")})
             results: list[LabResult] = []
@@ -373,7 +403,7 @@ class PatientFacts:
         return results
 
     def _observation_values(
-        self, analyte: str, when: datetime, raw: dict[str, Any], obs: Observation
+        self, analyte: str, when: datetime, raw: dict[str, Any], obs: _ReadObservation
     ) -> list[LabResult]:
         code = self._matched_code(analyte, raw.get("code")) or ""
         display = _concept_text(raw.get("code")) or analyte
@@ -512,9 +542,12 @@ class PatientFacts:
         valid = self._valid_conditions.get(id(raw))
         if valid is None:
             try:
-                Condition.model_validate(read_elements(raw, CONDITION_READS))
+                # Read: code (matched and shown), clinical/verification status (filtered on their codes).
+                for element in ("code", "clinicalStatus", "verificationStatus"):
+                    if raw.get(element) is not None:
+                        CodeableConcept.model_validate(raw[element])
                 valid = True
-            except (ValidationError, ValueError, TypeError):
+            except INVALID:
                 self.notes.skip("condition-invalid")
                 valid = False
             self._valid_conditions[id(raw)] = valid
@@ -577,6 +610,10 @@ class _Builder:
                 return  # duplicates across paged searchsets and overlapping prefetch keys
             self.seen.add(key)
         handler = _HANDLERS.get(rtype) if isinstance(rtype, str) else None
+        if handler is not None and resource.get("modifierExtension") is not None:
+            # FHIR: a resource with a modifier extension the reader does not understand must not be used as is.
+            self.notes.skip("modifier-extension")
+            return
         if handler is not None and rtype != "Patient" and self._other_patient(resource):
             self.notes.skip("other-patient")
             return
@@ -602,7 +639,7 @@ class _Builder:
             return
         try:
             patient = Patient.model_validate(read_elements(raw, PATIENT_READS))
-        except (ValidationError, ValueError, TypeError):
+        except INVALID:
             self.notes.skip("patient-invalid")
             return
         self.facts.sex = patient.gender
@@ -694,10 +731,13 @@ class _Builder:
                 self.notes.skip("draft-order-not-medication-request")
 
     def _valid_medication(self, raw: dict[str, Any]) -> bool:
-        model = MedicationStatement if raw.get("resourceType") == "MedicationStatement" else MedicationRequest
+        """Validate what the medication readers use: the drug concept or the reference to it."""
         try:
-            model.model_validate(read_elements(raw, MEDICATION_READS))
-        except (ValidationError, ValueError, TypeError):
+            if raw.get("medicationCodeableConcept") is not None:
+                CodeableConcept.model_validate(raw["medicationCodeableConcept"])
+            if raw.get("medicationReference") is not None:
+                Reference.model_validate(raw["medicationReference"])
+        except INVALID:
             self.notes.skip("medication-invalid")
             return False
         return True

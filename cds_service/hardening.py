@@ -76,6 +76,33 @@ def json_depth_exceeds(value: Any, max_depth: int) -> bool:
     return False
 
 
+def envelope_depth_exceeds(body: Any, max_depth: int) -> bool:
+    """Depth check of everything this service walks: the CDS Hooks envelope and the shape of each prefetch Bundle.
+
+    The insides of prefetched FHIR resources are not walked: the service reads them only at fixed paths, and
+    validates what it reads with fhir.resources (pydantic-core bounds its own recursion), so nesting there cannot
+    reach Python's recursion limit; orjson caps the whole document at 1024 levels. Walking every node of a
+    5,000-observation prefetch in Python cost ~0.7x the JSON parse itself on every call (docs/performance.md).
+    """
+    if not isinstance(body, dict) or not isinstance(body.get("prefetch"), dict):
+        return json_depth_exceeds(body, max_depth)
+    envelope = {k: v for k, v in body.items() if k != "prefetch"}
+    envelope["prefetch"] = {k: _skeleton(v) for k, v in body["prefetch"].items()}
+    return json_depth_exceeds(envelope, max_depth)
+
+
+def _skeleton(value: Any) -> Any:
+    """A prefetch value reduced to what the service walks: Bundle -> entry[] -> resource (nested Bundles kept)."""
+    if not isinstance(value, dict):
+        return value
+    if value.get("resourceType") != "Bundle":
+        return {}
+    entries = value.get("entry")
+    if not isinstance(entries, list):
+        return {}
+    return {"entry": [{"resource": _skeleton(e.get("resource"))} if isinstance(e, dict) else e for e in entries]}
+
+
 def parse_json_body(raw: bytes, max_depth: int) -> Any:
     """Parse a request body; InvalidJson when it is not JSON, InputLimitExceeded (400) when too deep."""
     try:
@@ -84,7 +111,7 @@ def parse_json_body(raw: bytes, max_depth: int) -> Any:
         if "depth" in err.msg or "recursion" in err.msg:  # orjson's own hard limit (1024) is far above ours
             raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure") from err
         raise InvalidJson(f"Request body is not valid JSON: {err}") from err
-    if json_depth_exceeds(value, max_depth):
+    if envelope_depth_exceeds(value, max_depth):
         raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure")
     return value
 

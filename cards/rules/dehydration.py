@@ -17,6 +17,7 @@ References: ESPEN geriatric hydration guideline 2019 (osmolality > 295/300 mOsm/
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -60,8 +61,14 @@ class Finding:
         return self.draw.sodium is not None and self.draw.sodium.value_in("mmol/L") > SODIUM_CRITICAL
 
 
-def _on(results: list[LabResult], day: date) -> LabResult | None:
-    return next((r for r in results if r.day == day), None)  # newest first: the last result of that day
+def _on(results: Sequence[LabResult], day: date) -> LabResult | None:
+    """The last result of `day` (results come newest first; stops there, so older ones are never validated)."""
+    for result in results:
+        if result.day == day:
+            return result
+        if result.day < day:
+            return None
+    return None
 
 
 def latest_draw(facts: PatientFacts) -> Draw | None:
@@ -70,8 +77,13 @@ def latest_draw(facts: PatientFacts) -> Draw | None:
     creatinines = facts.results("creatinine", LOOKBACK)
     sodiums = facts.results("sodium", LOOKBACK)
     osmolalities = facts.results("osmolality", LOOKBACK)
-    for day in sorted({b.day for b in buns}, reverse=True):
-        bun, creatinine = _on(buns, day), _on(creatinines, day)
+    seen: set[date] = set()
+    for newest_of_day in buns:  # newest day first, read lazily: stops at the first complete draw
+        day = newest_of_day.day
+        if day in seen:
+            continue
+        seen.add(day)
+        bun, creatinine = newest_of_day, _on(creatinines, day)
         sodium, osmolality = _on(sodiums, day), _on(osmolalities, day)
         if bun and creatinine and creatinine.value_in("mg/dL") > 0 and (sodium or osmolality):
             return Draw(day, bun, creatinine, sodium, osmolality)

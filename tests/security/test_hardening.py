@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -90,3 +91,33 @@ def test_filter_drops_third_party_debug_and_redacts_the_rest() -> None:
     own = logging.LogRecord("cds_service.fhir_data", logging.INFO, __file__, 1, "fetch %s", ("https://e.test/fhir/Patient/1",), None)
     assert filt.filter(own) is True
     assert own.getMessage() == "fetch https://e.test/…"
+
+
+def test_envelope_depth_covers_context_and_bundle_shape_not_resource_insides() -> None:
+    import orjson
+
+    from cds_service.hardening import envelope_depth_exceeds
+
+    deep = orjson.loads(nested(40))
+    assert envelope_depth_exceeds({"hook": "patient-view", "context": {"x": deep}}, 32)
+    assert envelope_depth_exceeds({"extension": deep}, 32)
+    # Bundles nested in Bundles are walked by the service, so they count...
+    bundle: dict = {"resourceType": "Patient"}
+    for _ in range(20):
+        bundle = {"resourceType": "Bundle", "entry": [{"resource": bundle}]}
+    assert envelope_depth_exceeds({"prefetch": {"k": bundle}}, 32)
+    # ...but the insides of a resource are read at fixed paths and validated by pydantic-core: not walked here.
+    obs = {"resourceType": "Observation", "extension": [deep]}
+    assert not envelope_depth_exceeds({"prefetch": {"k": {"resourceType": "Bundle", "entry": [{"resource": obs}]},
+                                                    "p": obs}}, 32)
+
+
+def test_a_deep_resource_in_prefetch_is_answered_not_crashed(client: Any, build: Any) -> None:
+    deep: Any = {"url": "urn:x", "valueString": "leaf"}  # 200 levels: over CDS_MAX_JSON_DEPTH, under orjson's 1024
+    for _ in range(200):
+        deep = {"url": "urn:x", "extension": [deep]}
+    potassium = build.potassium(2.9)
+    potassium["valueQuantity"]["extension"] = [deep]
+    request = build.hook_request(prefetch=build.full_prefetch(potassium))
+    resp = client.post("/cds-services/leg-pain-causes", json=request)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
