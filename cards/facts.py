@@ -349,6 +349,7 @@ class PatientFacts:
         self._medications: list[MedicationUse] = []
         self._draft_orders: list[MedicationUse] = []
         self._conditions_raw: list[dict[str, Any]] = []
+        self._condition_views: list[_ConditionView] | None = None
         self._condition_cache: dict[str, list[ConditionMatch]] = {}
         self._valid_conditions: dict[int, bool] = {}  # id(raw) -> validated; raws live as long as the facts
         self._parsed_obs: dict[int, list[LabResult]] = {}
@@ -528,11 +529,11 @@ class PatientFacts:
         if valueset_slug not in self._condition_cache:
             vs = valuesets.load(valueset_slug)
             found: list[ConditionMatch] = []
-            for raw in self._conditions_raw:
-                match = _condition_match(raw, vs)
-                if match is None:
-                    continue
-                if self._condition_valid(raw):
+            if self._condition_views is None:
+                self._condition_views = [_ConditionView.of(raw) for raw in self._conditions_raw]
+            for view in self._condition_views:
+                match = view.match(vs)
+                if match is not None and self._condition_valid(view.raw):
                     found.append(match)
             self._condition_cache[valueset_slug] = found
         return self._condition_cache[valueset_slug]
@@ -557,20 +558,34 @@ class PatientFacts:
         return bool(self.conditions(valueset_slug))
 
 
-def _condition_match(raw: dict[str, Any], vs: Any) -> ConditionMatch | None:
-    concept = raw.get("code")
-    when = parse_fhir_datetime(raw.get("onsetDateTime")) or parse_fhir_datetime(raw.get("recordedDate"))
-    for coding in _codings(concept):
-        system, code = coding.get("system"), coding.get("code")
-        if not isinstance(code, str):
-            continue
-        if any(vs.contains(system, variant) for variant in _code_variants(system, code)):
-            return ConditionMatch(raw.get("id"), _concept_text(concept) or code, vs.slug, "code", code, when)
-    text = _concept_text(concept)
-    all_text = " ".join([text] + [str(c.get("display") or "") for c in _codings(concept)])
-    if all_text.strip() and vs.matches_text(all_text):
-        return ConditionMatch(raw.get("id"), text or all_text.strip(), vs.slug, "text", None, when)
-    return None
+@dataclass(frozen=True)
+class _ConditionView:
+    """What condition matching reads of one Condition, computed once: rules ask about ~20 value sets per call."""
+
+    raw: dict[str, Any]
+    codes: tuple[tuple[Any, str, tuple[str, ...]], ...]  # (system, code as sent, variants to look up)
+    text: str
+    all_text: str
+    when: datetime | None
+
+    @classmethod
+    def of(cls, raw: dict[str, Any]) -> _ConditionView:
+        concept = raw.get("code")
+        codes = tuple((c.get("system"), c["code"], _code_variants(c.get("system"), c["code"]))
+                      for c in _codings(concept) if isinstance(c.get("code"), str))
+        text = _concept_text(concept)
+        all_text = " ".join([text] + [str(c.get("display") or "") for c in _codings(concept)]).strip()
+        when = parse_fhir_datetime(raw.get("onsetDateTime")) or parse_fhir_datetime(raw.get("recordedDate"))
+        return cls(raw, codes, text, all_text, when)
+
+    def match(self, vs: Any) -> ConditionMatch | None:
+        """By code (any coding, ICD-10-CM with or without the dot), else by text as a last resort."""
+        for system, code, variants in self.codes:
+            if any(vs.contains(system, variant) for variant in variants):
+                return ConditionMatch(self.raw.get("id"), self.text or code, vs.slug, "code", code, self.when)
+        if self.all_text and vs.matches_text(self.all_text):
+            return ConditionMatch(self.raw.get("id"), self.text or self.all_text, vs.slug, "text", None, self.when)
+        return None
 
 
 def _code_variants(system: Any, code: str) -> tuple[str, ...]:

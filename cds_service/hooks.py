@@ -64,6 +64,7 @@ def call_service(service_id: str) -> ResponseReturnValue:
                         notes=data.notes, available=data.available)
     cards = engine.evaluate(service, facts)
     body, issued = schemas.dump_cards(cards, new_uuid=conf["UUID_FACTORY"]())
+    security.note_cards([c.uuid for c in issued])
     try:
         current_app.extensions["cds_store"].record_issued(service.id, call.hook_instance, issued, now)
     except SQLAlchemyError:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -290,6 +290,11 @@ def note_hook_instance(value: object) -> None:
     g.cds_hook_instance = safe_token(value)
 
 
+def note_cards(card_uuids: list[str]) -> None:
+    """Called by the hook endpoint with the uuids of the cards it answered (the audit row counts them)."""
+    g.cds_card_uuids = card_uuids
+
+
 def note_rejection(reason: str) -> None:
     """Called by error handlers so the audit row carries a 4xx reason code (e.g. 'invalid', 'not-found')."""
     g.cds_reason = safe_token(reason)
@@ -318,9 +323,12 @@ def _audit(st: SecurityState, response: Response) -> None:
     kind, service_id = _endpoint(request.path)
     card_count = None
     card_ids: list[str] = []
-    if kind == "service" and response.status_code == 200 and response.is_json:
-        body = response.get_json(silent=True)
-        cards = body.get("cards") if isinstance(body, MutableMapping) else None
+    if kind == "service" and response.status_code == 200 and "cds_card_uuids" in g:
+        card_ids = list(g.cds_card_uuids)  # from the hook endpoint: no second parse of the response
+        card_count = len(card_ids)
+    elif kind == "service" and response.status_code == 200 and response.is_json:
+        body = response.get_json(silent=True)  # an endpoint that did not call note_cards
+        cards = body.get("cards") if isinstance(body, Mapping) else None
         if isinstance(cards, list):
             card_count = len(cards)
             card_ids = [c["uuid"] for c in cards if isinstance(c, dict) and isinstance(c.get("uuid"), str)]
