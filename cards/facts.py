@@ -380,6 +380,16 @@ class PatientFacts:
                 return  # candidates are sorted newest first
             yield from self._to_results(analyte, when, raw)
 
+    def candidate_days(self, analyte: str, lookback: timedelta) -> set[CalendarDate]:
+        """Days within `lookback` on which `analyte` has a result that may be usable (nothing validated yet)."""
+        since = self.now - lookback
+        return {when.date() for when, _ in self._obs_candidates.get(analyte, ()) if when >= since}
+
+    def results_on(self, analyte: str, day: CalendarDate) -> list[LabResult]:
+        """The usable results of `analyte` dated `day`, newest first; only that day's results are validated."""
+        return [result for when, raw in self._obs_candidates.get(analyte, ()) if when.date() == day
+                for result in self._to_results(analyte, when, raw)]
+
     def older_than(self, analyte: str, lookback: timedelta) -> datetime | None:
         """Date of the newest candidate result older than the window (to say 'last seen ... ago')."""
         since = self.now - lookback

@@ -17,7 +17,6 @@ References: ESPEN geriatric hydration guideline 2019 (osmolality > 295/300 mOsm/
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -61,30 +60,23 @@ class Finding:
         return self.draw.sodium is not None and self.draw.sodium.value_in("mmol/L") > SODIUM_CRITICAL
 
 
-def _on(results: Sequence[LabResult], day: date) -> LabResult | None:
-    """The last result of `day` (results come newest first; stops there, so older ones are never validated)."""
-    for result in results:
-        if result.day == day:
-            return result
-        if result.day < day:
-            return None
-    return None
-
-
 def latest_draw(facts: PatientFacts) -> Draw | None:
-    """The newest day within LOOKBACK with BUN, creatinine (> 0) and sodium or osmolality."""
-    buns = facts.results("bun", LOOKBACK)
-    creatinines = facts.results("creatinine", LOOKBACK)
-    sodiums = facts.results("sodium", LOOKBACK)
-    osmolalities = facts.results("osmolality", LOOKBACK)
-    seen: set[date] = set()
-    for newest_of_day in buns:  # newest day first, read lazily: stops at the first complete draw
-        day = newest_of_day.day
-        if day in seen:
-            continue
-        seen.add(day)
-        bun, creatinine = newest_of_day, _on(creatinines, day)
-        sodium, osmolality = _on(sodiums, day), _on(osmolalities, day)
+    """The newest day within LOOKBACK with BUN, creatinine (> 0) and sodium or osmolality.
+
+    Candidate days come from the result dates alone, so only the results of days that could form a draw are
+    validated and converted (newest first; a day whose results turn out unusable gives way to the next one).
+    """
+    def days(analyte: str) -> set[date]:
+        return facts.candidate_days(analyte, LOOKBACK)
+
+    def last_on(analyte: str, day: date) -> LabResult | None:
+        found = facts.results_on(analyte, day)
+        return found[0] if found else None  # newest first: the last result of that day
+
+    possible = days("bun") & days("creatinine") & (days("sodium") | days("osmolality"))
+    for day in sorted(possible, reverse=True):
+        bun, creatinine = last_on("bun", day), last_on("creatinine", day)
+        sodium, osmolality = last_on("sodium", day), last_on("osmolality", day)
         if bun and creatinine and creatinine.value_in("mg/dL") > 0 and (sodium or osmolality):
             return Draw(day, bun, creatinine, sodium, osmolality)
     return None
