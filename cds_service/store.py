@@ -19,7 +19,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, insert, select)
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 from cds_service.schemas import IssuedCard
 

@@ -12,7 +12,6 @@ from cards import engine, registry
 from cards.facts import build_facts
 
 from cds_service import fhir_data, schemas, workload
-from cds_service.errors import CdsError
 
 GOLDEN = sorted((Path(__file__).parent / "golden").glob("*/*.request.json"))
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
@@ -29,7 +28,9 @@ def _cards(body: dict[str, Any], service_id: str) -> list[Any]:
 
 
 def _requests() -> list[tuple[str, dict[str, Any], str]]:
-    out = [(f"{p.parent.name}/{p.name.split('.')[0]}", orjson.loads(p.read_bytes()), p.parent.name) for p in GOLDEN]
+    # Only the golden cases that answer 200 have cards to compare (their response files say so).
+    out = [(f"{p.parent.name}/{p.name.split('.')[0]}", orjson.loads(p.read_bytes()), p.parent.name) for p in GOLDEN
+           if orjson.loads(p.with_name(p.name.replace(".request.", ".response.")).read_bytes())["status"] == 200]
     out += [(f"bench-{size}", workload.hook_request(size, now=NOW), workload.SERVICE_ID)
             for size in ("small", "typical")]
     return out
@@ -37,10 +38,7 @@ def _requests() -> list[tuple[str, dict[str, Any], str]]:
 
 @pytest.mark.parametrize("name,body,service_id", _requests(), ids=lambda v: v if isinstance(v, str) else "")
 def test_fast_card_json_equals_card_schema(name: str, body: dict[str, Any], service_id: str) -> None:
-    try:
-        cards = _cards(body, service_id)
-    except (CdsError, registry.UnknownService):
-        pytest.skip(f"{name}: not a 200 case")
+    cards = _cards(body, service_id)
     for number, card in enumerate(cards):
         suggestions = [{"label": s.label, "uuid": f"s-{number}-{i}", "is_recommended": s.is_recommended,
                         "actions": list(s.actions)} for i, s in enumerate(card.suggestions)]
