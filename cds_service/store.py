@@ -120,6 +120,10 @@ class Store:
     def create(self) -> None:
         Base.metadata.create_all(self.engine)
 
+    def close(self) -> None:
+        """Close every pooled connection (tests, shutdown)."""
+        self.engine.dispose()
+
     def after_fork(self) -> None:
         """Drop connections inherited from a parent process (gunicorn preload) without closing them there."""
         self.engine.dispose(close=False)
