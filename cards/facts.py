@@ -233,6 +233,11 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def _text(value: Any) -> str | None:
+    """A JSON string element, or None for anything else (a list or object where a code belongs)."""
+    return value if isinstance(value, str) else None
+
+
 def _float(value: Any) -> float | None:
     if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
         return float(value)
@@ -668,13 +673,16 @@ class _Builder:
             self.notes.skip("patient-invalid")
             return
         self.facts.sex = patient.gender
-        if patient.birthDate:
-            born = patient.birthDate
+        # A partial birthDate ("1950", "1950-03") is valid FHIR; fhir.resources keeps it as text: read the first
+        # day of that year or month.
+        born_at = parse_fhir_datetime(raw.get("birthDate")) if patient.birthDate else None
+        if born_at is not None:
+            born = born_at.date()
             today = self.facts.now.date()
             self.facts.age_years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
     def _add_Observation(self, raw: dict[str, Any]) -> None:
-        status = raw.get("status")
+        status = _text(raw.get("status"))
         concept = raw.get("code")
         analyte = None
         # Inlined _codings/_analyte_for: this loop sees every Observation of the request, most of them labs and
@@ -708,13 +716,13 @@ class _Builder:
             self.medication_index[f"Medication/{raw['id']}"] = raw
 
     def _add_MedicationStatement(self, raw: dict[str, Any]) -> None:
-        if raw.get("status") not in STATEMENT_ACTIVE:
+        if _text(raw.get("status")) not in STATEMENT_ACTIVE:
             self.notes.skip("medication-not-current")
             return
         self.med_resources.append(raw)
 
     def _add_MedicationRequest(self, raw: dict[str, Any]) -> None:
-        if raw.get("status") not in REQUEST_ACTIVE or raw.get("intent") not in REQUEST_INTENTS:
+        if _text(raw.get("status")) not in REQUEST_ACTIVE or _text(raw.get("intent")) not in REQUEST_INTENTS:
             self.notes.skip("medication-not-current")
             return
         self.med_resources.append(raw)

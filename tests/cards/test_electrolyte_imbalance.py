@@ -119,3 +119,12 @@ def test_results_of_another_patient_are_ignored() -> None:
     absolute = obs("2823-3", 3.0, "mmol/L")
     absolute["subject"] = {"reference": "https://ehr.example.org/fhir/Patient/pat-1"}
     assert indicator(T, absolute) == "warning"
+
+
+@pytest.mark.parametrize("birth", ["1950", "1950-03", "1950-03-04"])
+def test_partial_birth_dates_are_read(birth: str) -> None:
+    from cards.facts import build_facts
+    from tests.fhir_builders import NOW, PATIENT_ID, patient
+
+    facts = build_facts([patient(birth=birth)], now=NOW, patient_id=PATIENT_ID)
+    assert facts.age_years == 76
