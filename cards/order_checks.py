@@ -167,6 +167,11 @@ def suggestions(finding: OrderFinding, patient_id: str) -> list[Suggestion]:
     return out
 
 
+def worsens_headline(hit: Hit) -> str:
+    """The usual summary: the drafted drug and the finding it would worsen."""
+    return f"Draft {hit.draft.ingredient} would worsen {findings_text(hit)}"
+
+
 def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Callable[[Hit], str], intro: str,
          next_steps: Sequence[str], guideline_keys: Sequence[str]) -> Card:
     """One warning card for every draft of this topic; `headline(hit)` is the summary for the first hit."""

@@ -64,13 +64,9 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
     return OrderFinding(tuple(hits)) if hits else None
 
 
-def _headline(hit: Hit) -> str:
-    return f"Draft {hit.draft.ingredient} would worsen {order_checks.findings_text(hit)}"
-
-
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
     return order_checks.card(
-        RULE, finding, facts, headline=_headline,
+        RULE, finding, facts, headline=order_checks.worsens_headline,
         intro="Low potassium, magnesium, sodium or calcium, or high calcium or potassium, cause muscle cramps, "
               "weakness and leg pain at night. Starting a diuretic that causes the same disturbance makes it worse.",
         next_steps=["Correct the electrolyte first (replete magnesium before or with potassium), or choose a "

@@ -61,13 +61,9 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
     return OrderFinding(tuple(hits)) if hits else None
 
 
-def _headline(hit: Hit) -> str:
-    return f"Draft {hit.draft.ingredient} would worsen {order_checks.findings_text(hit)}"
-
-
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
     return order_checks.card(
-        RULE, finding, facts, headline=_headline,
+        RULE, finding, facts, headline=order_checks.worsens_headline,
         intro="Low potassium, magnesium or sodium cause muscle cramps and leg pain at night; some drugs other than "
               "diuretics lower them further.",
         next_steps=[STEPS[c] for c in CLASSES if any(c in h.draft.classes for h in finding.hits)],
