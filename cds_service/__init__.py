@@ -12,6 +12,7 @@ from typing import Any, Callable, Mapping
 
 from flask import Flask, Response
 from flask_cors import CORS
+from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service import config, discovery, errors, feedback, hooks, security
 from cds_service.store import Store
@@ -50,8 +51,14 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     # urllib3 logs every request URL at DEBUG, and FHIR URLs carry the patient id: keep it at WARNING.
     logging.getLogger("urllib3").setLevel(logging.WARNING)
 
-    store = Store(app.config["DATABASE_URL"])
-    store.create()
+    try:
+        store = Store(app.config["DATABASE_URL"])
+        store.create()
+    except (SQLAlchemyError, ImportError, OSError) as err:
+        # An unknown dialect, a driver that is not installed, a folder that cannot be created, a server that does
+        # not answer: the service cannot keep its records, so it must not start (no credentials in the message).
+        raise config.ConfigError(f"CDS_DATABASE_URL: cannot open the database ({type(err).__name__}: "
+                                 f"{str(err).splitlines()[0][:200]})") from err
     app.extensions["cds_store"] = store
 
     for blueprint in (discovery.bp, hooks.bp, feedback.bp):

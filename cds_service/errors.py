@@ -10,7 +10,7 @@ from typing import Any, Mapping
 
 import orjson
 from cards.registry import UnknownService
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,8 @@ def _unknown_service(err: UnknownService) -> Response:
 def _http_error(err: HTTPException) -> Response:
     status = err.code or 500
     if status == 413:
-        text = "Request body is larger than the configured limit (CDS_MAX_BODY_MB)."
+        limit = current_app.config.get("MAX_BODY_MB")
+        text = f"Request body is larger than {limit} MB, the configured limit (CDS_MAX_BODY_MB)."
     elif status == 404:
         text = "No such endpoint; CDS services are listed at GET /cds-services."
     elif status == 405:

@@ -263,6 +263,15 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
             nxt = _next_link(value)
             if nxt:
                 continue_pages[key.key] = nxt
+        elif "?" not in key.template and (value.get("resourceType") != key.resource_type
+                                          or value.get("id") not in (None, call.patient_id)):
+            # An instance read (the Patient) must be that resource: a prefetch for another patient, or of another
+            # type, is not this patient's data - fetch it, or answer 412, rather than evaluate without it.
+            out.notes.skip("prefetch-wrong-resource")
+            what = value.get("resourceType") if isinstance(value.get("resourceType"), str) else "no resource type"
+            to_fetch[key.key] = (f"prefetch held a {what}, not a {key.resource_type}"
+                                 if value.get("resourceType") != key.resource_type
+                                 else f"prefetch held a {key.resource_type} other than context.patientId")
         else:
             out.resources.append(value)
             out.available.add(key.key)

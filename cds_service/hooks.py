@@ -11,6 +11,7 @@ from cards.facts import build_facts
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from cds_service import fhir_data, hardening, schemas, security
 from cds_service.errors import UnsupportedMediaType
@@ -29,11 +30,19 @@ def json_body() -> Any:
     A body over MAX_CONTENT_LENGTH raises werkzeug's 413 while it is read.
     """
     if request.mimetype != JSON:
-        raise UnsupportedMediaType(f"Content-Type must be {JSON}, got {request.mimetype or 'none'!r}.")
+        got = repr(request.mimetype) if request.mimetype else "no Content-Type header"
+        raise UnsupportedMediaType(f"Content-Type must be {JSON}, got {got}.")
     charset = request.mimetype_params.get("charset")
     if charset is not None and charset.lower().replace("_", "-") not in {"utf-8", "utf8"}:
         raise UnsupportedMediaType(f"JSON must be UTF-8 encoded, got charset {charset!r}.")
-    data = request.get_data(cache=False)
+    limit = int(current_app.config["MAX_CONTENT_LENGTH"])
+    if request.content_length is None:
+        # Chunked (or unknown length): werkzeug would cut the body at the limit and hand on a truncated one.
+        data = request.input_stream.read(limit + 1)
+        if len(data) > limit:
+            raise RequestEntityTooLarge()
+    else:
+        data = request.get_data(cache=False)  # werkzeug answers 413 over the limit
     # Not JSON -> 400; nested deeper than CDS_MAX_JSON_DEPTH -> 400 (deep nesting would otherwise reach a
     # recursion limit downstream and turn into a 500).
     return hardening.parse_json_body(data, int(current_app.config["MAX_JSON_DEPTH"]))

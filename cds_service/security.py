@@ -134,7 +134,9 @@ def init_app(app: Flask, engine: Engine | None = None) -> SecurityState:
         try:
             clients = load_trusted_clients(app.config["TRUSTED_CLIENTS"])
         except TrustedClientsError as err:
-            raise SecurityConfigError(f"CDS_TRUSTED_CLIENTS: {err}") from err
+            message = str(err)
+            prefix = "" if message.startswith("CDS_TRUSTED_CLIENTS") else "CDS_TRUSTED_CLIENTS: "
+            raise SecurityConfigError(prefix + message) from err
         authenticator = _authenticator(app.config, clients, engine)
         log.info("client authentication on: %d trusted issuer(s)", len(clients))
         if not app.config["PUBLIC_BASE_URL"]:

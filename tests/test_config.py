@@ -73,3 +73,12 @@ def test_effective_config_hides_the_database_password() -> None:
 
 def test_default_workers_suit_the_machine() -> None:
     assert 1 <= config.default_workers() <= 8
+
+
+@pytest.mark.parametrize("url", ["nonsense://x", "sqlite:////proc/nope/x.db", "postgresql+nodriver://u@h/db"])
+def test_an_unusable_database_url_stops_start_up_with_the_variable_named(url: str) -> None:
+    from cds_service import create_app
+    from cds_service.config import ConfigError
+
+    with pytest.raises(ConfigError, match="CDS_DATABASE_URL"):
+        create_app({"AUTH": "none", "DATABASE_URL": url})

@@ -1,6 +1,8 @@
 """The fhirServer fallback against a real HTTP server on 127.0.0.1 (a ThreadingHTTPServer in a fixture)."""
 from __future__ import annotations
 
+import io
+
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -310,3 +312,29 @@ def test_token_never_reaches_the_log(client: FlaskClient, build: Any, fhir: Fake
         _call(client, build, fhir)
     logged = "\n".join(f"{r.getMessage()} {vars(r)}" for r in caplog.records)
     assert TOKEN not in logged and "pat-1" not in logged
+
+
+@pytest.mark.parametrize("patient", [
+    {"resourceType": "Patient", "id": "someone-else"},
+    {"resourceType": "Observation", "id": "pat-1", "status": "final", "code": {"text": "x"}},
+])
+def test_a_patient_prefetch_that_is_not_this_patient_is_412(client: FlaskClient, build: Any,
+                                                            patient: dict[str, Any]) -> None:
+    prefetch = build.full_prefetch(build.potassium(2.9))
+    prefetch["patient"] = patient
+    resp = client.post("/cds-services/leg-pain-causes", json=build.hook_request(prefetch))
+    assert resp.status_code == 412
+    assert "patient" in resp.get_data(as_text=True)
+
+
+def test_chunked_body_over_the_limit_is_413_not_truncated(app_overrides: dict[str, Any]) -> None:
+    from cds_service import create_app
+
+    app = create_app({**app_overrides, "MAX_BODY_MB": 16})
+    body = b'{"hook": "patient-view"' + b" " * (17 * 1024 * 1024) + b"}"
+    # No Content-Length, as gunicorn presents a chunked upload (wsgi.input_terminated).
+    resp = app.test_client().post("/cds-services/leg-pain-causes", input_stream=io.BytesIO(body),
+                                  headers={"Content-Type": "application/json", "Transfer-Encoding": "chunked"},
+                                  environ_overrides={"wsgi.input_terminated": True})
+    assert resp.status_code == 413
+    assert "16 MB" in resp.get_json()["issue"][0]["diagnostics"]
