@@ -619,6 +619,35 @@ def _fmt(value: float) -> str:
 # ---------------------------------------------------------------------------------------------- builder
 
 
+def _observation_analyte(raw: dict[str, Any]) -> str | None:
+    """The analyte a raw Observation reports (any coding; ABI also by text), or None when no rule reads it."""
+    concept = raw.get("code")
+    # Inlined _codings/_analyte_for: this sees every Observation of the request (docs/performance.md).
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    if isinstance(codings, list):
+        for coding in codings:
+            if isinstance(coding, dict):
+                analyte = _analyte_for(coding.get("system"), coding.get("code"))
+                if analyte:
+                    return analyte
+    if isinstance(concept, dict) and _abi_text(_concept_text(concept)):
+        return "abi"
+    return None
+
+
+_ABI_TEXT_MEMO: dict[str, bool] = {}
+
+
+def _abi_text(text: str) -> bool:
+    """Whether an Observation's text names an ABI; memoised (bounded), as lab texts repeat across a chart."""
+    hit = _ABI_TEXT_MEMO.get(text)
+    if hit is None:
+        hit = bool(ABI_TEXT.search(text))
+        if len(_ABI_TEXT_MEMO) < _ANALYTE_MEMO_MAX:
+            _ABI_TEXT_MEMO[text] = hit
+    return hit
+
+
 class _Builder:
     def __init__(self, facts: PatientFacts) -> None:
         self.facts = facts
@@ -633,6 +662,13 @@ class _Builder:
             self.notes.skip("not-a-resource")
             return
         rtype = resource.get("resourceType")
+        analyte = None
+        if rtype == "Observation":
+            # Most Observations are labs and vitals no rule reads: decide that first, with dict look-ups only,
+            # before any bookkeeping (dedupe, patient and modifier checks) is spent on them.
+            analyte = _observation_analyte(resource)
+            if analyte is None:
+                return
         rid = resource.get("id")
         if isinstance(rid, str):
             key = (str(rtype), rid)
@@ -640,18 +676,21 @@ class _Builder:
                 return  # duplicates across paged searchsets and overlapping prefetch keys
             self.seen.add(key)
         handler = _HANDLERS.get(rtype) if isinstance(rtype, str) else None
-        if handler is not None and resource.get("modifierExtension") is not None:
-            # FHIR: a resource with a modifier extension the reader does not understand must not be used as is.
-            self.notes.skip("modifier-extension")
-            return
-        if handler is not None and rtype != "Patient" and self._other_patient(resource):
-            self.notes.skip("other-patient")
-            return
         if handler is None:
             if rtype != "OperationOutcome":
                 self.notes.skip("unrelated-resource")
             return
-        handler(self, resource)
+        if resource.get("modifierExtension") is not None:
+            # FHIR: a resource with a modifier extension the reader does not understand must not be used as is.
+            self.notes.skip("modifier-extension")
+            return
+        if rtype != "Patient" and self._other_patient(resource):
+            self.notes.skip("other-patient")
+            return
+        if analyte is not None:
+            self._add_observation(resource, analyte)
+        else:
+            handler(self, resource)
 
     def _other_patient(self, raw: dict[str, Any]) -> bool:
         """True when subject/patient clearly names another Patient (urn:uuid and missing subjects pass)."""
@@ -682,23 +721,12 @@ class _Builder:
             self.facts.age_years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
     def _add_Observation(self, raw: dict[str, Any]) -> None:
+        analyte = _observation_analyte(raw)
+        if analyte is not None:
+            self._add_observation(raw, analyte)
+
+    def _add_observation(self, raw: dict[str, Any], analyte: str) -> None:
         status = _text(raw.get("status"))
-        concept = raw.get("code")
-        analyte = None
-        # Inlined _codings/_analyte_for: this loop sees every Observation of the request, most of them labs and
-        # vitals no rule reads, so it is kept to dict look-ups (docs/performance.md).
-        codings = concept.get("coding") if isinstance(concept, dict) else None
-        if isinstance(codings, list):
-            for coding in codings:
-                if isinstance(coding, dict):
-                    analyte = _analyte_for(coding.get("system"), coding.get("code"))
-                    if analyte:
-                        break
-        if analyte is None:
-            if isinstance(concept, dict) and ABI_TEXT.search(_concept_text(concept)):
-                analyte = "abi"
-            else:
-                return  # a lab no rule reads: ignored without cost
         if status not in RESULT_STATUSES:
             self.notes.skip(f"observation-status-{status if isinstance(status, str) else 'missing'}")
             return
