@@ -302,6 +302,27 @@ class LazyResults(Sequence[LabResult]):
         return f"LazyResults({list(self)!r})"
 
 
+class Validator:
+    """Validates an element with its R4B model, once per distinct content within one request.
+
+    The same code, reference range and interpretation repeat across a patient's results of one analyte; their
+    validated models are shared (they are only read). Keyed by the model and the element's repr, which is exact
+    for JSON values (a different key order only costs a second validation). Lives as long as one PatientFacts.
+    """
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[type[Any], str], Any] = {}
+
+    def __call__(self, model: type[Any], value: Any) -> Any:
+        key = (model, repr(value))
+        try:
+            return self._memo[key]
+        except KeyError:
+            validated = model.model_validate(value)  # raises one of INVALID; failures are not memoised
+            self._memo[key] = validated
+            return validated
+
+
 class _ReadObservation:
     """The elements of an Observation that the rules read, each validated with its R4B datatype model."""
 
@@ -315,15 +336,15 @@ class _ReadObservation:
         self.component = component
 
     @classmethod
-    def of(cls, raw: dict[str, Any], *, components: bool) -> _ReadObservation:
+    def of(cls, raw: dict[str, Any], *, components: bool, validate: Validator) -> _ReadObservation:
         """Raises one of INVALID when a read element is malformed."""
-        CodeableConcept.model_validate(raw.get("code"))
+        validate(CodeableConcept, raw.get("code"))
         value = raw.get("valueQuantity")
         return cls(
-            Quantity.model_validate(value) if value is not None else None,
-            [ObservationReferenceRange.model_validate(r) for r in _list(raw.get("referenceRange"))],
-            [CodeableConcept.model_validate(i) for i in _list(raw.get("interpretation"))],
-            [ObservationComponent.model_validate(c) for c in _list(raw.get("component"))] if components else [],
+            validate(Quantity, value) if value is not None else None,
+            [validate(ObservationReferenceRange, r) for r in _list(raw.get("referenceRange"))],
+            [validate(CodeableConcept, i) for i in _list(raw.get("interpretation"))],
+            [validate(ObservationComponent, c) for c in _list(raw.get("component"))] if components else [],
         )
 
 
@@ -358,6 +379,7 @@ class PatientFacts:
         self._condition_cache: dict[str, list[ConditionMatch]] = {}
         self._valid_conditions: dict[int, bool] = {}  # id(raw) -> validated; raws live as long as the facts
         self._parsed_obs: dict[int, list[LabResult]] = {}
+        self._validate = Validator()
 
     # ------------------------------------------------------------------ observations
 
@@ -408,7 +430,7 @@ class PatientFacts:
         if memo is not None:
             return memo
         try:
-            obs = _ReadObservation.of(raw, components=analyte == "abi")
+            obs = _ReadObservation.of(raw, components=analyte == "abi", validate=self._validate)
         except INVALID:
             self.notes.skip("observation-invalid")
             log.info("skipped observation: failed FHIR R4 validation", extra={"resource_id": raw.get("id")})
@@ -561,7 +583,7 @@ class PatientFacts:
                 # Read: code (matched and shown), clinical/verification status (filtered on their codes).
                 for element in ("code", "clinicalStatus", "verificationStatus"):
                     if raw.get(element) is not None:
-                        CodeableConcept.model_validate(raw[element])
+                        self._validate(CodeableConcept, raw[element])
                 valid = True
             except INVALID:
                 self.notes.skip("condition-invalid")
@@ -795,9 +817,9 @@ class _Builder:
         """Validate what the medication readers use: the drug concept or the reference to it."""
         try:
             if raw.get("medicationCodeableConcept") is not None:
-                CodeableConcept.model_validate(raw["medicationCodeableConcept"])
+                self.facts._validate(CodeableConcept, raw["medicationCodeableConcept"])
             if raw.get("medicationReference") is not None:
-                Reference.model_validate(raw["medicationReference"])
+                self.facts._validate(Reference, raw["medicationReference"])
         except INVALID:
             self.notes.skip("medication-invalid")
             return False
