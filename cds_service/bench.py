@@ -23,7 +23,6 @@ import gc
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from typing import Any, Callable, Iterator
 import orjson
 import requests
 
-from cds_service import workload
+from cds_service import serving, workload
 
 SERVICE_PATH = f"/cds-services/{workload.SERVICE_ID}"
 PARSE_PATH = "/_bench/parse"
@@ -124,12 +123,6 @@ def _frozen_gc() -> Iterator[None]:
         gc.unfreeze()
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _load() -> list[float] | None:
     """1/5/15-minute load averages: other work on the machine shows in absolute figures (ratios resist it)."""
     try:
@@ -183,36 +176,9 @@ def in_process(app: Any, bodies: dict[str, bytes], repeats: dict[str, int]) -> d
 @contextmanager
 def served(tmp: Path) -> Iterator[str]:
     """`leg-pain-cds serve` as a subprocess on 127.0.0.1 with its default workers; yields the base URL."""
-    port = _free_port()
-    env = dict(os.environ, CDS_BENCH_ROUTES="true", CDS_AUTH="none",
-               CDS_DATABASE_URL=f"sqlite:///{tmp / 'served.db'}")
-    env.pop("CDS_WORKERS", None)
-    log = (tmp / "serve.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "cds_service.cli", "serve", "--host", "127.0.0.1",
-                             "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"bench: `leg-pain-cds serve` exited with {proc.returncode}; see {tmp}/serve.log")
-            try:
-                if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except requests.RequestException:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("bench: `leg-pain-cds serve` did not become ready within 60 s")
-            time.sleep(0.2)
+    settings = {"CDS_BENCH_ROUTES": "true", "CDS_AUTH": "none", "CDS_DATABASE_URL": f"sqlite:///{tmp / 'served.db'}"}
+    with serving.serve_subprocess(tmp, settings) as (_, base):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
 
 
 def drive(url: str, body_path: Path, *, concurrency: int, count: int, seconds: float,

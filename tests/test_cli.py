@@ -4,16 +4,15 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
 from cds_service import cli
+from cds_service.serving import serve_subprocess
 
 EXAMPLES = Path(cli.__file__).parent / "examples"
 AS_OF = "2026-11-25T12:00:00+00:00"
@@ -102,42 +101,17 @@ def test_bad_configuration_stops_serve(monkeypatch: pytest.MonkeyPatch, capsys: 
 # ---------------------------------------------------------------------------------------------- serve
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _command() -> list[str]:
-    script = Path(sys.executable).parent / "leg-pain-cds"
+    script = Path(sys.executable).parent / "leg-pain-cds"  # the console script itself, when installed
     return [str(script)] if script.exists() else [sys.executable, "-m", "cds_service.cli"]
 
 
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-    env.update(CDS_AUTH="none", CDS_DATABASE_URL=f"sqlite:///{tmp_path / 'serve' / 'db.sqlite3'}",
-               CDS_LOG_LEVEL="INFO")
-    log = (tmp_path / "serve.log").open("wb")
-    proc = subprocess.Popen([*_command(), "serve", "--port", str(port), "--workers", "2"], cwd=tmp_path, env=env,
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(300):  # up to ~30 s for start-up on a slow CI machine
-        if proc.poll() is not None:
-            break
-        try:
-            urllib.request.urlopen(f"{base}/healthz", timeout=1).read()
-            break
-        except OSError:
-            time.sleep(0.1)
-    try:
-        yield proc, base
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        log.close()
+    settings = {"CDS_AUTH": "none", "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'serve' / 'db.sqlite3'}",
+                "CDS_LOG_LEVEL": "INFO"}
+    with serve_subprocess(tmp_path, settings, args=("--workers", "2"), command=_command()) as served_:
+        yield served_
 
 
 def test_serve_answers_and_stops_cleanly_on_sigterm(served: tuple[subprocess.Popen[bytes], str],

@@ -7,11 +7,8 @@ server; the FHIR server is the stand-in on 127.0.0.1; the only trusted client si
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
 import sqlite3
-import subprocess
 import sys
 import time
 import uuid
@@ -27,6 +24,7 @@ from jwt.algorithms import ECAlgorithm
 
 from cds_service import samples
 from cds_service.fhir_standin import FhirStandIn
+from cds_service.serving import free_port, serve_subprocess
 
 pytestmark = pytest.mark.integration
 
@@ -35,12 +33,6 @@ KID = "conformance-key-1"
 FHIR_TOKEN = "fhir-access-token-for-conformance"
 SAMPLE = "lpc-diuretic-hypokalemia"
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Service:
@@ -76,35 +68,17 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     clients = {"clients": [{"iss": ISSUER, "jwks": {"keys": [jwk]}, "algorithms": ["ES384"],
                             "fhir_servers": [fhir_base]}]}
     (tmp / "clients.json").write_text(json.dumps(clients))
-    port = _free_port()
     db = tmp / "cds.sqlite3"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CDS_")}
-    env.update(CDS_AUTH="jwt", CDS_TRUSTED_CLIENTS=str(tmp / "clients.json"), CDS_DATABASE_URL=f"sqlite:///{db}",
-               CDS_PUBLIC_BASE_URL=f"http://127.0.0.1:{port}", CDS_MAX_BODY_MB="16", CDS_FHIR_TIMEOUT_S="3",
-               CDS_FHIR_TOTAL_BUDGET_S="6")
     script = Path(sys.executable).parent / "leg-pain-cds"
-    cmd = [str(script)] if script.exists() else [sys.executable, "-m", "cds_service.cli"]
-    log = (tmp / "serve.log").open("wb")
-    proc = subprocess.Popen([*cmd, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
-                            cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "cds_service.cli"]
+    port = free_port()  # CDS_PUBLIC_BASE_URL must name the port before the server starts
+    settings = {"CDS_AUTH": "jwt", "CDS_TRUSTED_CLIENTS": str(tmp / "clients.json"),
+                "CDS_DATABASE_URL": f"sqlite:///{db}", "CDS_PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+                "CDS_MAX_BODY_MB": "16", "CDS_FHIR_TIMEOUT_S": "3", "CDS_FHIR_TOTAL_BUDGET_S": "6"}
     try:
-        for _ in range(300):
-            assert proc.poll() is None, (tmp / "serve.log").read_text()
-            try:
-                requests.get(f"{base}/healthz", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        yield Service(base, key, db, fhir)
+        with serve_subprocess(tmp, settings, args=("--workers", "2"), command=command, port=port) as (_, base):
+            yield Service(base, key, db, fhir)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
         fhir.stop()
 
 
