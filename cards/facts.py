@@ -160,9 +160,14 @@ def _raw_effective(resource: dict[str, Any]) -> datetime | None:
     return when
 
 
+def _array(value: Any) -> list[Any] | tuple[()]:
+    """A raw JSON array element, or nothing: raw reads must survive a number or object where a list belongs."""
+    return value if isinstance(value, list) else ()
+
+
 def _codings(concept: Any) -> Iterator[dict[str, Any]]:
     if isinstance(concept, dict):
-        for coding in concept.get("coding") or ():
+        for coding in _array(concept.get("coding")):
             if isinstance(coding, dict):
                 yield coding
 
@@ -792,7 +797,7 @@ class _Builder:
         self.facts._conditions_raw.append(raw)
 
     def _add_Bundle(self, raw: dict[str, Any]) -> None:
-        for entry in raw.get("entry") or ():
+        for entry in _array(raw.get("entry")):
             if isinstance(entry, dict):
                 self.add(entry.get("resource"))
 
@@ -834,7 +839,7 @@ class _Builder:
                 self.notes.skip("medication-unresolved-reference")
                 return []
             concept = medication.get("code")
-            for ingredient in medication.get("ingredient") or ():
+            for ingredient in _array(medication.get("ingredient")):
                 if isinstance(ingredient, dict):
                     texts.append(_concept_text(ingredient.get("itemCodeableConcept")))
                     for coding in _codings(ingredient.get("itemCodeableConcept")):
@@ -862,7 +867,7 @@ class _Builder:
         if not isinstance(target, str):
             return None
         if target.startswith("#"):
-            for contained in raw.get("contained") or ():
+            for contained in _array(raw.get("contained")):
                 if isinstance(contained, dict) and contained.get("id") == target[1:]:
                     return contained
             return None

@@ -117,7 +117,8 @@ def _parse_now(text: str | None) -> datetime:
 
 
 def _patient_id(bundle: dict[str, Any]) -> str:
-    for entry in bundle.get("entry") or ():
+    entries = bundle.get("entry")
+    for entry in entries if isinstance(entries, list) else ():
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(resource, dict) and resource.get("resourceType") == "Patient" and resource.get("id"):
             return str(resource["id"])

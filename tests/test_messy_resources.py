@@ -96,3 +96,23 @@ def test_messy_resources_never_break_the_service(client: FlaskClient, build: Any
     assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
     for card in resp.get_json()["cards"]:
         assert card["indicator"] in {"info", "warning", "critical"} and len(card["summary"]) < 140
+
+
+def test_a_number_where_an_array_belongs_is_skipped_not_a_500(client: FlaskClient, build: Any) -> None:
+    """Found by the property test above: `contained: 1` on a draft order was iterated and raised TypeError."""
+    draft = {"resourceType": "MedicationRequest", "id": "d1", "status": "draft", "intent": "order",
+             "subject": {"reference": "Patient/pat-1"}, "medicationReference": {"reference": "#m"}, "contained": 1}
+    med = {"resourceType": "MedicationStatement", "id": "s1", "status": "active",
+           "subject": {"reference": "Patient/pat-1"}, "medicationReference": {"reference": "Medication/m1"}}
+    medication = {"resourceType": "Medication", "id": "m1", "code": {"coding": 7}, "ingredient": 3}
+    observations = {"resourceType": "Bundle", "type": "searchset", "entry": 5, "link": 9}
+    prefetch = {"patient": {"resourceType": "Patient", "id": "pat-1"}, "observations": observations,
+                "medications": _bundle([med, medication]), "conditions": _bundle([])}
+    for hook, service in (("patient-view", "leg-pain-causes"), ("order-select", "leg-pain-order-select")):
+        body = build.hook_request(prefetch)
+        body["hook"] = hook
+        if hook == "order-select":
+            body["context"]["draftOrders"] = _bundle([draft])
+            body["context"]["selections"] = ["MedicationRequest/d1"]
+        resp = client.post(f"/cds-services/{service}", json=body)
+        assert resp.status_code == 200, resp.get_data(as_text=True)[:500]
