@@ -296,6 +296,14 @@ class LazyResults(Sequence[LabResult]):
         self._fill(0)
         return bool(self._done)
 
+    def close(self) -> None:
+        """Stop producing: what was produced stays readable, the source (and what it refers to) is let go."""
+        if self._source is not None:
+            close = getattr(self._source, "close", None)
+            if close is not None:
+                close()
+            self._source = None
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, (LazyResults, list)):
             return list(self) == list(other)
@@ -307,12 +315,25 @@ class LazyResults(Sequence[LabResult]):
         return f"LazyResults({list(self)!r})"
 
 
-class Validator:
-    """Validates an element with its R4B model, once per distinct content within one request.
+# The elements the rules read repeat across patients: one laboratory system sends the same potassium code, reference
+# range and interpretation flags to every chart, and reports values at a fixed precision (4.1 mmol/L, 138 mmol/L,
+# ABI 0.87), so a few hundred distinct quantities cover an analyte. Their validated models are kept for the life of
+# the process, bounded. References (resource ids) and the Patient are specific to one chart: memoised within one
+# request only. The benchmark rotates patients so that its figures include the misses (docs/performance.md).
+SHARED_MODELS: frozenset[type[Any]] = frozenset({CodeableConcept, ObservationReferenceRange, Quantity,
+                                                 ObservationComponent})
+SHARED_MEMO_MAX = 4096  # entries; each a small read-only model (a few kB), so a few MB at most per process
+SHARED_KEY_MAX = 2048  # characters of repr: a larger element is not kept across requests
+_shared_memo: dict[tuple[type[Any], str], Any] = {}
 
-    The same code, reference range and interpretation repeat across a patient's results of one analyte; their
-    validated models are shared (they are only read). Keyed by the model and the element's repr, which is exact
-    for JSON values (a different key order only costs a second validation). Lives as long as one PatientFacts.
+
+class Validator:
+    """Validates an element with its R4B model, once per distinct content.
+
+    Keyed by the model and the element's repr, which is exact for JSON values (a different key order only costs a
+    second validation). Validated models are only read, never changed, so they can be shared. Memoised for one
+    request (one PatientFacts) by default; elements of a SHARED_MODELS type are kept across requests in a bounded
+    process-wide memo (oldest dropped first). Failures are never memoised: an invalid element raises every time.
     """
 
     def __init__(self) -> None:
@@ -323,9 +344,24 @@ class Validator:
         try:
             return self._memo[key]
         except KeyError:
-            validated = model.model_validate(value)  # raises one of INVALID; failures are not memoised
-            self._memo[key] = validated
-            return validated
+            pass
+        shared = model in SHARED_MODELS and len(key[1]) <= SHARED_KEY_MAX
+        if shared:
+            try:
+                validated = self._memo[key] = _shared_memo[key]
+                return validated
+            except KeyError:
+                pass
+        validated = model.model_validate(value)  # raises one of INVALID
+        self._memo[key] = validated
+        if shared:
+            if len(_shared_memo) >= SHARED_MEMO_MAX:
+                try:  # dicts keep insertion order: drop the oldest; another thread may have dropped it first
+                    del _shared_memo[next(iter(_shared_memo))]
+                except (KeyError, StopIteration, RuntimeError):
+                    pass
+            _shared_memo[key] = validated
+        return validated
 
 
 class _ReadObservation:
@@ -385,6 +421,21 @@ class PatientFacts:
         self._valid_conditions: dict[int, bool] = {}  # id(raw) -> validated; raws live as long as the facts
         self._parsed_obs: dict[int, list[LabResult]] = {}
         self._validate = Validator()
+
+    def release(self) -> None:
+        """Drop the caches once the rules are done (the web layer calls this after evaluating a request).
+
+        A LazyResults not read to its end holds a generator running over this object, and this object holds the
+        LazyResults: a reference cycle that keeps every candidate Observation of the request alive until the cyclic
+        garbage collector finds it. Released, the request's data is freed by reference counting when the request
+        ends, which is what lets the web layer pause the collector during requests (cds_service/gc_pause.py).
+        The facts stay usable: anything asked again is recomputed.
+        """
+        for lazy in self._lab_cache.values():
+            lazy.close()
+        self._lab_cache.clear()
+        self._parsed_obs.clear()
+        self._condition_cache.clear()
 
     # ------------------------------------------------------------------ observations
 

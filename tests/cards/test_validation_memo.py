@@ -1,0 +1,109 @@
+"""The validation memo: shared across requests for the elements that repeat across charts, bounded, never hiding
+an invalid element, never changing a card; and PatientFacts.release leaves no reference cycle behind."""
+from __future__ import annotations
+
+import gc
+import weakref
+from datetime import datetime, timezone
+from typing import Any, Iterator
+
+import orjson
+import pytest
+from fhir.resources.R4B.codeableconcept import CodeableConcept
+from fhir.resources.R4B.quantity import Quantity
+from fhir.resources.R4B.reference import Reference
+
+from cards import engine, facts, registry
+from cards.facts import INVALID, Validator, build_facts
+from cds_service import workload
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
+K = {"coding": [{"system": "http://loinc.org", "code": "2823-3", "display": "Potassium"}]}
+
+
+@pytest.fixture
+def empty_memo() -> Iterator[dict[Any, Any]]:
+    saved = dict(facts._shared_memo)
+    facts._shared_memo.clear()
+    yield facts._shared_memo
+    facts._shared_memo.clear()
+    facts._shared_memo.update(saved)
+
+
+def test_a_repeated_code_is_validated_once_across_requests(empty_memo: dict[Any, Any]) -> None:
+    first = Validator()(CodeableConcept, K)
+    second = Validator()(CodeableConcept, dict(K))  # another request, an equal element
+    assert second is first and len(empty_memo) == 1
+
+
+def test_references_are_not_kept_across_requests(empty_memo: dict[Any, Any]) -> None:
+    v = Validator()
+    ref = {"reference": "Medication/m-1"}
+    assert v(Reference, ref) is v(Reference, ref)  # within a request: once
+    assert not empty_memo  # chart-specific: not shared
+
+
+def test_an_invalid_element_is_rejected_every_time(empty_memo: dict[Any, Any]) -> None:
+    bad = {"value": "four", "unit": "mmol/L"}
+    for _ in range(3):
+        with pytest.raises(INVALID):
+            Validator()(Quantity, bad)
+    assert not empty_memo
+
+
+def test_the_shared_memo_is_bounded(empty_memo: dict[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(facts, "SHARED_MEMO_MAX", 5)
+    validate = Validator()
+    for i in range(12):
+        validate(Quantity, {"value": i, "unit": "mmol/L"})
+    assert len(empty_memo) == 5
+    assert (Quantity, repr({"value": 11, "unit": "mmol/L"})) in empty_memo  # the newest are kept
+    assert (Quantity, repr({"value": 0, "unit": "mmol/L"})) not in empty_memo
+
+
+def test_large_elements_are_not_kept(empty_memo: dict[Any, Any]) -> None:
+    Validator()(CodeableConcept, {"text": "x" * (facts.SHARED_KEY_MAX + 1)})
+    assert not empty_memo
+
+
+def _cards(request: dict[str, Any]) -> list[Any]:
+    service = registry.service("leg-pain-causes")
+    found = build_facts(workload.resources_of(orjson.loads(orjson.dumps(request))), now=NOW,
+                        patient_id=workload.PATIENT_ID)
+    return [(c.topic, c.indicator, c.summary, c.detail) for c in engine.evaluate(service, found)]
+
+
+def test_cards_are_the_same_with_a_cold_or_warm_memo(empty_memo: dict[Any, Any]) -> None:
+    requests = [workload.hook_request("small", seed=seed, now=NOW) for seed in (1, 2, 3)]
+    cold = []
+    for request in requests:
+        empty_memo.clear()
+        cold.append(_cards(request))
+    warm = [_cards(request) for request in requests + requests]
+    assert cold and all(cold)  # the benchmark patients make cards fire
+    assert warm == cold + cold
+
+
+def test_released_facts_are_freed_without_the_cycle_collector() -> None:
+    service = registry.service("leg-pain-causes")
+    request = workload.hook_request("small", now=NOW)
+    found = build_facts(workload.resources_of(request), now=NOW, patient_id=workload.PATIENT_ID)
+    engine.evaluate(service, found)
+    found.release()
+    ref = weakref.ref(found)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del found
+        assert ref() is None  # reference counting alone freed it: no cycle was left
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def test_facts_still_answer_after_release() -> None:
+    request = workload.hook_request("small", now=NOW)
+    found = build_facts(workload.resources_of(request), now=NOW, patient_id=workload.PATIENT_ID)
+    before = found.latest("potassium", facts.timedelta(days=365))
+    found.release()
+    assert found.latest("potassium", facts.timedelta(days=365)) == before
