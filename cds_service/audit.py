@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any, Sequence
 
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.engine import Engine
@@ -37,6 +38,8 @@ AUDIT_EVENT = Table(
     Column("reason", String(64)),  # a fixed reason code for 4xx/5xx (e.g. auth-expired, invalid, not-found)
     Column("latency_ms", Float, nullable=False),
 )
+
+_AUDIT_INSERT = insert(AUDIT_EVENT)  # built once, executed with a dict of values per call
 
 # hookInstance is a client-chosen string; keep it only when it looks like the UUID/ID the spec intends, so a
 # client cannot push free text (or PHI) into the audit table.
@@ -73,15 +76,29 @@ class AuditLog:
         self.engine = engine
         METADATA.create_all(engine)
 
-    def record(self, event: AuditEvent) -> None:
-        """Insert one row. A failure is logged, never raised: auditing must not turn an answer into a 500."""
-        values = {k: getattr(event, k) for k in AuditEvent.__dataclass_fields__}
-        values["issuer"] = (event.issuer or None) and event.issuer[:512]
+    def record(self, event: AuditEvent | None, also: Sequence[tuple[Any, list[dict[str, Any]]]] = ()) -> None:
+        """Insert one row (none when `event` is None), and `also` (statement, rows) pairs of the same call, in one
+        transaction.
+
+        A hook call writes its issued-card rows here, so that a call costs one commit, not two (with SQLite one
+        write lock taken, not two, which is what several busy workers queue for). A failure is logged, never
+        raised: record keeping must not turn an answer into a 500 or withhold cards from the clinician.
+        """
+        values = None
+        if event is not None:
+            values = {k: getattr(event, k) for k in AuditEvent.__dataclass_fields__}
+            values["issuer"] = (event.issuer or None) and event.issuer[:512]
+        if values is None and not any(rows for _, rows in also):
+            return
         try:
             with self.engine.begin() as conn:
-                conn.execute(insert(AUDIT_EVENT).values(**values))
+                if values is not None:
+                    conn.execute(_AUDIT_INSERT, values)
+                for statement, rows in also:
+                    if rows:
+                        conn.execute(statement, rows)
         except SQLAlchemyError:  # logged with the request id; re-raising would turn an answer into a 500
-            log.exception("audit write failed request_id=%s", event.request_id)
+            log.exception("audit write failed request_id=%s", event.request_id if event else "-")
 
     def recent(self, limit: int = 100) -> list[AuditEvent]:
         """The latest rows, newest first."""

@@ -10,10 +10,9 @@ from cards import engine, registry
 from cards.facts import build_facts
 from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from cds_service import fhir_data, hardening, schemas, security
+from cds_service import fhir_data, hardening, schemas, security, store
 from cds_service.errors import UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -72,15 +71,13 @@ def call_service(service_id: str) -> ResponseReturnValue:
     facts = build_facts(data.resources, now=now, patient_id=call.patient_id, draft_orders=call.draft_orders,
                         notes=data.notes, available=data.available)
     cards = engine.evaluate(service, facts)
+    facts.release()  # no reference cycles left: the request's data is freed when it ends (gc_pause.py)
     body, issued = schemas.dump_cards(cards, new_uuid=conf["UUID_FACTORY"]())
     security.note_cards([c.uuid for c in issued])
-    try:
-        current_app.extensions["cds_store"].record_issued(service.id, call.hook_instance, issued, now)
-    except SQLAlchemyError:
-        # The cards are right whether or not the record is written: a locked or unreachable database must not
-        # withhold them from the clinician. Feedback on these cards will be stored flagged card_known = false.
-        log.exception("could not record issued cards", extra={"hookInstance": call.hook_instance,
-                                                               "service": service.id})
+    # Written with the call's audit row, in one transaction, after this returns (security._after_request), and
+    # before the answer leaves. A failing database is logged there and does not withhold the cards: feedback on
+    # them is then stored flagged card_known = false.
+    security.note_records(store.ISSUED_INSERT, store.issued_rows(service.id, call.hook_instance, issued, now))
     log.info("hook answered", extra={
         "hookInstance": call.hook_instance, "service": service.id,
         "rules": [r for c in issued for r in c.rule_ids], "cards": [c.uuid for c in issued],

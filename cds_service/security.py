@@ -297,6 +297,11 @@ def note_cards(card_uuids: list[str]) -> None:
     g.cds_card_uuids = card_uuids
 
 
+def note_records(statement: Any, rows: list[dict[str, Any]]) -> None:
+    """Rows an endpoint wants written with this call's audit row, in the same transaction (the issued cards)."""
+    g.setdefault("cds_records", []).append((statement, rows))
+
+
 def note_rejection(reason: str) -> None:
     """Called by error handlers so the audit row carries a 4xx reason code (e.g. 'invalid', 'not-found')."""
     g.cds_reason = safe_token(reason)
@@ -309,6 +314,8 @@ def _after_request(response: Response) -> Response:
         response.headers.setdefault("X-Request-ID", g.cds_request_id)
     if request.method != "OPTIONS" and is_protected(request.path):
         _audit(st, response)
+    elif "cds_records" in g:  # not audited (no such route today): the records are still written
+        st.audit.record(None, also=g.cds_records)
     return response
 
 
@@ -358,7 +365,7 @@ def _audit(st: SecurityState, response: Response) -> None:
         reason=reason,
         latency_ms=round((time.perf_counter() - started) * 1000, 2),
     )
-    st.audit.record(event)
+    st.audit.record(event, also=g.get("cds_records", ()))
     log.info(
         "call endpoint=%s service=%s hookInstance=%s issuer=%s status=%d outcome=%s reason=%s cards=%s "
         "card_uuids=%s latency_ms=%.1f request_id=%s",

@@ -65,7 +65,7 @@ class FeedbackRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-_ISSUED_INSERT = insert(IssuedCardRow)
+ISSUED_INSERT = insert(IssuedCardRow)  # built once: executed with a list of rows (executemany)
 
 
 @dataclass(frozen=True)
@@ -91,6 +91,19 @@ class FeedbackRecord:
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def issued_rows(service_id: str, hook_instance: str, cards: Iterable[IssuedCard],
+                issued_at: datetime) -> list[dict[str, Any]]:
+    """The issued_card rows of one answer, for ISSUED_INSERT.
+
+    Core executemany, not ORM objects: this runs on every hook call, where the unit-of-work machinery cost ~1 ms a
+    request (docs/performance.md); same table, same columns.
+    """
+    return [{"uuid": c.uuid, "service_id": service_id, "hook_instance": hook_instance, "topic": c.topic,
+             "indicator": c.indicator, "rule_ids": json.dumps(list(c.rule_ids)),
+             "suggestion_uuids": json.dumps(list(c.suggestion_uuids)), "issued_at": _utc(issued_at)}
+            for c in cards]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -130,16 +143,11 @@ class Store:
 
     def record_issued(self, service_id: str, hook_instance: str, cards: Iterable[IssuedCard],
                       issued_at: datetime) -> None:
-        # Core executemany, not ORM objects: this runs on every hook call, where the unit-of-work machinery cost
-        # ~1 ms a request (docs/performance.md); same table, same columns.
-        rows = [{"uuid": c.uuid, "service_id": service_id, "hook_instance": hook_instance, "topic": c.topic,
-                 "indicator": c.indicator, "rule_ids": json.dumps(list(c.rule_ids)),
-                 "suggestion_uuids": json.dumps(list(c.suggestion_uuids)), "issued_at": _utc(issued_at)}
-                for c in cards]
-        if not rows:
-            return
-        with self.engine.begin() as conn:
-            conn.execute(_ISSUED_INSERT, rows)
+        """Insert the issued-card rows in their own transaction (a hook call writes them with its audit row)."""
+        rows = issued_rows(service_id, hook_instance, cards, issued_at)
+        if rows:
+            with self.engine.begin() as conn:
+                conn.execute(ISSUED_INSERT, rows)
 
     def record_feedback(self, service_id: str, items: Iterable[dict[str, Any]], received_at: datetime) -> list[str]:
         """Store feedback items; return the card uuids this database never issued for `service_id`."""

@@ -116,13 +116,18 @@ def test_a_failing_database_does_not_withhold_cards(client: FlaskClient, build: 
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from sqlalchemy.exc import OperationalError
 
-    def locked(*_a: Any, **_k: Any) -> None:
-        raise OperationalError("INSERT", {}, Exception("database is locked"))
+    attempts: list[str] = []
 
-    monkeypatch.setattr(app.extensions["cds_store"], "record_issued", locked)
+    def locked(*_a: Any, **_k: Any) -> None:
+        attempts.append("begin")
+        raise OperationalError("BEGIN", {}, Exception("database is locked"))
+
+    # Every write of the call (issued cards and audit row share one transaction) meets a locked database.
+    monkeypatch.setattr(app.extensions["cds_store"].engine, "begin", locked)
     resp = client.post("/cds-services/leg-pain-causes", json=build.hook_request(build.full_prefetch(
         build.potassium(2.9))))
     assert resp.status_code == 200 and resp.get_json()["cards"]
+    assert attempts  # the write was tried and failed, and the cards were still answered
 
 
 def test_concurrent_writers_on_one_sqlite_file(tmp_path: Path) -> None:
