@@ -81,6 +81,11 @@ class HookRequestSchema(_Base):
                 raise ValidationError(f"prefetch.{key} must be a FHIR resource (object) or null.", "prefetch")
 
 
+# One instance, reused: marshmallow schemas are safe to share across threads for load (no per-call state), and
+# building one costs ~0.2 ms (field copies), a tenth of a small request's budget.
+_HOOK_REQUEST = HookRequestSchema()
+
+
 @dataclass(frozen=True)
 class HookCall:
     """A validated hook request, as the data layer needs it. The access token is kept out of repr."""
@@ -126,7 +131,7 @@ def load_hook_request(body: Any, service: Service) -> HookCall:
     if not isinstance(body, dict):
         raise BadHookRequest("The request body must be a JSON object.")
     try:
-        data = HookRequestSchema().load(body)
+        data = _HOOK_REQUEST.load(body)
     except ValidationError as err:
         raise BadHookRequest(f"Invalid hook request - {_messages(err)}") from err
     if data["hook"] != service.hook:
@@ -208,8 +213,17 @@ class CardSchema(_Pruned):
 _CARD = CardSchema()
 
 
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
+def _kept(**items: Any) -> dict[str, Any]:
+    """The items whose value is not empty (flat: what _prune does to an object whose values are scalars)."""
+    return {k: v for k, v in items.items() if not _empty(v)}
+
+
 def _coding(coding: Any) -> dict[str, Any] | None:
-    return None if coding is None else {"system": coding.system, "code": coding.code, "display": coding.display}
+    return None if coding is None else _kept(system=coding.system, code=coding.code, display=coding.display) or None
 
 
 def card_json(card: Card, card_uuid: str, suggestions: list[dict[str, Any]]) -> dict[str, Any]:
@@ -217,19 +231,33 @@ def card_json(card: Card, card_uuid: str, suggestions: list[dict[str, Any]]) -> 
 
     CardSchema stays the contract: tests/test_schemas_fast_dump.py asserts equality with it for every card the rules
     produce on the golden requests and the benchmark patients. Why: marshmallow's dump of four cards took ~1 ms, a
-    third of the 3 ms a small request may take (docs/performance.md).
+    third of the 3 ms a small request may take, and a generic recursive prune another 0.3 ms
+    (docs/performance.md). Every level is pruned where it is built; only a suggested FHIR resource, whose shape
+    the card does not know, goes through the generic _prune.
     """
     source = card.source
-    return _prune({  # type: ignore[no-any-return]
-        "uuid": card_uuid, "summary": card.summary, "indicator": card.indicator.value, "detail": card.detail,
-        "source": {"label": source.label, "url": source.url, "topic": _coding(source.topic)},
-        "suggestions": [{"label": s["label"], "uuid": s["uuid"], "isRecommended": s["is_recommended"],
-                         "actions": [{"type": a.type.value, "description": a.description, "resource": a.resource,
-                                      "resourceId": a.resource_id} for a in s["actions"]]} for s in suggestions],
-        "selectionBehavior": card.selection_behavior.value if card.selection_behavior else None,
-        "overrideReasons": [_coding(c) for c in card.override_reasons],
-        "links": [{"label": link.label, "url": link.url, "type": link.type} for link in card.links],
-    })
+    out = _kept(uuid=card_uuid, summary=card.summary, indicator=card.indicator.value, detail=card.detail)
+    src = _kept(label=source.label, url=source.url, topic=_coding(source.topic))
+    if src:
+        out["source"] = src
+    built = []
+    for s in suggestions:
+        actions = [a for a in (_kept(type=a.type.value, description=a.description, resource=_prune(a.resource),
+                                     resourceId=a.resource_id) for a in s["actions"]) if a]
+        suggestion = _kept(label=s["label"], uuid=s["uuid"], isRecommended=s["is_recommended"], actions=actions)
+        if suggestion:
+            built.append(suggestion)
+    if built:
+        out["suggestions"] = built
+    if card.selection_behavior:
+        out["selectionBehavior"] = card.selection_behavior.value
+    reasons = [c for c in map(_coding, card.override_reasons) if c]
+    if reasons:
+        out["overrideReasons"] = reasons
+    links = [x for x in (_kept(label=link.label, url=link.url, type=link.type) for link in card.links) if x]
+    if links:
+        out["links"] = links
+    return out
 
 
 def schema_card_json(card: Card, card_uuid: str, suggestions: list[dict[str, Any]]) -> dict[str, Any]:
