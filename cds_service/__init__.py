@@ -15,6 +15,7 @@ from flask_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
 from cds_service import config, discovery, errors, feedback, hooks, security
+from cds_service.gc_pause import GcPause
 from cds_service.store import Store
 
 log = logging.getLogger(__name__)
@@ -71,4 +72,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     # Client authentication, FHIR server allowlist, security headers, audit (warns loudly when CDS_AUTH=none).
     security.init_app(app, engine=store.engine)
+    if app.config["GC_PAUSE"]:  # the request's JSON tree is freed by reference counting (cds_service/gc_pause.py)
+        pause = GcPause()
+        app.extensions["cds_gc_pause"] = pause
+        app.wsgi_app = pause.wrap(app.wsgi_app)  # type: ignore[method-assign,assignment]
     return app

@@ -228,6 +228,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Most entries in one prefetch Bundle; more: 413."),
     Setting("MAX_PREFETCH_RESOURCES", 100000, _number(int, 1, 10_000_000),
             "Most resources in one request's prefetch; more: 413."),
+    Setting("GC_PAUSE", True, _bool,
+            "Pause Python's cyclic garbage collector while requests are in flight (docs/performance.md)."),
     Setting("BENCH_ROUTES", False, _bool,
             "Enable `POST /_bench/parse` (parses the body, returns no cards), the benchmark's baseline."),
 )
