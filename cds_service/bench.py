@@ -47,6 +47,9 @@ FALLBACK_DELAY_S = 0.005
 CONCURRENCY = 8
 SLOPE_SIZES = (20, 250, 500, 1000, 2500, 5000)
 QUICK_SLOPE_SIZES = (10, 20)
+# Different patients per size: each measured once in process; a pool of them sent in turn over HTTP.
+IN_PROCESS_PATIENTS = {"small": 300, "typical": 100, "heavy": 15}
+HTTP_POOL = {"small": 20, "typical": 20, "heavy": 8}
 
 
 @dataclass
@@ -156,17 +159,39 @@ def _checked(resp: Any, what: str) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- case 1
 
 
-def in_process(app: Any, bodies: dict[str, bytes], repeats: dict[str, int]) -> dict[str, Any]:
-    """Service time through the Flask test client vs orjson.loads of the same body."""
+def patients(size: str, count: int, now: datetime, observations: int | None = None) -> list[bytes]:
+    """`count` different patients of one size (seeds 1..count), as request bodies.
+
+    Different patients, not one body repeated: the service keeps validated elements across requests (codes,
+    ranges and fixed-precision values repeat across charts, cards/facts.py), and a benchmark that sent one body
+    over and over would measure only hits. Each patient is measured once, so the figures include the misses of
+    a memo that warms up as it would on a ward's first patients of the day.
+    """
+    return [orjson.dumps(workload.hook_request(size, seed=seed, now=now, observations=observations))
+            for seed in range(1, count + 1)]
+
+
+def _alternate_over(client: Any, bodies: list[bytes]) -> tuple[list[float], list[float]]:
+    """orjson.loads(body) and the service given the same body, alternately, each body once (ms)."""
+    base: list[float] = []
+    serv: list[float] = []
+    for body in bodies:
+        b, s = _alternate(partial(orjson.loads, body), partial(_post, client, SERVICE_PATH, body), 1)
+        base += b
+        serv += s
+    return base, serv
+
+
+def in_process(app: Any, bodies: dict[str, list[bytes]]) -> dict[str, Any]:
+    """Service time through the Flask test client vs orjson.loads of the same body, one patient after another."""
     client = app.test_client()
     out: dict[str, Any] = {}
-    for size, body in bodies.items():
-        answer = _checked(_post(client, SERVICE_PATH, body), f"{size} request")
-        base, serv = _alternate(partial(orjson.loads, body), partial(_post, client, SERVICE_PATH, body),
-                                repeats[size])
+    for size, patients_ in bodies.items():
+        answer = _checked(_post(client, SERVICE_PATH, patients_[0]), f"{size} request")
+        base, serv = _alternate_over(client, patients_)
         out[size] = {"orjson_ms": base, "service_ms": serv, "orjson_p50_ms": _median(base),
                      "service_p50_ms": _median(serv), "ratio": _median(serv) / _median(base),
-                     "cards": len(answer["cards"])}
+                     "patients": len(patients_), "cards": len(answer["cards"])}
     return out
 
 
@@ -181,10 +206,10 @@ def served(tmp: Path) -> Iterator[str]:
         yield base
 
 
-def drive(url: str, body_path: Path, *, concurrency: int, count: int, seconds: float,
+def drive(url: str, body_paths: list[Path], *, concurrency: int, count: int, seconds: float,
           warmup: int = 3) -> dict[str, Any]:
-    """One bounded load run from a separate process (cds_service.bench_client)."""
-    spec = {"url": url, "body_path": str(body_path), "concurrency": concurrency, "count": count,
+    """One bounded load run from a separate process (cds_service.bench_client), the bodies sent in turn."""
+    spec = {"url": url, "body_paths": [str(p) for p in body_paths], "concurrency": concurrency, "count": count,
             "seconds": seconds, "warmup": warmup}
     done = subprocess.run([sys.executable, "-m", "cds_service.bench_client"], input=json.dumps(spec).encode(),
                           capture_output=True, timeout=seconds + 120, check=False)
@@ -196,7 +221,7 @@ def drive(url: str, body_path: Path, *, concurrency: int, count: int, seconds: f
     return result
 
 
-def over_http(base: str, paths: dict[str, Path], *, latency_counts: dict[str, int], seconds: float,
+def over_http(base: str, paths: dict[str, list[Path]], *, latency_counts: dict[str, int], seconds: float,
               rounds: int) -> dict[str, Any]:
     """Latency (one connection) and throughput (CONCURRENCY connections), hook vs parse-only, alternating."""
     out: dict[str, Any] = {}
@@ -312,11 +337,11 @@ def slope(app: Any, now: datetime, sizes: tuple[int, ...]) -> dict[str, Any]:
     client = app.test_client()
     points = []
     for n in sizes:
-        body = orjson.dumps(workload.hook_request("typical", now=now, observations=n))
+        bodies = patients("typical", max(3, min(40, 20_000 // max(n, 1))), now, observations=n)
+        body = bodies[0]
         resources = len(workload.resources_of(orjson.loads(body)))
         _checked(_post(client, SERVICE_PATH, body), f"{n}-observation request")
-        repeats = max(3, min(40, 20_000 // max(n, 1)))
-        base, serv = _alternate(partial(orjson.loads, body), partial(_post, client, SERVICE_PATH, body), repeats)
+        base, serv = _alternate_over(client, bodies)
         points.append({"observations": n, "resources": resources, "bytes": len(body),
                        "orjson_p50_ms": _median(base), "service_p50_ms": _median(serv)})
     xs = [float(p["resources"]) for p in points]
@@ -340,29 +365,34 @@ def run(*, quick: bool, seconds: float, log: Callable[[str], None] = print) -> R
                           "load_average_at_start": _load()})
     sizes = ("small",) if quick else ("small", "typical", "heavy")
     requests_ = {s: workload.hook_request(s, now=now) for s in sizes}
-    bodies = {s: orjson.dumps(r) for s, r in requests_.items()}
-    for s, body in bodies.items():
-        result.workloads[s] = {"bytes": len(body), "resources": len(workload.resources_of(requests_[s])),
+    for s, r in requests_.items():
+        result.workloads[s] = {"bytes": len(orjson.dumps(r)), "resources": len(workload.resources_of(r)),
                                "observations": workload.SIZES[s].observations,
                                "medication_entries": workload.SIZES[s].medications}
+    # One patient per measured call in process; a pool sent in turn over HTTP (what a server sees all day).
+    counts = {"small": 30, "typical": 3, "heavy": 2} if quick else IN_PROCESS_PATIENTS
+    log("generating patients ...")
+    bodies = {s: patients(s, counts[s], now) for s in sizes}
     with tempfile.TemporaryDirectory(prefix="leg-pain-bench-") as tmpdir:
         tmp = Path(tmpdir)
-        paths = {}
-        for s, body in bodies.items():
-            paths[s] = tmp / f"{s}.json"
-            paths[s].write_bytes(body)
+        paths: dict[str, list[Path]] = {}
+        for s, patients_ in bodies.items():
+            paths[s] = []
+            for i, body in enumerate(patients_[:HTTP_POOL[s]]):
+                paths[s].append(tmp / f"{s}-{i + 1}.json")
+                paths[s][-1].write_bytes(body)
         app = _app(tmp, now)
-        _post(app.test_client(), SERVICE_PATH, bodies[sizes[0]])  # first-call caches: value sets, models
+        _post(app.test_client(), SERVICE_PATH, orjson.dumps(requests_[sizes[0]]))  # first-call caches: value sets
         with _frozen_gc():  # as `leg-pain-cds serve` does before forking its workers
             log("case 1: in process (Flask test client) vs orjson.loads ...")
-            repeats = {"small": 30 if quick else 300, "typical": 100, "heavy": 15}
-            result.cases["in_process"] = in_process(app, bodies, repeats)
+            result.cases["in_process"] = in_process(app, bodies)
 
             log("cases 2-3: over loopback against `leg-pain-cds serve` ...")
-            counts = {"small": 20} if quick else {"typical": 300, "heavy": 60}
+            http_counts = {"small": 20} if quick else {"typical": 300, "heavy": 60}
             with served(tmp) as base:
-                result.cases["http"] = over_http(base, {s: paths[s] for s in counts}, latency_counts=counts,
-                                                 seconds=0.5 if quick else seconds, rounds=1 if quick else 2)
+                result.cases["http"] = over_http(base, {s: paths[s] for s in http_counts},
+                                                 latency_counts=http_counts, seconds=0.5 if quick else seconds,
+                                                 rounds=1 if quick else 2)
 
             log("case 4: FHIR fallback against the stand-in (5 ms per query) ...")
             fb_size = "small" if quick else "typical"
@@ -371,7 +401,7 @@ def run(*, quick: bool, seconds: float, log: Callable[[str], None] = print) -> R
 
             log("case 5: peak memory (tracemalloc) ...")
             mem_size = "small" if quick else "heavy"
-            result.cases["memory"] = {**memory(app, bodies[mem_size]), "size": mem_size}
+            result.cases["memory"] = {**memory(app, orjson.dumps(requests_[mem_size])), "size": mem_size}
 
             log("cost per resource ...")
             result.cases["slope"] = slope(app, now, QUICK_SLOPE_SIZES if quick else SLOPE_SIZES)

@@ -1,4 +1,4 @@
-"""Load client for ``leg-pain-cds bench``: run as a separate process, POSTs one body over loopback, bounded.
+"""Load client for ``leg-pain-cds bench``: run as a separate process, POSTs bodies in turn over loopback, bounded.
 
 Why aiohttp: the benchmark needs per-request latencies with sub-millisecond resolution, N keep-alive connections
 driven concurrently, and a bound in both count and time, from a process other than the server's. aiohttp
@@ -6,12 +6,13 @@ driven concurrently, and a bound in both count and time, from a process other th
 milliseconds below 100 ms (too coarse for a ~5 ms baseline route) and brings gevent monkey-patching, a web UI and
 ZeroMQ into the service's default install; molotov has had no release since 2022; wrk/oha are not on PyPI.
 
-Reads a JSON spec on stdin ``{"url", "body_path", "concurrency", "count", "seconds", "warmup"}`` and writes
+Reads a JSON spec on stdin ``{"url", "body_paths", "concurrency", "count", "seconds", "warmup"}`` and writes
 ``{"latencies_ms": [...], "errors": {status: n}, "elapsed_s", "completed"}`` on stdout. Only 127.0.0.1 targets.
 """
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import sys
 import time
@@ -29,7 +30,8 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
     url = str(spec["url"])
     if urlsplit(url).hostname not in LOOPBACK:
         raise SystemExit(f"bench_client: refusing non-loopback target {url!r}")
-    body = Path(spec["body_path"]).read_bytes()
+    bodies = [Path(p).read_bytes() for p in spec["body_paths"]]
+    turn = itertools.cycle(bodies)  # one patient after another, the same order for every route
     concurrency = int(spec.get("concurrency", 1))
     count = int(spec["count"])
     seconds = float(spec["seconds"])
@@ -43,7 +45,7 @@ async def _run(spec: dict[str, Any]) -> dict[str, Any]:
 
         async def one() -> float | None:
             started = time.perf_counter()
-            async with session.post(url, data=body, headers=headers) as resp:
+            async with session.post(url, data=next(turn), headers=headers) as resp:
                 await resp.read()
                 if resp.status != 200:
                     errors[str(resp.status)] += 1
