@@ -86,21 +86,42 @@ def envelope_depth_exceeds(body: Any, max_depth: int) -> bool:
     """
     if not isinstance(body, dict) or not isinstance(body.get("prefetch"), dict):
         return json_depth_exceeds(body, max_depth)
+    prefetch = body["prefetch"]
     envelope = {k: v for k, v in body.items() if k != "prefetch"}
-    envelope["prefetch"] = {k: _skeleton(v) for k, v in body["prefetch"].items()}
-    return json_depth_exceeds(envelope, max_depth)
+    envelope["prefetch"] = {k: None for k in prefetch}  # body (1) -> prefetch (2): the values are checked below
+    if json_depth_exceeds(envelope, max_depth):
+        return True
+    return any(_skeleton_exceeds(value, max_depth - 2) for value in prefetch.values())
 
 
-def _skeleton(value: Any) -> Any:
-    """A prefetch value reduced to what the service walks: Bundle -> entry[] -> resource (nested Bundles kept)."""
+def _skeleton_exceeds(value: Any, allowed: int) -> bool:
+    """Whether the part of a prefetch value the service walks nests deeper than `allowed` levels.
+
+    That part is Bundle -> entry[] -> {resource} (nested Bundles followed); any other resource counts as one level,
+    and anything that is not an object where the service expects one is walked whole. Counted in place, one look
+    at each entry, instead of building a skeleton copy of the Bundle and walking that (which cost ~0.6x the parse of
+    a typical body). tests/security/test_hardening.py checks the same answers as the skeleton walk.
+    """
     if not isinstance(value, dict):
-        return value
-    if value.get("resourceType") != "Bundle":
-        return {}
-    entries = value.get("entry")
+        return json_depth_exceeds(value, allowed)
+    if allowed < 1:
+        return True
+    entries = value.get("entry") if value.get("resourceType") == "Bundle" else None
     if not isinstance(entries, list):
-        return {}
-    return {"entry": [{"resource": _skeleton(e.get("resource"))} if isinstance(e, dict) else e for e in entries]}
+        return False  # a resource: one level
+    if allowed < 2:
+        return True  # Bundle (1) -> entry[] (2)
+    inner = allowed - 2  # what each entry may take
+    for entry in entries:
+        if type(entry) is dict or isinstance(entry, dict):
+            if inner < 1:
+                return True
+            resource = entry.get("resource")
+            if isinstance(resource, (dict, list)) and _skeleton_exceeds(resource, inner - 1):
+                return True
+        elif isinstance(entry, list) and json_depth_exceeds(entry, inner):
+            return True
+    return False
 
 
 def parse_json_body(raw: bytes, max_depth: int) -> Any:

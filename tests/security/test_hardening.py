@@ -121,3 +121,49 @@ def test_a_deep_resource_in_prefetch_is_answered_not_crashed(client: Any, build:
     request = build.hook_request(prefetch=build.full_prefetch(potassium))
     resp = client.post("/cds-services/leg-pain-causes", json=request)
     assert resp.status_code == 200, resp.get_data(as_text=True)
+
+
+def _reference_skeleton(value: Any) -> Any:
+    """The first implementation: a copy of what the service walks, then a full depth walk of the copy."""
+    if not isinstance(value, dict):
+        return value
+    if value.get("resourceType") != "Bundle":
+        return {}
+    entries = value.get("entry")
+    if not isinstance(entries, list):
+        return {}
+    return {"entry": [{"resource": _reference_skeleton(e.get("resource"))} if isinstance(e, dict) else e
+                      for e in entries]}
+
+
+def _leaf_or_nested() -> Any:
+    from hypothesis import strategies as st
+
+    leaves = st.one_of(st.none(), st.integers(), st.text(max_size=3))
+    json_ = st.recursive(leaves, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                        st.dictionaries(st.sampled_from(["a", "resource", "entry"]),
+                                                                        inner, max_size=3)), max_leaves=12)
+    return st.recursive(
+        st.one_of(json_, st.just({"resourceType": "Observation", "valueQuantity": {"value": 1}})),
+        lambda inner: st.fixed_dictionaries({"resourceType": st.just("Bundle"), "entry": st.one_of(
+            st.lists(st.one_of(st.fixed_dictionaries({"resource": inner}), json_), max_size=3), json_)}),
+        max_leaves=10)
+
+
+def test_the_in_place_bundle_depth_count_answers_as_the_skeleton_walk() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from cds_service.hardening import envelope_depth_exceeds, json_depth_exceeds
+
+    @given(prefetch=st.dictionaries(st.sampled_from(["patient", "observations", "x"]), _leaf_or_nested(),
+                                    max_size=3),
+           context=_leaf_or_nested(), max_depth=st.integers(1, 12))
+    @settings(max_examples=600, deadline=None)
+    def same(prefetch: dict[str, Any], context: Any, max_depth: int) -> None:
+        body = {"hook": "patient-view", "context": context, "prefetch": prefetch}
+        reference = {"hook": "patient-view", "context": context,
+                     "prefetch": {k: _reference_skeleton(v) for k, v in prefetch.items()}}
+        assert envelope_depth_exceeds(body, max_depth) == json_depth_exceeds(reference, max_depth)
+
+    same()
