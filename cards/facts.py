@@ -664,7 +664,8 @@ class _ConditionView:
     @classmethod
     def of(cls, raw: dict[str, Any]) -> _ConditionView:
         concept = raw.get("code")
-        codes = tuple((c.get("system"), c["code"], _code_variants(c.get("system"), c["code"]))
+        # A system that is not a string is malformed: read as absent (no code match; the text may still match).
+        codes = tuple((_str(c.get("system")), c["code"], _code_variants(_str(c.get("system")), c["code"]))
                       for c in _codings(concept) if isinstance(c.get("code"), str))
         text = _concept_text(concept)
         all_text = " ".join([text] + [str(c.get("display") or "") for c in _codings(concept)]).strip()
@@ -673,12 +674,32 @@ class _ConditionView:
 
     def match(self, vs: Any) -> ConditionMatch | None:
         """By code (any coding, ICD-10-CM with or without the dot), else by text as a last resort."""
-        for system, code, variants in self.codes:
-            if any(vs.contains(system, variant) for variant in variants):
-                return ConditionMatch(self.raw.get("id"), self.text or code, vs.slug, "code", code, self.when)
+        key = (vs.slug, self.codes, self.all_text)  # strings and tuples of strings only (see of())
+        how = _MATCH_MEMO.get(key, _UNSEEN)
+        if how is _UNSEEN:
+            how = self._how(vs)
+            if len(_MATCH_MEMO) < _MATCH_MEMO_MAX:
+                _MATCH_MEMO[key] = how
+        if how is None:
+            return None
+        kind, code = how
+        shown = self.text or (code if kind == "code" else self.all_text)
+        return ConditionMatch(self.raw.get("id"), shown, vs.slug, kind, code, self.when)
+
+    def _how(self, vs: Any) -> tuple[str, str | None] | None:
+        for _system, code, variants in self.codes:
+            if any(vs.contains(_system, variant) for variant in variants):
+                return "code", code
         if self.all_text and vs.matches_text(self.all_text):
-            return ConditionMatch(self.raw.get("id"), self.text or self.all_text, vs.slug, "text", None, self.when)
+            return "text", None
         return None
+
+
+# Whether a condition's codes and text match a value set depends on nothing else, and the same problem-list
+# entries recur across patients (the rules ask ~20 value sets about each): memoised for the process, bounded.
+_MATCH_MEMO: dict[tuple[Any, ...], tuple[str, str | None] | None] = {}
+_MATCH_MEMO_MAX = 8192
+_UNSEEN = object()
 
 
 def _code_variants(system: Any, code: str) -> tuple[str, ...]:

@@ -23,7 +23,10 @@ anything = st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_siz
                         max_leaves=8)
 codes = st.sampled_from(["2823-3", "2951-2", "19123-9", "17861-6", "1751-7", "2157-6", "77194-9", "2276-4",
                          "3094-0", "2160-0", "2692-2", "2502-3"])
-coding = st.fixed_dictionaries({"system": st.sampled_from([LOINC, SNOMED, RXNORM, "urn:local"]), "code": codes})
+coding = st.fixed_dictionaries({"system": st.one_of(st.sampled_from([LOINC, SNOMED, RXNORM, "urn:local",
+                                                                     "http://hl7.org/fhir/sid/icd-10-cm"]),
+                                                    anything),
+                                 "code": st.one_of(codes, st.sampled_from(["I739", "G25.81", "M48.062"]))})
 concept = st.one_of(anything, st.fixed_dictionaries({"coding": st.lists(coding, min_size=1, max_size=2)}),
                     st.fixed_dictionaries({"text": st.sampled_from(["Lasix 40 mg", "simvastatin", "ABI left",
                                                                     "restless legs", "sciatica"])}))

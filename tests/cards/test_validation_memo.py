@@ -107,3 +107,26 @@ def test_facts_still_answer_after_release() -> None:
     before = found.latest("potassium", facts.timedelta(days=365))
     found.release()
     assert found.latest("potassium", facts.timedelta(days=365)) == before
+
+
+def _condition(cid: str, code: dict[str, Any], onset: str) -> dict[str, Any]:
+    return {"resourceType": "Condition", "id": cid, "subject": {"reference": f"Patient/{workload.PATIENT_ID}"},
+            "clinicalStatus": {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/condition-clinical",
+                                           "code": "active"}]},
+            "code": code, "onsetDateTime": onset}
+
+
+def test_condition_matches_are_memoised_per_content_not_per_patient() -> None:
+    pad = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "I739"}], "text": "PAD"}
+    first = build_facts([_condition("c-1", pad, "2020-01-01")], now=NOW, patient_id=workload.PATIENT_ID)
+    second = build_facts([_condition("c-2", pad, "2024-05-06")], now=NOW, patient_id=workload.PATIENT_ID)
+    a, b = first.conditions("cond-pad"), second.conditions("cond-pad")
+    assert [m.condition_id for m in a] == ["c-1"] and [m.condition_id for m in b] == ["c-2"]
+    assert a[0].date != b[0].date and (a[0].matched_by, a[0].code) == (b[0].matched_by, b[0].code)
+
+
+def test_a_condition_system_that_is_not_a_string_is_read_as_absent() -> None:
+    """Found while adding the memo: an object as coding.system reached terminology and raised AttributeError."""
+    odd = {"coding": [{"system": {"not": "a string"}, "code": "I739"}]}
+    found = build_facts([_condition("c-3", odd, "2020-01-01")], now=NOW, patient_id=workload.PATIENT_ID)
+    assert found.conditions("cond-pad") == []  # no code match without a system, and no crash
