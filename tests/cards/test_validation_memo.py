@@ -57,8 +57,14 @@ def test_the_shared_memo_is_bounded(empty_memo: dict[Any, Any], monkeypatch: pyt
     for i in range(12):
         validate(Quantity, {"value": i, "unit": "mmol/L"})
     assert len(empty_memo) == 5
-    assert (Quantity, repr({"value": 11, "unit": "mmol/L"})) in empty_memo  # the newest are kept
-    assert (Quantity, repr({"value": 0, "unit": "mmol/L"})) not in empty_memo
+    assert (Quantity, orjson.dumps({"value": 11, "unit": "mmol/L"})) in empty_memo  # the newest are kept
+    assert (Quantity, orjson.dumps({"value": 0, "unit": "mmol/L"})) not in empty_memo
+
+
+def test_a_value_orjson_cannot_write_is_keyed_by_repr(empty_memo: dict[Any, Any]) -> None:
+    huge = {"value": 2**70, "unit": "mmol/L"}  # not from a JSON body (orjson reads 64-bit integers), but possible
+    Validator()(Quantity, huge)
+    assert (Quantity, repr(huge)) in empty_memo
 
 
 def test_large_elements_are_not_kept(empty_memo: dict[Any, Any]) -> None:
