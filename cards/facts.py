@@ -317,11 +317,12 @@ class LazyResults(Sequence[LabResult]):
         return f"LazyResults({list(self)!r})"
 
 
-# The elements the rules read repeat across patients: one laboratory system sends the same potassium code, reference
-# range and interpretation flags to every chart, and reports values at a fixed precision (4.1 mmol/L, 138 mmol/L,
-# ABI 0.87), so a few hundred distinct quantities cover an analyte. Their validated models are kept for the life of
-# the process, bounded. References (resource ids) and the Patient are specific to one chart: memoised within one
-# request only. The benchmark rotates patients so that its figures include the misses (docs/performance.md).
+# The elements the rules read repeat across patients: one laboratory system sends the same potassium code,
+# reference range and interpretation flags to every chart, and reports values at a fixed precision (4.1 mmol/L,
+# 138 mmol/L, ABI 0.87), so a few hundred distinct quantities cover an analyte. Their validated models are kept for
+# the life of the process, bounded. References (resource ids) and the Patient are specific to one chart: memoised
+# within one request only. The benchmark rotates patients so that its figures include the misses
+# (docs/performance.md).
 SHARED_MODELS: frozenset[type[Any]] = frozenset({CodeableConcept, ObservationReferenceRange, Quantity,
                                                  ObservationComponent})
 SHARED_MEMO_MAX = 4096  # entries; each a small read-only model (a few kB), so a few MB at most per process
@@ -341,9 +342,10 @@ class Validator:
     """Validates an element with its R4B model, once per distinct content.
 
     Keyed by the model and the element's JSON text, which is exact for JSON values (a different key order only
-    costs a second validation). Validated models are only read, never changed, so they can be shared. Memoised for one
-    request (one PatientFacts) by default; elements of a SHARED_MODELS type are kept across requests in a bounded
-    process-wide memo (oldest dropped first). Failures are never memoised: an invalid element raises every time.
+    costs a second validation). Validated models are only read, never changed, so they can be shared. Memoised
+    for one request (one PatientFacts) by default; elements of a SHARED_MODELS type are kept across requests in a
+    bounded process-wide memo (oldest dropped first). Failures are never memoised: an invalid element raises
+    every time.
     """
 
     def __init__(self) -> None:
@@ -436,8 +438,8 @@ class PatientFacts:
         """Drop the caches once the rules are done (the web layer calls this after evaluating a request).
 
         A LazyResults not read to its end holds a generator running over this object, and this object holds the
-        LazyResults: a reference cycle that keeps every candidate Observation of the request alive until the cyclic
-        garbage collector finds it. Released, the request's data is freed by reference counting when the request
+        LazyResults: a reference cycle that keeps every candidate Observation of the request alive until the
+        cyclic garbage collector finds it. Released, the request's data is freed by reference counting when the request
         ends, which is what lets the web layer pause the collector during requests (cds_service/gc_pause.py).
         The facts stay usable: anything asked again is recomputed.
         """

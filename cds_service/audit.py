@@ -98,7 +98,8 @@ class AuditLog:
                     if rows:
                         conn.execute(statement, rows)
         except SQLAlchemyError:  # logged with the request id; re-raising would turn an answer into a 500
-            log.exception("audit write failed request_id=%s", event.request_id if event else "-")
+            log.exception("record write failed (audit row and issued cards) request_id=%s",
+                          event.request_id if event else "-")
 
     def recent(self, limit: int = 100) -> list[AuditEvent]:
         """The latest rows, newest first."""
