@@ -325,7 +325,9 @@ class LazyResults(Sequence[LabResult]):
 # (docs/performance.md).
 SHARED_MODELS: frozenset[type[Any]] = frozenset({CodeableConcept, ObservationReferenceRange, Quantity,
                                                  ObservationComponent})
-SHARED_MEMO_MAX = 4096  # entries; each a small read-only model (a few kB), so a few MB at most per process
+# Entries: ~6 kB each measured (a model and its key), so ~13 MB at most per worker process. 100 different typical
+# benchmark patients fill ~800 (mostly quantities); the least recently used entry is dropped first.
+SHARED_MEMO_MAX = 2048
 SHARED_KEY_MAX = 2048  # length of the key (JSON bytes): a larger element is not kept across requests
 _shared_memo: dict[tuple[type[Any], bytes | str], Any] = {}
 
@@ -344,7 +346,7 @@ class Validator:
     Keyed by the model and the element's JSON text, which is exact for JSON values (a different key order only
     costs a second validation). Validated models are only read, never changed, so they can be shared. Memoised
     for one request (one PatientFacts) by default; elements of a SHARED_MODELS type are kept across requests in a
-    bounded process-wide memo (oldest dropped first). Failures are never memoised: an invalid element raises
+    bounded process-wide memo (least recently used dropped first). Failures are never memoised: an invalid element raises
     every time.
     """
 
@@ -360,15 +362,17 @@ class Validator:
         shared = model in SHARED_MODELS and len(key[1]) <= SHARED_KEY_MAX
         if shared:
             try:
-                validated = self._memo[key] = _shared_memo[key]
-                return validated
+                validated = self._memo[key] = _shared_memo.pop(key)
             except KeyError:
                 pass
+            else:
+                _shared_memo[key] = validated  # re-inserted last: most recently used (dicts keep insertion order)
+                return validated
         validated = model.model_validate(value)  # raises one of INVALID
         self._memo[key] = validated
         if shared:
             if len(_shared_memo) >= SHARED_MEMO_MAX:
-                try:  # dicts keep insertion order: drop the oldest; another thread may have dropped it first
+                try:  # the first key is the least recently used; another thread may have dropped it first
                     del _shared_memo[next(iter(_shared_memo))]
                 except (KeyError, StopIteration, RuntimeError):
                     pass

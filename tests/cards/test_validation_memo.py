@@ -67,6 +67,17 @@ def test_a_value_orjson_cannot_write_is_keyed_by_repr(empty_memo: dict[Any, Any]
     assert (Quantity, repr(huge)) in empty_memo
 
 
+def test_a_code_in_use_outlives_a_stream_of_new_values(empty_memo: dict[Any, Any],
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Least recently used goes first: the potassium code, read by every request, is never the one dropped."""
+    monkeypatch.setattr(facts, "SHARED_MEMO_MAX", 5)
+    for i in range(20):
+        validate = Validator()  # a new request each time
+        validate(CodeableConcept, K)
+        validate(Quantity, {"value": i, "unit": "mmol/L"})
+    assert (CodeableConcept, orjson.dumps(K)) in empty_memo and len(empty_memo) == 5
+
+
 def test_large_elements_are_not_kept(empty_memo: dict[Any, Any]) -> None:
     Validator()(CodeableConcept, {"text": "x" * (facts.SHARED_KEY_MAX + 1)})
     assert not empty_memo
