@@ -735,9 +735,32 @@ def _fmt(value: float) -> str:
 
 
 def _observation_analyte(raw: dict[str, Any]) -> str | None:
-    """The analyte a raw Observation reports (any coding; ABI also by text), or None when no rule reads it."""
+    """The analyte a raw Observation reports (any coding; ABI also by text), or None when no rule reads it.
+
+    Decided once per distinct `code` element (its JSON as the key, bounded): a chart repeats a few dozen lab and
+    vital codes over hundreds of results, and this runs for every Observation of the request.
+    """
     concept = raw.get("code")
-    # Inlined _codings/_analyte_for: this sees every Observation of the request (docs/performance.md).
+    if type(concept) is not dict:
+        return _concept_analyte(concept)
+    try:
+        key = orjson.dumps(concept)
+    except TypeError:  # not a JSON value (an integer over 64 bits): decided without the memo
+        return _concept_analyte(concept)
+    found = _CONCEPT_MEMO.get(key, _UNSEEN)
+    if found is _UNSEEN:
+        found = _concept_analyte(concept)
+        if len(_CONCEPT_MEMO) >= _CONCEPT_MEMO_MAX:
+            _CONCEPT_MEMO.clear()
+        _CONCEPT_MEMO[key] = found
+    return found  # type: ignore[return-value]
+
+
+_CONCEPT_MEMO: dict[bytes, str | None] = {}
+_CONCEPT_MEMO_MAX = 8192  # distinct code elements (~0.3 kB each with the key); emptied when full
+
+
+def _concept_analyte(concept: Any) -> str | None:
     codings = concept.get("coding") if isinstance(concept, dict) else None
     if isinstance(codings, list):
         for coding in codings:

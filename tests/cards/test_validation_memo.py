@@ -147,3 +147,18 @@ def test_a_condition_system_that_is_not_a_string_is_read_as_absent() -> None:
     odd = {"coding": [{"system": {"not": "a string"}, "code": "I739"}]}
     found = build_facts([_condition("c-3", odd, "2020-01-01")], now=NOW, patient_id=workload.PATIENT_ID)
     assert found.conditions("cond-pad") == []  # no code match without a system, and no crash
+
+
+def test_an_observation_code_is_decided_once_and_exactly() -> None:
+    potassium = {"resourceType": "Observation", "code": {"coding": [{"system": "http://loinc.org",
+                                                                     "code": "2823-3"}]}}
+    abi_by_text = {"resourceType": "Observation", "code": {"coding": [{"system": "urn:local", "code": "X1"}],
+                                                           "text": "Ankle-brachial index, left"}}
+    heart_rate = {"resourceType": "Observation", "code": {"coding": [{"system": "urn:local", "code": "HR"}],
+                                                          "text": "Heart rate"}}
+    for _ in range(2):  # the second time from the memo
+        assert facts._observation_analyte(potassium) == "potassium"
+        assert facts._observation_analyte(abi_by_text) == "abi"
+        assert facts._observation_analyte(heart_rate) is None
+    assert facts._observation_analyte({"code": {"coding": [{"code": 2**70}]}}) is None  # no JSON key: no memo
+    assert facts._observation_analyte({"code": "2823-3"}) is None
