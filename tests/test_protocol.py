@@ -197,6 +197,13 @@ def test_body_over_the_limit_is_413(app_overrides: dict[str, Any], build: Any) -
     assert_outcome(client.post(SERVICE, data=body, content_type="application/json"), 413, "too-costly")
 
 
+def test_a_body_shorter_than_its_content_length_is_a_400(client: FlaskClient, build: Any) -> None:
+    body = json.dumps(build.hook_request(build.full_prefetch())).encode()
+    resp = client.post(SERVICE, data=body, content_type="application/json",
+                       environ_overrides={"CONTENT_LENGTH": str(len(body) + 100)})  # the client went away early
+    assert resp.status_code == 400 and resp.is_json
+
+
 def test_a_body_of_several_mb_is_accepted(client: FlaskClient, build: Any) -> None:
     observations = [build.potassium(4.0 + (i % 10) / 10, rid=f"k{i}") for i in range(6000)]
     body = build.hook_request(build.full_prefetch(*observations))
