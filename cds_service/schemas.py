@@ -149,14 +149,17 @@ def load_hook_request(body: Any, service: Service) -> HookCall:
 # ---------------------------------------------------------------------------------------------- response
 
 
+def _empty(value: Any) -> bool:
+    return value is None or value == "" or value == [] or value == {}
+
+
 def _prune(value: Any) -> Any:
     """Drop None, '' , [] and {} recursively (CDS Hooks 2.0 'Use of JSON')."""
     if isinstance(value, dict):
         out = {k: _prune(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v is not None and v != "" and v != [] and v != {}}
+        return {k: v for k, v in out.items() if not _empty(v)}
     if isinstance(value, list):
-        items = [_prune(v) for v in value]
-        return [v for v in items if v is not None and v != "" and v != [] and v != {}]
+        return [v for v in map(_prune, value) if not _empty(v)]
     return value
 
 
@@ -211,10 +214,6 @@ class CardSchema(_Pruned):
 
 
 _CARD = CardSchema()
-
-
-def _empty(value: Any) -> bool:
-    return value is None or value == "" or value == [] or value == {}
 
 
 def _kept(**items: Any) -> dict[str, Any]:
