@@ -748,12 +748,15 @@ def _observation_analyte(raw: dict[str, Any]) -> str | None:
     except TypeError:  # not a JSON value (an integer over 64 bits): decided without the memo
         return _concept_analyte(concept)
     found = _CONCEPT_MEMO.get(key, _UNSEEN)
-    if found is _UNSEEN:
-        found = _concept_analyte(concept)
-        if len(_CONCEPT_MEMO) >= _CONCEPT_MEMO_MAX:
-            _CONCEPT_MEMO.clear()
-        _CONCEPT_MEMO[key] = found
-    return found  # type: ignore[return-value]
+    return _learn_concept(key, concept) if found is _UNSEEN else found  # type: ignore[return-value]
+
+
+def _learn_concept(key: bytes, concept: dict[str, Any]) -> str | None:
+    found = _concept_analyte(concept)
+    if len(_CONCEPT_MEMO) >= _CONCEPT_MEMO_MAX:
+        _CONCEPT_MEMO.clear()
+    _CONCEPT_MEMO[key] = found
+    return found
 
 
 _CONCEPT_MEMO: dict[bytes, str | None] = {}
@@ -799,6 +802,83 @@ class _Builder:
         self.own_reference = f"Patient/{facts.patient_id}"
         self.future_limit = facts.now + FUTURE_TOLERANCE  # computed once: every candidate result is compared
         self.candidates = facts._obs_candidates
+
+    def add_all(self, resources: Iterable[Any]) -> None:
+        """add() each resource, with the common case - an Observation of the request's patient - inlined.
+
+        Same decisions, in the same order, as add() and _add_observation(): this loop sees every resource sent
+        (5,000 Observations for a heavy patient); the function calls it saves made the pre-filter 5-9 % slower
+        (docs/performance.md). tests/cards/test_builder_fast_path.py checks it against add() on odd resources.
+        """
+        dumps = orjson.dumps
+        memo = _CONCEPT_MEMO.get
+        unseen = _UNSEEN
+        seen = self.seen
+        own = self.own_reference
+        future = self.future_limit
+        candidates = self.candidates
+        statuses = RESULT_STATUSES
+        fromisoformat = datetime.fromisoformat
+        utc = timezone.utc
+        analyte: Any
+        for resource in resources:
+            if type(resource) is not dict or resource.get("resourceType") != "Observation":
+                self.add(resource)
+                continue
+            concept = resource.get("code")
+            if type(concept) is dict:
+                try:
+                    key = dumps(concept)
+                except TypeError:  # not a JSON value (an integer over 64 bits): decided without the memo
+                    analyte = _concept_analyte(concept)
+                else:
+                    analyte = memo(key, unseen)
+                    if analyte is unseen:
+                        analyte = _learn_concept(key, concept)
+            else:
+                analyte = _concept_analyte(concept)
+            if analyte is None:
+                continue  # no rule reads it: dropped before any bookkeeping
+            rid = resource.get("id")
+            if type(rid) is str:
+                seen_key = ("Observation", rid)
+                if seen_key in seen:
+                    continue
+                seen.add(seen_key)
+            elif isinstance(rid, str):  # a str subclass: the general path
+                self.add(resource)
+                continue
+            if resource.get("modifierExtension") is not None:
+                self.notes.skip("modifier-extension")
+                continue
+            subject = resource.get("subject") or resource.get("patient")
+            if not (type(subject) is dict and subject.get("reference") == own) and self._other_patient(resource):
+                self.notes.skip("other-patient")
+                continue
+            status = resource.get("status")
+            if type(status) is not str or status not in statuses:
+                self.notes.skip(f"observation-status-{status if isinstance(status, str) else 'missing'}")
+                continue
+            when = resource.get("effectiveDateTime")
+            if type(when) is str and len(when) > 7:  # a full dateTime, the common case: parsed here
+                try:
+                    when = fromisoformat(when)
+                except ValueError:
+                    when = None
+                else:
+                    if when.tzinfo is None:
+                        when = when.replace(tzinfo=utc)
+            else:
+                when = None
+            if when is None:
+                when = _raw_effective(resource)
+                if when is None:
+                    self.notes.skip("observation-no-date")
+                    continue
+            if when > future:
+                self.notes.skip("observation-future-date")
+                continue
+            candidates[analyte].append((when, resource))
 
     def add(self, resource: Any) -> None:
         if not isinstance(resource, dict):
@@ -1004,7 +1084,6 @@ def build_facts(resources: Iterable[Any], *, now: datetime, patient_id: str, dra
     facts = PatientFacts(now=now, patient_id=patient_id, notes=notes)
     facts.available = set(available)
     builder = _Builder(facts)
-    for resource in resources:
-        builder.add(resource)
+    builder.add_all(resources)
     builder.finish(draft_orders)
     return facts

@@ -167,3 +167,21 @@ def test_the_in_place_bundle_depth_count_answers_as_the_skeleton_walk() -> None:
         assert envelope_depth_exceeds(body, max_depth) == json_depth_exceeds(reference, max_depth)
 
     same()
+
+
+def test_the_plain_entry_shortcut_leaves_every_odd_entry_to_the_walk() -> None:
+    """_plain_entries_fit decides only plain entries without nested Bundles or arrays; the walk does the rest."""
+    from cds_service.hardening import _plain_entries_fit, envelope_depth_exceeds
+
+    class Sub(dict):  # type: ignore[type-arg]
+        pass
+
+    obs = {"resourceType": "Observation", "valueQuantity": {"value": 1}}
+    assert _plain_entries_fit([{"resource": obs}, {"resource": None}, {"fullUrl": "x"}])
+    for odd in ([{"resource": {"resourceType": "Bundle", "entry": []}}], [{"resource": [[1]]}], [Sub(resource=obs)],
+                [{"resource": Sub(obs)}], [[{"resource": obs}]], []):
+        assert not _plain_entries_fit(odd)
+    nested = {"resourceType": "Bundle", "entry": [{"resource": {"resourceType": "Bundle", "entry": [{"resource": obs}]}}]}
+    body = {"hook": "patient-view", "prefetch": {"x": nested}}
+    # body (1) prefetch (2) Bundle (3) entry[] (4) entry (5) Bundle (6) entry[] (7) entry (8) resource (9)
+    assert envelope_depth_exceeds(body, 8) and not envelope_depth_exceeds(body, 9)

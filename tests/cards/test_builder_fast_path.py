@@ -1,0 +1,128 @@
+"""The pre-filter's inlined loop (facts._Builder.add_all) decides as add() does, resource by resource, and the
+web layer frees what no rule reads while the builder passes it (fhir_data.Gathered.drain)."""
+from __future__ import annotations
+
+import gc
+from collections import UserString
+from datetime import datetime, timezone
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cards import facts
+from cards.facts import DataNotes, PatientFacts, build_facts
+from cds_service import fhir_data, workload
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
+PATIENT = "p1"
+POTASSIUM = {"coding": [{"system": "http://loinc.org", "code": "2823-3"}], "text": "Potassium"}
+UNRELATED = {"coding": [{"system": "http://loinc.org", "code": "2777-1"}], "text": "Phosphate"}
+ABI_BY_TEXT = {"text": "Ankle brachial index, left"}
+
+
+class _Sub(UserString):
+    pass
+
+
+_VALUES: dict[str, list[Any]] = {
+    "resourceType": ["Observation", "Observation", "Observation", "Condition", None, 7],
+    "id": ["a", "a", "b", "c", None, 5, ["x"], _Sub("a")],
+    "code": [POTASSIUM, POTASSIUM, UNRELATED, ABI_BY_TEXT, None, [], 3, {"coding": 1}, {"coding": [{"code": 2**70}]},
+             {"coding": [{"system": {"x": 1}, "code": "2823-3"}]}],
+    "status": ["final", "final", "amended", "cancelled", None, ["final"], 3, "preliminary"],
+    "effectiveDateTime": ["2026-11-01T08:00:00Z", "2026-11-01T08:00:00", "2026-10", "2026", "2026-02-30T00:00:00Z",
+                          "2027-06-01T00:00:00Z", "", None, 5, "not a date"],
+    "effectivePeriod": [{"start": "2026-09-01", "end": "2026-09-02"}, {"start": "2026-09-01"}, "2026", None],
+    "issued": ["2026-11-02T00:00:00Z", None, 3],
+    "subject": [{"reference": f"Patient/{PATIENT}"}, {"reference": "Patient/other"},
+                {"reference": f"https://ehr.example/fhir/Patient/{PATIENT}"}, {"reference": 5}, "Patient/other", None],
+    "patient": [{"reference": "Patient/other"}, None],
+    "modifierExtension": [[{"url": "https://example.org/x"}], None],
+}
+
+
+def _resources() -> Any:
+    field = {name: st.sampled_from(values) for name, values in _VALUES.items()}
+    resource = st.fixed_dictionaries({}, optional=field)
+    return st.lists(st.one_of(resource, st.sampled_from([None, "text", ["Observation"]])), max_size=25)
+
+
+def _state(f: PatientFacts) -> Any:
+    return ({a: [(when, id(raw)) for when, raw in c] for a, c in f._obs_candidates.items() if c},
+            sorted(f.notes.skipped.items()), f._conditions_raw)
+
+
+@given(resources=_resources())
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_the_inlined_loop_decides_as_add_does(resources: list[Any]) -> None:
+    inlined = PatientFacts(now=NOW, patient_id=PATIENT, notes=DataNotes())
+    one_by_one = PatientFacts(now=NOW, patient_id=PATIENT, notes=DataNotes())
+    facts._Builder(inlined).add_all(resources)
+    builder = facts._Builder(one_by_one)
+    for resource in resources:
+        builder.add(resource)
+    assert _state(inlined) == _state(one_by_one)
+
+
+def test_the_fast_path_sees_each_branch() -> None:
+    """Spot checks of the branches the property test relies on, with the expected notes."""
+    own = {"reference": f"Patient/{PATIENT}"}
+    resources = [
+        {"resourceType": "Observation", "id": "1", "code": POTASSIUM, "status": "final", "subject": own,
+         "effectiveDateTime": "2026-11-01T08:00:00+01:00"},
+        {"resourceType": "Observation", "id": "1", "code": POTASSIUM, "status": "final", "subject": own,
+         "effectiveDateTime": "2026-11-01T08:00:00+01:00"},  # duplicate id: dropped silently
+        {"resourceType": "Observation", "id": "2", "code": UNRELATED, "status": "final", "subject": own},
+        {"resourceType": "Observation", "id": "3", "code": POTASSIUM, "status": "cancelled", "subject": own},
+        {"resourceType": "Observation", "id": "4", "code": POTASSIUM, "status": "final",
+         "subject": {"reference": "Patient/other"}, "effectiveDateTime": "2026-11-01"},
+        {"resourceType": "Observation", "id": "5", "code": POTASSIUM, "status": "final", "subject": own,
+         "effectivePeriod": {"end": "2026-10-01"}},
+        {"resourceType": "Observation", "id": "6", "code": POTASSIUM, "status": "final", "subject": own,
+         "effectiveDateTime": "2027-01-01T00:00:00Z"},
+        {"resourceType": "Observation", "id": "7", "code": POTASSIUM, "status": "final", "subject": own},
+    ]
+    f = PatientFacts(now=NOW, patient_id=PATIENT, notes=DataNotes())
+    facts._Builder(f).add_all(resources)
+    assert [raw["id"] for _, raw in f._obs_candidates["potassium"]] == ["1", "5"]
+    assert f._obs_candidates["potassium"][0][0] == datetime(2026, 11, 1, 7, tzinfo=timezone.utc)
+    assert dict(f.notes.skipped) == {"observation-status-cancelled": 1, "other-patient": 1,
+                                     "observation-future-date": 1, "observation-no-date": 1}
+
+
+def _live_observations() -> set[str]:
+    return {o["id"] for o in gc.get_objects()
+            if type(o) is dict and o.get("resourceType") == "Observation" and isinstance(o.get("id"), str)}
+
+
+def test_drained_resources_no_rule_reads_are_freed_as_the_builder_passes_them() -> None:
+    body = workload.hook_request("small", now=NOW, seed=4)
+    resources = [e["resource"] for v in body["prefetch"].values() if v.get("resourceType") == "Bundle"
+                 for e in v["entry"]]
+    read = {r["id"] for r in resources
+            if r["resourceType"] == "Observation" and facts._observation_analyte(r) is not None}
+    unread = {r["id"] for r in resources if r["resourceType"] == "Observation"} - read
+    assert read and unread
+    patient_id = body["context"]["patientId"]
+    data = fhir_data.Gathered(resources=orjson.loads(orjson.dumps(resources)))  # the only reference to each
+    del body, resources
+    was = gc.isenabled()
+    gc.disable()  # reference counting alone must do it
+    try:
+        built = build_facts(data.drain(), now=NOW, patient_id=patient_id, notes=data.notes)
+        live = _live_observations()
+        kept = {raw["id"] for c in built._obs_candidates.values() for _, raw in c}
+        assert data.resources == []
+        assert not live & unread, "an Observation no rule reads outlived the pre-filter"
+        assert kept and live >= kept
+    finally:
+        if was:
+            gc.enable()
+
+
+def test_drain_hands_over_every_resource_in_order() -> None:
+    data = fhir_data.Gathered(resources=[{"id": str(i)} for i in range(5)])
+    assert [r["id"] for r in data.drain()] == ["0", "1", "2", "3", "4"]
+    assert data.resources == []
