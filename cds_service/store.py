@@ -17,10 +17,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable
 
-from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, insert, select)
+from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, select)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
+from cds_service.audit import plain_insert
 from cds_service.schemas import IssuedCard
 
 # How long a writer waits for SQLite's lock before failing; concurrent workers commit in well under this.
@@ -65,7 +66,7 @@ class FeedbackRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
-ISSUED_INSERT = insert(IssuedCardRow)  # built once: executed with a list of rows (executemany)
+ISSUED_INSERT = plain_insert(IssuedCardRow.__table__)  # built once: executed with a list of rows (executemany)
 
 
 @dataclass(frozen=True)

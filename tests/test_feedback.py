@@ -122,8 +122,10 @@ def test_a_failing_database_does_not_withhold_cards(client: FlaskClient, build: 
         attempts.append("begin")
         raise OperationalError("BEGIN", {}, Exception("database is locked"))
 
-    # Every write of the call (issued cards and audit row share one transaction) meets a locked database.
+    # Every write of the call (issued cards and audit row share one transaction) meets a locked database, on the
+    # Core path and on the SQLite DBAPI path alike.
     monkeypatch.setattr(app.extensions["cds_store"].engine, "begin", locked)
+    monkeypatch.setattr(app.extensions["cds_store"].engine, "raw_connection", locked)
     resp = client.post("/cds-services/leg-pain-causes", json=build.hook_request(build.full_prefetch(
         build.potassium(2.9))))
     assert resp.status_code == 200 and resp.get_json()["cards"]
@@ -173,3 +175,60 @@ def test_accepting_a_suggestion_the_card_never_offered_is_flagged(client: FlaskC
                                               "outcomeTimestamp": "2026-11-25T12:05:00Z"}]})
     [record] = app.extensions["cds_store"].feedback_for(card["uuid"])
     assert record.card_known and record.suggestions_known is False
+
+
+def test_a_locked_sqlite_file_rolls_the_call_back_and_still_answers(app_overrides: dict[str, Any], db_path: Path,
+                                                                     build: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    """A real lock, not a patched method: another process's writer holds the file while the call is answered."""
+    from cds_service import create_app, store
+
+    monkeypatch.setattr(store, "SQLITE_BUSY_TIMEOUT_MS", 50)
+    client = create_app(app_overrides).test_client()
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        resp = client.post("/cds-services/leg-pain-causes", json=build.hook_request(build.full_prefetch(
+            build.potassium(2.9))))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert resp.status_code == 200 and resp.get_json()["cards"]
+    assert "record write failed" in caplog.text
+    with sqlite3.connect(db_path) as db:  # all or nothing: neither the audit row nor any issued card
+        assert db.execute("SELECT count(*) FROM issued_card").fetchone() == (0,)
+        assert db.execute("SELECT count(*) FROM audit_event WHERE endpoint = 'service'").fetchone() == (0,)
+
+
+def test_the_sqlite_dbapi_writer_stores_what_core_stores(tmp_path: Path) -> None:
+    """_SqliteWriter (the hot path) and Core's insert give the same stored rows, read back the same."""
+    from datetime import datetime, timezone
+
+    from cds_service import audit
+    from cds_service.store import ISSUED_INSERT, issued_rows
+    from cds_service.schemas import IssuedCard
+    from sqlalchemy import select
+
+    rows = issued_rows("leg-pain-causes", "hi-1", [IssuedCard("u1", "topic", "warning", ("r@1",), ("s1", "s2")),
+                                                   IssuedCard("u2", None, "info", (), ())],
+                       datetime(2026, 11, 25, 12, 30, 1, 123456, tzinfo=timezone.utc))
+    event = audit.AuditEvent(at=datetime(2026, 11, 25, 12, 30, 1, 5, tzinfo=timezone.utc), request_id="r",
+                             endpoint="service", method="POST", service_id="leg-pain-causes", issuer=None,
+                             hook_instance="hi-1", status=200, outcome="cards", card_count=2, reason=None,
+                             latency_ms=1.5)
+    stored = []
+    for name, use_dbapi in (("core", False), ("dbapi", True)):
+        s = Store(f"sqlite:///{tmp_path / name}.sqlite3")
+        s.create()
+        log = audit.AuditLog(s.engine)
+        if not use_dbapi:
+            log._sqlite = None
+        log.record(event, also=[(ISSUED_INSERT, rows)])
+        with sqlite3.connect(tmp_path / f"{name}.sqlite3") as db:
+            raw = (db.execute("SELECT * FROM issued_card ORDER BY id").fetchall(),
+                   db.execute("SELECT * FROM audit_event").fetchall())
+        with s.engine.connect() as conn:
+            typed = conn.execute(select(ISSUED_INSERT.table)).all()
+        stored.append((raw, typed, log.recent()))
+    assert stored[0] == stored[1]
+    assert stored[1][1][0].issued_at.replace(tzinfo=timezone.utc) == rows[0]["issued_at"]
