@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, insert, select
-from sqlalchemy.sql.dml import Insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.dml import Insert
 
 log = logging.getLogger(__name__)
 
@@ -164,9 +164,9 @@ class AuditLog:
         if not batches:
             return
         try:
-            tables = [_plain_table(s, rows) for s, rows in batches] if self._sqlite is not None else [None]
-            if self._sqlite is not None and None not in tables:
-                self._sqlite.write([(t, rows) for t, (_, rows) in zip(tables, batches) if t is not None])
+            plain = [(_plain_table(s, rows), rows) for s, rows in batches] if self._sqlite is not None else []
+            if self._sqlite is not None and all(table is not None for table, _ in plain):
+                self._sqlite.write([(table, rows) for table, rows in plain if table is not None])
             else:
                 with self.engine.begin() as conn:
                     for statement, rows in batches:
