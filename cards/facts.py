@@ -43,6 +43,14 @@ CONDITION_ACTIVE = frozenset({"active", "recurrence", "relapse"})
 CONDITION_EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 # A result dated more than a day in the future is a data error (clock skew of a day is tolerated).
 FUTURE_TOLERANCE = timedelta(days=1)
+
+# The oldest result a rule may read: just past the longest lookback any rule uses (ABI and iron studies, 12 months,
+# clinical-reference.md §6.5). The FHIR fallback searches the same window (registry.FALLBACK_LOOKBACK). Results
+# older than this (and a 2-day margin for time zones) keep only their date, for notes such as "last potassium
+# 2024-03-01"; their resource is let go in the pre-filter. results() and results_on() refuse to look further back,
+# so a rule cannot silently read less than it asks for.
+READ_WINDOW = timedelta(days=400)
+_KEEP_MARGIN = timedelta(days=2)
 # ABI plausibility gate (clinical-reference.md §2.1 step 4).
 ABI_PLAUSIBLE = (0.0, 3.0)
 # Validation covers exactly the elements a rule reads, each with its fhir.resources R4B datatype model (Quantity,
@@ -427,7 +435,8 @@ class PatientFacts:
         self.age_years: int | None = None
         self.sex: str | None = None
         self.available: set[str] = set()
-        self._obs_candidates: dict[str, list[tuple[datetime, dict[str, Any]]]] = defaultdict(list)
+        # analyte -> [(date, raw Observation, or None when older than READ_WINDOW)], newest first after the build
+        self._obs_candidates: dict[str, list[tuple[datetime, dict[str, Any] | None]]] = defaultdict(list)
         self._lab_cache: dict[tuple[str, timedelta], LazyResults] = {}
         self._medications: list[MedicationUse] = []
         self._draft_orders: list[MedicationUse] = []
@@ -459,8 +468,11 @@ class PatientFacts:
         """Every usable result for `analyte` within `lookback`, newest first (ABI: one per side).
 
         A sequence validated as far as it is read: a rule that looks for "the albumin of that day" validates the
-        results down to that day, not every albumin of the window (docs/performance.md).
+        results down to that day, not every albumin of the window (docs/performance.md). ValueError for a lookback
+        beyond READ_WINDOW: older results are not kept.
         """
+        if lookback > READ_WINDOW:
+            raise ValueError(f"lookback {lookback} is beyond READ_WINDOW ({READ_WINDOW}): older results are not kept")
         key = (analyte, lookback)
         found = self._lab_cache.get(key)
         if found is None:
@@ -475,7 +487,7 @@ class PatientFacts:
 
     def _results_since(self, analyte: str, since: datetime) -> Iterator[LabResult]:
         for when, raw in self._obs_candidates.get(analyte, ()):
-            if when < since:
+            if when < since or raw is None:  # raw is None only past READ_WINDOW, which results() refuses
                 return  # candidates are sorted newest first
             yield from self._to_results(analyte, when, raw)
 
@@ -485,9 +497,13 @@ class PatientFacts:
         return {when.date() for when, _ in self._obs_candidates.get(analyte, ()) if when >= since}
 
     def results_on(self, analyte: str, day: CalendarDate) -> list[LabResult]:
-        """The usable results of `analyte` dated `day`, newest first; only that day's results are validated."""
+        """The usable results of `analyte` dated `day`, newest first; only that day's results are validated.
+
+        ValueError for a day before READ_WINDOW (older results are not kept)."""
+        if day < (self.now - READ_WINDOW).date():
+            raise ValueError(f"{day} is before READ_WINDOW ({READ_WINDOW}): older results are not kept")
         return [result for when, raw in self._obs_candidates.get(analyte, ()) if when.date() == day
-                for result in self._to_results(analyte, when, raw)]
+                and raw is not None for result in self._to_results(analyte, when, raw)]
 
     def older_than(self, analyte: str, lookback: timedelta) -> datetime | None:
         """Date of the newest candidate result older than the window (to say 'last seen ... ago')."""
@@ -801,6 +817,7 @@ class _Builder:
         self.seen: set[tuple[str, str]] = set()
         self.own_reference = f"Patient/{facts.patient_id}"
         self.future_limit = facts.now + FUTURE_TOLERANCE  # computed once: every candidate result is compared
+        self.keep_since = facts.now - READ_WINDOW - _KEEP_MARGIN  # older candidates keep their date only
         self.candidates = facts._obs_candidates
 
     def add_all(self, resources: Iterable[Any]) -> None:
@@ -816,6 +833,7 @@ class _Builder:
         seen = self.seen
         own = self.own_reference
         future = self.future_limit
+        keep_since = self.keep_since
         candidates = self.candidates
         statuses = RESULT_STATUSES
         fromisoformat = datetime.fromisoformat
@@ -878,7 +896,7 @@ class _Builder:
             if when > future:
                 self.notes.skip("observation-future-date")
                 continue
-            candidates[analyte].append((when, resource))
+            candidates[analyte].append((when, resource if when >= keep_since else None))
 
     def add(self, resource: Any) -> None:
         if not isinstance(resource, dict):
@@ -960,7 +978,7 @@ class _Builder:
         if when > self.future_limit:
             self.notes.skip("observation-future-date")
             return
-        self.candidates[analyte].append((when, raw))
+        self.candidates[analyte].append((when, raw if when >= self.keep_since else None))
 
     def _add_Medication(self, raw: dict[str, Any]) -> None:
         if isinstance(raw.get("id"), str):

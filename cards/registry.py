@@ -7,19 +7,20 @@ from __future__ import annotations
 import importlib
 import pkgutil
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import cache
 from urllib.parse import quote
 
 from terminology import analytes as lab_analytes
 
 from cards import rules as rules_pkg
+from cards.facts import READ_WINDOW
 from cards.rule import ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW, Rule
 
 # 2.0 prefetch tokens cannot express dates; the service applies its own lookback windows to prefetched data, and
 # bounds its own FHIR searches by the longest window any rule uses (ABI and iron studies: 12 months,
-# clinical-reference.md §6.5).
-FALLBACK_LOOKBACK = timedelta(days=400)
+# clinical-reference.md §6.5): facts.READ_WINDOW, beyond which prefetched results keep only their date.
+FALLBACK_LOOKBACK = READ_WINDOW
 PAGE_SIZE = 200
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import gc
 from collections import UserString
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cards import facts
+from cards import facts, registry
 from cards.facts import DataNotes, PatientFacts, build_facts
 from cds_service import fhir_data, workload
 
@@ -126,3 +127,59 @@ def test_drain_hands_over_every_resource_in_order() -> None:
     data = fhir_data.Gathered(resources=[{"id": str(i)} for i in range(5)])
     assert [r["id"] for r in data.drain()] == ["0", "1", "2", "3", "4"]
     assert data.resources == []
+
+
+def _potassium(rid: str, when: str, value: float) -> dict[str, Any]:
+    return {"resourceType": "Observation", "id": rid, "status": "final", "code": POTASSIUM,
+            "subject": {"reference": f"Patient/{PATIENT}"}, "effectiveDateTime": when,
+            "valueQuantity": {"value": value, "unit": "mmol/L", "system": "http://unitsofmeasure.org",
+                              "code": "mmol/L"}}
+
+
+def test_results_older_than_the_read_window_keep_their_date_only() -> None:
+    """Past READ_WINDOW (the longest lookback, as the FHIR fallback searches) a result keeps its date, for 'last seen'
+    notes, and its resource is let go in the pre-filter; the results a rule reads are unchanged."""
+    resources = orjson.loads(orjson.dumps([_potassium("recent", "2026-11-20T08:00:00Z", 3.1),
+                                           _potassium("last-year", "2025-12-01T08:00:00Z", 4.0),
+                                           _potassium("old", "2024-03-01T08:00:00Z", 2.5)]))
+    data = fhir_data.Gathered(resources=resources)
+    del resources
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        f = build_facts(data.drain(), now=NOW, patient_id=PATIENT)
+        assert "old" not in _live_observations() and {"recent", "last-year"} <= _live_observations()
+    finally:
+        if was:
+            gc.enable()
+    assert [r.observation_id for r in f.results("potassium", facts.READ_WINDOW)] == ["recent", "last-year"]
+    assert f.older_than("potassium", timedelta(days=365)) == datetime(2024, 3, 1, 8, tzinfo=timezone.utc)
+    assert [r.value for r in f.results_on("potassium", datetime(2025, 12, 1).date())] == [4.0]
+
+
+def test_no_rule_can_look_further_back_than_the_read_window() -> None:
+    f = build_facts([], now=NOW, patient_id=PATIENT)
+    with pytest.raises(ValueError, match="READ_WINDOW"):
+        f.results("potassium", facts.READ_WINDOW + timedelta(days=1))
+    with pytest.raises(ValueError, match="READ_WINDOW"):
+        f.results_on("potassium", (NOW - facts.READ_WINDOW - timedelta(days=1)).date())
+    assert registry.FALLBACK_LOOKBACK == facts.READ_WINDOW  # the FHIR searches cover the same window
+
+
+def test_every_lookback_a_rule_declares_is_within_the_read_window() -> None:
+    """Static check of the rule modules: each timedelta constant (days/weeks) fits READ_WINDOW, so a new rule with a
+    longer window fails here and not only when a patient happens to reach it."""
+    import ast
+    from pathlib import Path
+
+    import cards.rules
+
+    found = 0
+    for path in Path(cards.rules.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "timedelta":
+                days = sum(kw.value.value * {"days": 1, "weeks": 7}.get(str(kw.arg), 0)
+                           for kw in node.keywords if isinstance(kw.value, ast.Constant))
+                found += 1
+                assert timedelta(days=days) <= facts.READ_WINDOW, f"{path.name}: timedelta of {days} days"
+    assert found >= 5
