@@ -167,15 +167,15 @@ def test_no_rule_can_look_further_back_than_the_read_window() -> None:
 
 
 def test_every_lookback_a_rule_declares_is_within_the_read_window() -> None:
-    """Static check of the rule modules: each timedelta constant (days/weeks) fits READ_WINDOW, so a new rule with a
-    longer window fails here and not only when a patient happens to reach it."""
+    """Static check of the clinical modules (rules, shared rule code, facts): each timedelta (days/weeks) fits
+    READ_WINDOW, so a new rule with a longer window fails here and not only when a patient happens to reach it."""
     import ast
     from pathlib import Path
 
-    import cards.rules
+    import cards
 
     found = 0
-    for path in Path(cards.rules.__file__).parent.glob("*.py"):
+    for path in Path(cards.__file__).parent.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", "")) == "timedelta":
                 days = sum(kw.value.value * {"days": 1, "weeks": 7}.get(str(kw.arg), 0)
