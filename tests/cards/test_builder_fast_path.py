@@ -183,3 +183,21 @@ def test_every_lookback_a_rule_declares_is_within_the_read_window() -> None:
                 found += 1
                 assert timedelta(days=days) <= facts.READ_WINDOW, f"{path.name}: timedelta of {days} days"
     assert found >= 5
+
+
+def test_candidates_sorted_by_timestamp_are_in_datetime_order() -> None:
+    """facts._instant (a float) orders aware datetimes of any offsets exactly as comparing them does, ties kept."""
+    from hypothesis import strategies as st
+
+    offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+    when = st.builds(lambda dt, tz: dt.replace(tzinfo=tz),
+                     st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 1, 1)), offsets)
+
+    @given(st.lists(st.tuples(when, st.integers()), max_size=30))
+    @settings(max_examples=300, deadline=None)
+    def same(candidates: list[tuple[datetime, int]]) -> None:
+        by_float = sorted(candidates, key=facts._instant, reverse=True)
+        by_datetime = sorted(candidates, key=lambda c: c[0], reverse=True)
+        assert by_float == by_datetime
+
+    same()
