@@ -16,7 +16,7 @@ from typing import Any, Sequence
 
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.sql.dml import Insert
 
 log = logging.getLogger(__name__)
@@ -122,15 +122,19 @@ class _SqliteWriter:
         return plan
 
     def write(self, batches: list[tuple[Table, list[dict[str, Any]]]]) -> None:
-        """Raises sqlite3.Error (after rolling back) when the database refuses."""
+        """Raises sqlite3.Error when the database refuses, and StatementError for a value or column it cannot take
+        (what Core raises for those), after rolling back."""
         connection = self.engine.raw_connection()
         try:
             cursor = connection.cursor()
             for table, rows in batches:
                 names = tuple(rows[0])
-                sql, processors = self._plan(table, names)
-                cursor.executemany(sql, [tuple(p(v) if p else v for p, v in zip(processors, map(row.get, names)))
-                                         for row in rows])
+                try:
+                    sql, processors = self._plan(table, names)
+                    params = [tuple(p(v) if p else v for p, v in zip(processors, map(row.get, names))) for row in rows]
+                except (KeyError, TypeError, ValueError) as err:  # an unknown column, a value of the wrong type
+                    raise StatementError(f"cannot write {table.name}: {err!r}", None, None, err) from err
+                cursor.executemany(sql, params)
             connection.commit()
         except BaseException:
             connection.rollback()

@@ -237,3 +237,24 @@ def test_the_sqlite_dbapi_writer_stores_what_core_stores(tmp_path: Path) -> None
         stored.append((raw, typed, log.recent()))
     assert stored[0] == stored[1]
     assert stored[1][1][0].issued_at.replace(tzinfo=timezone.utc) == rows[0]["issued_at"]
+
+
+def test_a_value_the_sqlite_writer_cannot_take_is_logged_not_raised(tmp_path: Path,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    """A wrong value type fails the write as Core's StatementError would: logged, nothing half-written, no 500."""
+    from datetime import datetime, timezone
+
+    from cds_service import audit
+    from cds_service.store import ISSUED_INSERT, issued_rows
+    from cds_service.schemas import IssuedCard
+
+    s = Store(f"sqlite:///{tmp_path / 'w.sqlite3'}")
+    s.create()
+    log = audit.AuditLog(s.engine)
+    rows = issued_rows("leg-pain-causes", "hi", [IssuedCard("u1", "t", "info", (), ())],
+                       datetime(2026, 11, 25, tzinfo=timezone.utc))
+    rows[0]["issued_at"] = "not a datetime"
+    log.record(None, also=[(ISSUED_INSERT, rows)])
+    assert "record write failed" in caplog.text
+    with sqlite3.connect(tmp_path / "w.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM issued_card").fetchone() == (0,)
