@@ -268,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="serve the CDS Hooks API (gunicorn; --dev for Flask's dev server)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1; 0.0.0.0 for all)")
     serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
-    serve.add_argument("--workers", type=int, help="worker processes (default CDS_WORKERS or min(cores + 1, 8))")
+    serve.add_argument("--workers", type=int, help="worker processes (default CDS_WORKERS or min(2 x cores + 1, 8))")
     serve.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
     serve.set_defaults(func=_serve)
 

@@ -47,14 +47,19 @@ def default_database_url() -> str:
 
 
 def default_workers() -> int:
-    """CPU-bound work (JSON parse, rules) needs about one process per core; +1 keeps a core busy while another
-    worker sits in GC or I/O. FHIR fallback waits are covered by the gthread threads, not by processes, and
-    each process holds its own copy of the fhir.resources models, so the count is capped at 8."""
+    """2 x cores + 1 (gunicorn's own rule of thumb), capped at 8: each process holds its own fhir.resources models.
+
+    The work is CPU-bound (JSON parse, rules) and the GIL serialises it within a process. A client's keep-alive
+    connection stays with the worker that accepted it, and workers do not accept evenly: with 8 connections and
+    cores + 1 = 3 workers, the benchmark saw [8], [6, 2] and [6, 1, 1] connections per worker, so one process (one
+    core) often did most of the work while several requests took turns under its GIL. With 2 x cores + 1 workers of
+    2 threads each, typical-request throughput at 8 connections went from 0.34-0.48x to 0.52-0.57x the parse-only
+    route (docs/performance.md, fifth round). FHIR fallback waits are covered by each worker's threads."""
     try:
         cores = len(os.sched_getaffinity(0))  # respects container CPU pinning
     except AttributeError:  # not on Linux
         cores = os.cpu_count() or 1
-    return max(1, min(cores + 1, 8))
+    return max(1, min(2 * cores + 1, 8))
 
 
 @dataclass(frozen=True)
@@ -202,8 +207,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FHIR_MAX_RESPONSE_MB", 64, _number(int, 1, 1024), "Largest single fhirServer response read, in MB."),
     Setting("LOG_LEVEL", "INFO", _log_level, "Log level (logs carry ids, never patient data)."),
     Setting("WORKERS", None, lambda v: None if v in (None, "") else _number(int, 1, 64)(v),
-            "gunicorn worker processes for `serve` (each with THREADS threads).", shown="min(cores + 1, 8)"),
-    Setting("THREADS", 4, _number(int, 1, 64), "Threads per gunicorn worker (gthread): cover FHIR fallback waits."),
+            "gunicorn worker processes for `serve` (each with THREADS threads).", shown="min(2 x cores + 1, 8)"),
+    Setting("THREADS", 2, _number(int, 1, 64),
+            "Threads per gunicorn worker (gthread): cover FHIR fallback waits; more share one GIL."),
     Setting("PUBLIC_BASE_URL", None, _optional_base_url,
             "The service's base URL as clients see it behind a proxy (JWT `aud` checks, sample links).",
             shown="unset (derived from the request)"),

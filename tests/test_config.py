@@ -72,7 +72,14 @@ def test_effective_config_hides_the_database_password() -> None:
 
 
 def test_default_workers_suit_the_machine() -> None:
-    assert 1 <= config.default_workers() <= 8
+    assert 3 <= config.default_workers() <= 8
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 3), (2, 5), (3, 7), (4, 8), (64, 8)])
+def test_default_workers_are_two_per_core_plus_one_capped_at_eight(
+        monkeypatch: pytest.MonkeyPatch, cores: int, workers: int) -> None:
+    monkeypatch.setattr(config.os, "sched_getaffinity", lambda _pid: set(range(cores)), raising=False)
+    assert config.default_workers() == workers
 
 
 @pytest.mark.parametrize("url", ["nonsense://x", "sqlite:////proc/nope/x.db", "postgresql+nodriver://u@h/db"])
