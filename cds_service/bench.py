@@ -183,6 +183,32 @@ def _alternate_over(client: Any, bodies: list[bytes]) -> tuple[list[float], list
     return base, serv
 
 
+def _loads_collector_paused(body: bytes) -> None:
+    """orjson.loads with the cyclic collector off, as the service runs (cds_service/gc_pause.py); parsed and freed."""
+    gc.disable()
+    try:
+        orjson.loads(body)
+    finally:
+        gc.enable()
+
+
+def collector_effect(bodies: list[bytes]) -> dict[str, Any]:
+    """orjson.loads with the collector on (the baseline) and paused (as the service runs), alternately (ms).
+
+    Reported beside the targets, not judged: the service pauses the collector during a request, the baseline is a
+    plain call. Timed in a pass of its own, so that the judged pairs keep their order (a parse right after
+    another parse finds warm memory and runs faster).
+    """
+    plain: list[float] = []
+    paused: list[float] = []
+    for body in bodies:
+        p, q = _alternate(partial(orjson.loads, body), partial(_loads_collector_paused, body), 1)
+        plain += p
+        paused += q
+    return {"orjson_ms": plain, "orjson_collector_paused_ms": paused,
+            "paused_to_plain": _median([q / p for p, q in zip(plain, paused)])}
+
+
 def in_process(app: Any, bodies: dict[str, list[bytes]]) -> dict[str, Any]:
     """Service time through the Flask test client vs orjson.loads of the same body, one patient after another."""
     client = app.test_client()
@@ -193,6 +219,10 @@ def in_process(app: Any, bodies: dict[str, list[bytes]]) -> dict[str, Any]:
         out[size] = {"orjson_ms": base, "service_ms": serv, "orjson_p50_ms": _median(base),
                      "service_p50_ms": _median(serv), "ratio": _median(serv) / _median(base),
                      "patients": len(patients_), "cards": len(answer["cards"])}
+    for size, patients_ in bodies.items():
+        effect = collector_effect(patients_)
+        out[size]["collector"] = effect
+        out[size]["ratio_to_collector_paused"] = out[size]["ratio"] / effect["paused_to_plain"]
     return out
 
 
@@ -472,7 +502,9 @@ def details(run_: Run) -> str:
                                      for s, w in run_.workloads.items())]
     for size, v in c["in_process"].items():
         out.append(f"in process {size}: service {v['service_p50_ms']:.2f} ms, orjson.loads {v['orjson_p50_ms']:.2f} ms,"
-                   f" {v['cards']} cards")
+                   f" {v['cards']} cards; orjson.loads with the collector paused, as the service runs, takes"
+                   f" {v['collector']['paused_to_plain']:.2f}x the plain call: service / that"
+                   f" {v['ratio_to_collector_paused']:.2f}x (not judged)")
     for key, v in c["http"].items():
         if key.startswith("latency_"):
             out.append(f"HTTP {key[8:]}: service p50 {v['service_p50_ms']:.2f} / p99 {v['service_p99_ms']:.2f} ms;"

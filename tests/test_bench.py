@@ -80,6 +80,7 @@ def test_bench_quick_runs_every_case_and_writes_json(tmp_path: Path, monkeypatch
     assert figures["quick"] is True
     assert set(figures["cases"]) == {"in_process", "http", "fallback", "memory", "slope"}
     assert figures["cases"]["in_process"]["small"]["cards"] > 0  # the workload exercises card building
+    assert figures["cases"]["in_process"]["small"]["collector"]["orjson_collector_paused_ms"]  # reported, not judged
     assert figures["cases"]["fallback"]["cards"] > 0
     assert figures["cases"]["http"]["latency_small"]["service_ms"]
     assert {t["id"] for t in figures["targets"]} == {"1a", "1b", "1c", "2a", "2b", "2c", "3", "4", "5"}
