@@ -184,12 +184,15 @@ def _alternate_over(client: Any, bodies: list[bytes]) -> tuple[list[float], list
 
 
 def _loads_collector_paused(body: bytes) -> None:
-    """orjson.loads with the cyclic collector off, as the service runs (cds_service/gc_pause.py); parsed and freed."""
+    """orjson.loads with the cyclic collector off, as the service runs (cds_service/gc_pause.py); parsed and freed.
+    Like GcPause, it only re-enables a collector it turned off itself."""
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         orjson.loads(body)
     finally:
-        gc.enable()
+        if was_enabled:
+            gc.enable()
 
 
 def collector_effect(bodies: list[bytes]) -> dict[str, Any]:
