@@ -70,7 +70,9 @@ def _serve(args: argparse.Namespace) -> int:
         "threads": conf["THREADS"],
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
         "timeout": WORKER_TIMEOUT_S,
-        "keepalive": 5,
+        # A keep-alive connection stays with the worker that accepted it (docs/performance.md, fifth round);
+        # CDS_KEEPALIVE_S=0 has every call accepted anew by whichever worker is free (deploy/README.md).
+        "keepalive": conf["KEEPALIVE_S"],
         # The app (and its database schema) is built once in the master; workers inherit it.
         "preload_app": True,
         "post_fork": lambda _server, _worker: app.extensions["cds_store"].after_fork(),

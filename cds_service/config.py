@@ -51,10 +51,12 @@ def default_workers() -> int:
 
     The work is CPU-bound (JSON parse, rules) and the GIL serialises it within a process. A client's keep-alive
     connection stays with the worker that accepted it, and workers do not accept evenly: with 8 connections and
-    cores + 1 = 3 workers, the benchmark saw [8], [6, 2] and [6, 1, 1] connections per worker, so one process (one
-    core) often did most of the work while several requests took turns under its GIL. With 2 x cores + 1 workers of
-    2 threads each, typical-request throughput at 8 connections went from 0.34-0.48x to 0.52-0.57x the parse-only
-    route (docs/performance.md, fifth round). FHIR fallback waits are covered by each worker's threads."""
+    cores + 1 = 3 workers, the benchmark saw [8], [7, 1], [6, 2] and [6, 1, 1] connections per worker, so one
+    process (one core) often did most of the work while up to 4 requests took turns under its GIL. With 2 x cores
+    + 1 workers of 2 threads each, fewer requests share a GIL and such pile-ups are rarer (all 8 on one worker in
+    2 of 18 runs, against 2 of 11); typical-request throughput at 8 connections went from 0.34-0.48x to
+    0.52-0.57x the parse-only route (docs/performance.md, fifth round). CDS_KEEPALIVE_S=0 avoids pile-ups
+    altogether. FHIR fallback waits are covered by each worker's threads."""
     try:
         cores = len(os.sched_getaffinity(0))  # respects container CPU pinning
     except AttributeError:  # not on Linux
@@ -210,6 +212,8 @@ SETTINGS: tuple[Setting, ...] = (
             "gunicorn worker processes for `serve` (each with THREADS threads).", shown="min(2 x cores + 1, 8)"),
     Setting("THREADS", 2, _number(int, 1, 64),
             "Threads per gunicorn worker (gthread): cover FHIR fallback waits; more share one GIL."),
+    Setting("KEEPALIVE_S", 5, _number(int, 0, 300),
+            "Seconds `serve` keeps an idle client connection open for its next call; 0: closed after each answer."),
     Setting("PUBLIC_BASE_URL", None, _optional_base_url,
             "The service's base URL as clients see it behind a proxy (JWT `aud` checks, sample links).",
             shown="unset (derived from the request)"),

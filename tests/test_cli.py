@@ -1,6 +1,7 @@
 """The leg-pain-cds console script: evaluate, example-request, and serve as a real subprocess."""
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -9,6 +10,7 @@ import sys
 import urllib.request
 from pathlib import Path
 from typing import Any, Iterator
+from urllib.parse import urlsplit
 
 import pytest
 from cds_service import cli
@@ -131,3 +133,30 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(served: tuple[subprocess.Pop
     log = (tmp_path / "serve.log").read_text()
     assert "effective configuration" in log and "CDS_AUTH=none" in log
     assert (tmp_path / "serve" / "db.sqlite3").exists()
+
+
+def _connection_header_of_two_calls(base: str) -> list[str]:
+    """Two calls on one HTTP/1.1 connection (the client asks for nothing: keep-alive is HTTP/1.1's default)."""
+    connection = http.client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=5)
+    headers = []
+    try:
+        for _ in range(2):
+            connection.request("GET", "/cds-services")
+            resp = connection.getresponse()
+            assert resp.status == 200
+            resp.read()
+            headers.append(str(resp.getheader("Connection", "")).lower())
+            if headers[-1] == "close":
+                connection.close()  # the next request opens a new connection
+    finally:
+        connection.close()
+    return headers
+
+
+def test_keepalive_zero_closes_each_connection_after_its_answer(tmp_path: Path) -> None:
+    settings = {"CDS_AUTH": "none", "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    with serve_subprocess(tmp_path, {**settings, "CDS_KEEPALIVE_S": "0"}, args=("--workers", "1"),
+                          command=_command()) as (_, base):
+        assert _connection_header_of_two_calls(base) == ["close", "close"]
+    with serve_subprocess(tmp_path, settings, args=("--workers", "1"), command=_command()) as (_, base):
+        assert "close" not in _connection_header_of_two_calls(base)  # the default keeps the connection
