@@ -50,13 +50,10 @@ def default_workers() -> int:
     """2 x cores + 1 (gunicorn's own rule of thumb), capped at 8: each process holds its own fhir.resources models.
 
     The work is CPU-bound (JSON parse, rules) and the GIL serialises it within a process. A client's keep-alive
-    connection stays with the worker that accepted it, and workers do not accept evenly: with 8 connections and
-    cores + 1 = 3 workers, the benchmark saw [8], [7, 1], [6, 2] and [6, 1, 1] connections per worker, so one
-    process (one core) often did most of the work while up to 4 requests took turns under its GIL. With 2 x cores
-    + 1 workers of 2 threads each, fewer requests share a GIL and such pile-ups are rarer (all 8 on one worker in
-    2 of 18 runs, against 2 of 11); typical-request throughput at 8 connections went from 0.34-0.48x to
-    0.52-0.57x the parse-only route (docs/performance.md, fifth round). CDS_KEEPALIVE_S=0 avoids pile-ups
-    altogether. FHIR fallback waits are covered by each worker's threads."""
+    connection stays with the worker that accepted it, and workers do not accept evenly, so with about one worker
+    per core several connections often piled up on one worker while another core idled. More workers with fewer
+    threads each make that rarer (measurements: docs/performance.md, fifth round; CDS_KEEPALIVE_S=0 avoids it).
+    FHIR fallback waits are covered by each worker's threads."""
     try:
         cores = len(os.sched_getaffinity(0))  # respects container CPU pinning
     except AttributeError:  # not on Linux

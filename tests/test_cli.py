@@ -137,7 +137,8 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(served: tuple[subprocess.Pop
 
 def _connection_header_of_two_calls(base: str) -> list[str]:
     """Two calls on one HTTP/1.1 connection (the client asks for nothing: keep-alive is HTTP/1.1's default)."""
-    connection = http.client.HTTPConnection(urlsplit(base).hostname, urlsplit(base).port, timeout=5)
+    url = urlsplit(base)
+    connection = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
     headers = []
     try:
         for _ in range(2):
