@@ -1,9 +1,11 @@
 """PatientFacts: everything a rule sees, built from raw FHIR R4 JSON.
 
-The only module that imports fhir.resources. Performance by design: raw dicts are pre-filtered with cheap dict
-look-ups (status, code, date), and only the resources a rule actually reads - the newest usable result per
-analyte, medications that match a known drug, conditions that match a value set - are validated with
-fhir.resources.R4B. Validating every resource of a heavy prefetch would cost 20-30x the JSON parse itself.
+The only module that imports fhir.resources. Performance by design: Observations arrive as the projection of
+cards/projection.py (decoded so by the web layer, or projected here from whole dicts) and are pre-filtered with
+attribute look-ups (code, status, date); other resources arrive as dicts. Only the resources a rule actually reads -
+the newest usable result per analyte, medications that match a known drug, conditions that match a value set - are
+validated with fhir.resources.R4B. Validating every resource of a heavy prefetch would cost 20-30x the JSON parse
+itself.
 
 Handling rules follow clinical-reference.md §1.1 (observations), §3.1 (medications) and §4 (conditions).
 """
@@ -19,6 +21,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Sequence, overload
 
 import orjson
+from cards.projection import UNSET, Resource, as_dict, of_dict
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.observation import ObservationComponent, ObservationReferenceRange
 from fhir.resources.R4B.patient import Patient
@@ -157,7 +160,7 @@ def parse_fhir_datetime(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
-def _raw_effective(resource: dict[str, Any]) -> datetime | None:
+def _raw_effective(resource: dict[str, Any] | Resource) -> datetime | None:
     """§1.1 rule 2: effectiveDateTime, else effectivePeriod.end, else issued."""
     when = parse_fhir_datetime(resource.get("effectiveDateTime"))
     if when is None:
@@ -434,8 +437,9 @@ class PatientFacts:
         self.age_years: int | None = None
         self.sex: str | None = None
         self.available: set[str] = set()
-        # analyte -> [(date, raw Observation, or None when older than READ_WINDOW)], newest first after the build
-        self._obs_candidates: dict[str, list[tuple[datetime, dict[str, Any] | None]]] = defaultdict(list)
+        # analyte -> [(date, projected Observation, or None when older than READ_WINDOW)], newest first after the
+        # build
+        self._obs_candidates: dict[str, list[tuple[datetime, Resource | None]]] = defaultdict(list)
         self._lab_cache: dict[tuple[str, timedelta], LazyResults] = {}
         self._medications: list[MedicationUse] = []
         self._draft_orders: list[MedicationUse] = []
@@ -512,10 +516,11 @@ class PatientFacts:
                 return when
         return None
 
-    def _to_results(self, analyte: str, when: datetime, raw: dict[str, Any]) -> list[LabResult]:
-        memo = self._parsed_obs.get(id(raw))
+    def _to_results(self, analyte: str, when: datetime, candidate: Resource) -> list[LabResult]:
+        memo = self._parsed_obs.get(id(candidate))
         if memo is not None:
             return memo
+        raw = as_dict(candidate)  # the ~15 results a typical call reads, not the ~250 candidates
         try:
             obs = _ReadObservation.of(raw, components=analyte == "abi", validate=self._validate)
         except INVALID:
@@ -524,7 +529,7 @@ class PatientFacts:
             results: list[LabResult] = []
         else:
             results = self._observation_values(analyte, when, raw, obs)
-        self._parsed_obs[id(raw)] = results
+        self._parsed_obs[id(candidate)] = results
         return results
 
     def _observation_values(
@@ -749,23 +754,6 @@ def _fmt(value: float) -> str:
 # ---------------------------------------------------------------------------------------------- builder
 
 
-def _observation_analyte(raw: dict[str, Any]) -> str | None:
-    """The analyte a raw Observation reports (any coding; ABI also by text), or None when no rule reads it.
-
-    Decided once per distinct `code` element (its JSON as the key, bounded): a chart repeats a few dozen lab and
-    vital codes over hundreds of results, and this runs for every Observation of the request.
-    """
-    concept = raw.get("code")
-    if type(concept) is not dict:
-        return _concept_analyte(concept)
-    try:
-        key = orjson.dumps(concept)
-    except TypeError:  # not a JSON value (an integer over 64 bits): decided without the memo
-        return _concept_analyte(concept)
-    found = _CONCEPT_MEMO.get(key, _UNSEEN)
-    return _learn_concept(key, concept) if found is _UNSEEN else found  # type: ignore[return-value]
-
-
 def _learn_concept(key: bytes, concept: dict[str, Any]) -> str | None:
     found = _concept_analyte(concept)
     if len(_CONCEPT_MEMO) >= _CONCEPT_MEMO_MAX:
@@ -829,15 +817,18 @@ class _Builder:
         self.candidates = facts._obs_candidates
 
     def add_all(self, resources: Iterable[Any]) -> None:
-        """add() each resource, with the common case - an Observation of the request's patient - inlined.
+        """add() each resource; Observations, the common case, are decided here, in this one loop.
 
-        Same decisions, in the same order, as add() and _add_observation(): this loop sees every resource sent
-        (5,000 Observations for a heavy patient); the function calls it saves made the pre-filter 5-9 % slower
-        (docs/performance.md). tests/cards/test_builder_fast_path.py checks it against add() on odd resources.
+        Observations are read as the projection (cards/projection.py): the web layer decodes prefetched ones so,
+        and a whole dict (FHIR fallback, a body the projection did not describe, a nested Bundle) is projected
+        first, so that both reach the same decisions (tests/test_hook_body.py). Inlined: this loop sees every
+        resource sent (5,000 Observations for a heavy patient); the function calls it saves made the pre-filter
+        5-9 % slower (docs/performance.md).
         """
         dumps = orjson.dumps
         memo = _CONCEPT_MEMO.get
         unseen = _UNSEEN
+        unset = UNSET
         seen = self.seen
         own = self.own_reference
         future = self.future_limit
@@ -848,10 +839,14 @@ class _Builder:
         utc = timezone.utc
         analyte: Any
         for resource in resources:
-            if type(resource) is not dict or resource.get("resourceType") != "Observation":
-                self.add(resource)
+            if type(resource) is not Resource:
+                resource = self._projected_observation(resource)
+                if resource is None:
+                    continue
+            elif resource.resourceType != "Observation":
+                self.add(as_dict(resource))
                 continue
-            concept = resource.get("code")
+            concept = resource.code
             if type(concept) is dict:
                 try:
                     key = dumps(concept)
@@ -865,27 +860,25 @@ class _Builder:
                 analyte = _concept_analyte(concept)
             if analyte is None:
                 continue  # no rule reads it: dropped before any bookkeeping
-            rid = resource.get("id")
-            if type(rid) is str:
+            rid = resource.id
+            if type(rid) is str or isinstance(rid, str):
                 seen_key = ("Observation", rid)
                 if seen_key in seen:
                     continue
                 seen.add(seen_key)
-            elif isinstance(rid, str):  # a str subclass: the general path
-                self.add(resource)
-                continue
-            if resource.get("modifierExtension") is not None:
+            extension = resource.modifierExtension
+            if extension is not unset and extension is not None:
                 self.notes.skip("modifier-extension")
                 continue
-            subject = resource.get("subject") or resource.get("patient")
+            subject = resource.subject or resource.patient
             if not (type(subject) is dict and subject.get("reference") == own) and self._other_patient(resource):
                 self.notes.skip("other-patient")
                 continue
-            status = resource.get("status")
+            status = resource.status
             if type(status) is not str or status not in statuses:
                 self.notes.skip(f"observation-status-{status if isinstance(status, str) else 'missing'}")
                 continue
-            when = resource.get("effectiveDateTime")
+            when = resource.effectiveDateTime
             if type(when) is str and len(when) > 7:  # a full dateTime, the common case: parsed here
                 try:
                     when = fromisoformat(when)
@@ -906,18 +899,24 @@ class _Builder:
                 continue
             candidates[analyte].append((when, resource if when >= keep_since else None))
 
+    def _projected_observation(self, resource: Any) -> Resource | None:
+        """A whole Observation dict as the projection the pre-filter loop reads; anything else add()ed, None."""
+        if isinstance(resource, dict) and resource.get("resourceType") == "Observation":
+            return of_dict(resource)
+        self.add(resource)
+        return None
+
     def add(self, resource: Any) -> None:
+        if type(resource) is Resource:  # a projected Observation (in a nested Bundle)
+            self.add_all((resource,))
+            return
         if not isinstance(resource, dict):
             self.notes.skip("not-a-resource")
             return
         rtype = resource.get("resourceType")
-        analyte = None
         if rtype == "Observation":
-            # Most Observations are labs and vitals no rule reads: decide that first, with dict look-ups only,
-            # before any bookkeeping (dedupe, patient and modifier checks) is spent on them.
-            analyte = _observation_analyte(resource)
-            if analyte is None:
-                return
+            self.add_all((resource,))  # projected, then the pre-filter loop: one place decides on Observations
+            return
         rid = resource.get("id")
         if isinstance(rid, str):
             key = (str(rtype), rid)
@@ -936,12 +935,9 @@ class _Builder:
         if rtype != "Patient" and self._other_patient(resource):
             self.notes.skip("other-patient")
             return
-        if analyte is not None:
-            self._add_observation(resource, analyte)
-        else:
-            handler(self, resource)
+        handler(self, resource)
 
-    def _other_patient(self, raw: dict[str, Any]) -> bool:
+    def _other_patient(self, raw: dict[str, Any] | Resource) -> bool:
         """True when subject/patient clearly names another Patient (urn:uuid and missing subjects pass)."""
         ref = raw.get("subject") or raw.get("patient")
         target = ref.get("reference") if isinstance(ref, dict) else None
@@ -968,25 +964,6 @@ class _Builder:
             born = born_at.date()
             today = self.facts.now.date()
             self.facts.age_years = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-    def _add_Observation(self, raw: dict[str, Any]) -> None:
-        analyte = _observation_analyte(raw)
-        if analyte is not None:
-            self._add_observation(raw, analyte)
-
-    def _add_observation(self, raw: dict[str, Any], analyte: str) -> None:
-        status = raw.get("status")
-        if type(status) is not str or status not in RESULT_STATUSES:  # a list or object where a code belongs
-            self.notes.skip(f"observation-status-{status if isinstance(status, str) else 'missing'}")
-            return
-        when = _raw_effective(raw)
-        if when is None:
-            self.notes.skip("observation-no-date")
-            return
-        if when > self.future_limit:
-            self.notes.skip("observation-future-date")
-            return
-        self.candidates[analyte].append((when, raw if when >= self.keep_since else None))
 
     def _add_Medication(self, raw: dict[str, Any]) -> None:
         if isinstance(raw.get("id"), str):

@@ -30,6 +30,7 @@ from urllib.parse import urljoin, urlsplit
 import orjson
 import requests
 from cards.facts import DataNotes
+from cards.projection import Resource
 from cards.registry import DataKey, Service
 from requests.adapters import HTTPAdapter
 
@@ -122,7 +123,7 @@ def _entries(bundle: dict[str, Any], notes: DataNotes) -> list[Any]:
 def _each_entry(entries: list[Any], notes: DataNotes) -> Iterator[Any]:
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
+        if not isinstance(resource, (dict, Resource)):  # a projected Observation (cds_service/hook_body.py)
             notes.skip("bundle-entry-without-resource")
             continue
         if resource.get("resourceType") == "OperationOutcome":

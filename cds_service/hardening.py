@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from cards.projection import Resource
 from flask import Response, request
 
 from cds_service.errors import BadHookRequest, CdsError
@@ -80,10 +81,12 @@ def json_depth_exceeds(value: Any, max_depth: int) -> bool:
 def envelope_depth_exceeds(body: Any, max_depth: int) -> bool:
     """Depth check of everything this service walks: the CDS Hooks envelope and the shape of each prefetch Bundle.
 
-    The insides of prefetched FHIR resources are not walked: the service reads them only at fixed paths, and
-    validates what it reads with fhir.resources (pydantic-core bounds its own recursion), so nesting there cannot
-    reach Python's recursion limit; orjson caps the whole document at 1024 levels. Walking every node of a
-    5,000-observation prefetch in Python cost ~0.7x the JSON parse itself on every call (docs/performance.md).
+    The insides of prefetched FHIR resources (dicts, or cards.projection structs on the hook route) are not
+    walked: the service reads them only at fixed paths, and validates what it reads with fhir.resources
+    (pydantic-core bounds its own recursion), so nesting there cannot reach Python's recursion limit; orjson caps
+    the whole document at 1024 levels, msgspec at Python's recursion limit (hook_body.py then falls back to
+    orjson). Walking every node of a 5,000-observation prefetch in Python cost ~0.7x the JSON parse itself on
+    every call (docs/performance.md).
     """
     if not isinstance(body, dict) or not isinstance(body.get("prefetch"), dict):
         return json_depth_exceeds(body, max_depth)
@@ -129,7 +132,8 @@ def _skeleton_exceeds(value: Any, allowed: int) -> bool:
 
 _RESOURCE = operator.methodcaller("get", "resource")
 _RESOURCE_TYPE = operator.methodcaller("get", "resourceType")
-_NOT_WALKED = frozenset({dict, str, int, float, bool, type(None)})
+# A projected resource (cards.projection) is one level, like any resource: its insides are not walked.
+_NOT_WALKED = frozenset({dict, Resource, str, int, float, bool, type(None)})
 
 
 def entry_resources(entries: list[Any]) -> list[Any] | None:
@@ -144,10 +148,13 @@ def entry_resources(entries: list[Any]) -> list[Any] | None:
 
 
 def resource_types(resources: list[Any]) -> list[Any] | None:
-    """The resourceType of each resource, when every one is a plain object (else None)."""
-    if set(map(type, resources)) != {dict}:
-        return None
-    return list(map(_RESOURCE_TYPE, resources))
+    """The resourceType of each resource, when every one is a plain object or a projected resource (else None)."""
+    kinds = set(map(type, resources))
+    if kinds == {dict}:
+        return list(map(_RESOURCE_TYPE, resources))
+    if kinds <= {dict, Resource}:
+        return [r.resourceType if type(r) is Resource else r.get("resourceType") for r in resources]
+    return None
 
 
 def _plain_entries_fit(entries: list[Any]) -> bool:
@@ -172,14 +179,14 @@ def parse_json_body(raw: bytes, max_depth: int) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         if "depth" in err.msg or "recursion" in err.msg:  # orjson's own hard limit (1024) is far above ours
-            raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure") from err
+            raise InputLimitExceeded(depth_message(max_depth), status=400, code="structure") from err
         raise InvalidJson(f"Request body is not valid JSON: {err}") from err
     if envelope_depth_exceeds(value, max_depth):
-        raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure")
+        raise InputLimitExceeded(depth_message(max_depth), status=400, code="structure")
     return value
 
 
-def _depth_message(max_depth: int) -> str:
+def depth_message(max_depth: int) -> str:
     return f"JSON nests deeper than {max_depth} levels (CDS_MAX_JSON_DEPTH)"
 
 

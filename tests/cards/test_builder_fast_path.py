@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from cards import facts, registry
 from cards.facts import DataNotes, PatientFacts, build_facts
-from cds_service import fhir_data, workload
+from cards.projection import as_dict
+from cds_service import fhir_data, hook_body, workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 PATIENT = "p1"
@@ -51,7 +52,7 @@ def _resources() -> Any:
 
 
 def _state(f: PatientFacts) -> Any:
-    return ({a: [(when, id(raw)) for when, raw in c] for a, c in f._obs_candidates.items() if c},
+    return ({a: [(when, None if raw is None else as_dict(raw)) for when, raw in c] for a, c in f._obs_candidates.items() if c},
             sorted(f.notes.skipped.items()), f._conditions_raw)
 
 
@@ -87,15 +88,35 @@ def test_the_fast_path_sees_each_branch() -> None:
     ]
     f = PatientFacts(now=NOW, patient_id=PATIENT, notes=DataNotes())
     facts._Builder(f).add_all(resources)
-    assert [raw["id"] for _, raw in f._obs_candidates["potassium"]] == ["1", "5"]
+    assert [raw.id for _, raw in f._obs_candidates["potassium"]] == ["1", "5"]
     assert f._obs_candidates["potassium"][0][0] == datetime(2026, 11, 1, 7, tzinfo=timezone.utc)
     assert dict(f.notes.skipped) == {"observation-status-cancelled": 1, "other-patient": 1,
                                      "observation-future-date": 1, "observation-no-date": 1}
 
 
+def _tagged(resource: dict[str, Any]) -> dict[str, Any]:
+    """The resource with its `code` marked (element id and an extension) so that _live_observations can find it.
+
+    The builder holds Observations as projection structs, which the collector does not track (gc=False); their
+    `code` dict, holding a list, is tracked, and lives exactly as long as the Observation's projection does.
+    """
+    if resource.get("resourceType") == "Observation":
+        code = resource.get("code") if isinstance(resource.get("code"), dict) else {}
+        resource["code"] = {**code, "id": f"obs:{resource['id']}", "extension": [{"url": "urn:test:tag"}]}
+    return resource
+
+
 def _live_observations() -> set[str]:
-    return {o["id"] for o in gc.get_objects()
-            if type(o) is dict and o.get("resourceType") == "Observation" and isinstance(o.get("id"), str)}
+    return {o["id"][4:] for o in gc.get_objects()
+            if type(o) is dict and isinstance(o.get("id"), str) and o["id"].startswith("obs:")}
+
+
+def _gathered(resources: list[dict[str, Any]]) -> fhir_data.Gathered:
+    """The resources as the hook route hands them to the builder: decoded as the projection, the only reference."""
+    raw = orjson.dumps({"prefetch": {"all": {"resourceType": "Bundle",
+                                             "entry": [{"resource": _tagged(r)} for r in resources]}}})
+    decoded = hook_body.parse(raw, 64)
+    return fhir_data.Gathered(resources=fhir_data._entries(decoded["prefetch"].pop("all"), DataNotes()))
 
 
 def test_drained_resources_no_rule_reads_are_freed_as_the_builder_passes_them() -> None:
@@ -103,18 +124,19 @@ def test_drained_resources_no_rule_reads_are_freed_as_the_builder_passes_them() 
     resources = [e["resource"] for v in body["prefetch"].values() if v.get("resourceType") == "Bundle"
                  for e in v["entry"]]
     read = {r["id"] for r in resources
-            if r["resourceType"] == "Observation" and facts._observation_analyte(r) is not None}
+            if r["resourceType"] == "Observation" and facts._concept_analyte(r.get("code")) is not None}
     unread = {r["id"] for r in resources if r["resourceType"] == "Observation"} - read
     assert read and unread
     patient_id = body["context"]["patientId"]
-    data = fhir_data.Gathered(resources=orjson.loads(orjson.dumps(resources)))  # the only reference to each
+    data = _gathered(resources)
     del body, resources
     was = gc.isenabled()
     gc.disable()  # reference counting alone must do it
     try:
+        assert _live_observations() >= unread  # the marker works
         built = build_facts(data.drain(), now=NOW, patient_id=patient_id, notes=data.notes)
         live = _live_observations()
-        kept = {raw["id"] for c in built._obs_candidates.values() for _, raw in c}
+        kept = {raw.id for c in built._obs_candidates.values() for _, raw in c if raw is not None}
         assert data.resources == []
         assert not live & unread, "an Observation no rule reads outlived the pre-filter"
         assert kept and live >= kept
@@ -139,14 +161,13 @@ def _potassium(rid: str, when: str, value: float) -> dict[str, Any]:
 def test_results_older_than_the_read_window_keep_their_date_only() -> None:
     """Past READ_WINDOW (the longest lookback, as the FHIR fallback searches) a result keeps its date, for 'last seen'
     notes, and its resource is let go in the pre-filter; the results a rule reads are unchanged."""
-    resources = orjson.loads(orjson.dumps([_potassium("recent", "2026-11-20T08:00:00Z", 3.1),
-                                           _potassium("last-year", "2025-12-01T08:00:00Z", 4.0),
-                                           _potassium("old", "2024-03-01T08:00:00Z", 2.5)]))
-    data = fhir_data.Gathered(resources=resources)
-    del resources
+    data = _gathered([_potassium("recent", "2026-11-20T08:00:00Z", 3.1),
+                      _potassium("last-year", "2025-12-01T08:00:00Z", 4.0),
+                      _potassium("old", "2024-03-01T08:00:00Z", 2.5)])
     was = gc.isenabled()
     gc.disable()
     try:
+        assert "old" in _live_observations()
         f = build_facts(data.drain(), now=NOW, patient_id=PATIENT)
         assert "old" not in _live_observations() and {"recent", "last-year"} <= _live_observations()
     finally:

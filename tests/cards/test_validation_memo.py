@@ -150,15 +150,20 @@ def test_a_condition_system_that_is_not_a_string_is_read_as_absent() -> None:
 
 
 def test_an_observation_code_is_decided_once_and_exactly() -> None:
-    potassium = {"resourceType": "Observation", "code": {"coding": [{"system": "http://loinc.org",
-                                                                     "code": "2823-3"}]}}
-    abi_by_text = {"resourceType": "Observation", "code": {"coding": [{"system": "urn:local", "code": "X1"}],
-                                                           "text": "Ankle-brachial index, left"}}
-    heart_rate = {"resourceType": "Observation", "code": {"coding": [{"system": "urn:local", "code": "HR"}],
-                                                          "text": "Heart rate"}}
+    """The pre-filter decides each distinct `code` element once (facts._CONCEPT_MEMO), with the same answer."""
+    codes = {
+        "potassium": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}]},
+        "abi": {"coding": [{"system": "urn:local", "code": "X1"}], "text": "Ankle-brachial index, left"},
+        "heart-rate": {"coding": [{"system": "urn:local", "code": "HR"}], "text": "Heart rate"},
+        "huge-code": {"coding": [{"code": 2**70}]},  # not a JSON value: decided without the memo
+        "text-code": "2823-3",
+    }
+    resources = [{"resourceType": "Observation", "id": name, "status": "final", "code": code,
+                  "subject": {"reference": "Patient/p"}, "effectiveDateTime": "2026-11-20T08:00:00Z"}
+                 for name, code in codes.items()]
     for _ in range(2):  # the second time from the memo
-        assert facts._observation_analyte(potassium) == "potassium"
-        assert facts._observation_analyte(abi_by_text) == "abi"
-        assert facts._observation_analyte(heart_rate) is None
-    assert facts._observation_analyte({"code": {"coding": [{"code": 2**70}]}}) is None  # no JSON key: no memo
-    assert facts._observation_analyte({"code": "2823-3"}) is None
+        built = facts.build_facts(resources, now=datetime(2026, 11, 25, tzinfo=timezone.utc), patient_id="p")
+        assert {a: [raw.id for _, raw in c] for a, c in built._obs_candidates.items() if c} == {
+            "potassium": ["potassium"], "abi": ["abi"]}
+        assert facts._CONCEPT_MEMO[orjson.dumps(codes["potassium"])] == "potassium"
+        assert facts._CONCEPT_MEMO[orjson.dumps(codes["heart-rate"])] is None

@@ -1,0 +1,125 @@
+"""The part of a FHIR resource this package reads, decoded straight from JSON: the projection.
+
+A typical prefetch holds ~500 Observations, and no rule reads their ``meta``, ``identifier``, ``category``,
+``encounter``, ``performer``, narrative or notes. Decoding the request body into ``Resource`` structs (msgspec)
+skips those elements in C instead of building dicts for them: 0.5-0.6x the time of ``orjson.loads`` for the
+typical and heavy bodies (docs/performance.md, sixth round).
+
+What this means for readers:
+
+* ``Resource`` has one field per top-level element that a reader in this package uses, for any resource type
+  (the union over Patient, Observation, Medication, MedicationStatement, MedicationRequest, Condition and
+  Bundle). Each is decoded as plain JSON values (dicts, lists, strings, numbers), exactly as ``orjson.loads``
+  would give them; an element that was absent is ``UNSET`` (falsy), one sent as ``null`` is ``None``.
+* Every other element is not there. A reader that starts using an element must add it here:
+  tests/cards/test_projection.py fails for a top-level element read in cards/facts.py that is missing, and the
+  golden cases are checked through both this projection and whole ``orjson.loads`` dicts.
+* The builder (cards/facts.py) reads Observations as ``Resource`` (attribute look-ups in its pre-filter loop);
+  an Observation that arrives as a dict (FHIR fallback, a body the projection could not decode) is projected
+  with ``of_dict`` first, so both arrive at the same decisions. Other resource types reach the builder as dicts
+  (``as_dict``): they are few, and their handlers read them with ``dict.get``.
+"""
+from __future__ import annotations
+
+from typing import Any, Union
+
+import msgspec
+from msgspec import UNSET, UnsetType
+
+__all__ = ["UNSET", "Entry", "Resource", "UnsetType", "as_dict", "of_dict"]
+
+
+class Entry(msgspec.Struct, gc=False):
+    """A Bundle entry: only its resource is read (fullUrl, search and request are not)."""
+
+    resource: Union[Resource, None, UnsetType] = UNSET
+
+
+class Resource(msgspec.Struct, gc=False):
+    """The elements read of any resource (see the module docstring); all others are skipped when decoding.
+
+    ``gc=False``: a decoded struct holds JSON values only, never a reference cycle, so the cyclic collector need
+    not track it (the same holds for ``of_dict`` results: their values come from a decoded JSON document).
+    """
+
+    resourceType: Any = UNSET
+    id: Any = UNSET
+    # Patient (facts.PATIENT_READS: validated with the primitive extensions that may carry their values)
+    id_ext: Any = msgspec.field(default=UNSET, name="_id")
+    implicitRules: Any = UNSET
+    implicitRules_ext: Any = msgspec.field(default=UNSET, name="_implicitRules")
+    gender: Any = UNSET
+    gender_ext: Any = msgspec.field(default=UNSET, name="_gender")
+    birthDate: Any = UNSET
+    birthDate_ext: Any = msgspec.field(default=UNSET, name="_birthDate")
+    # Any resource: unknown modifier extensions make it unusable; whose data it is
+    modifierExtension: Any = UNSET
+    modifierExtension_ext: Any = msgspec.field(default=UNSET, name="_modifierExtension")  # not FHIR, but validated
+    subject: Any = UNSET
+    patient: Any = UNSET
+    # Observation (status, code, date, value, range, interpretation; ABI components and side)
+    status: Any = UNSET
+    code: Any = UNSET
+    effectiveDateTime: Any = UNSET
+    effectivePeriod: Any = UNSET
+    effectiveInstant: Any = UNSET
+    issued: Any = UNSET
+    valueQuantity: Any = UNSET
+    referenceRange: Any = UNSET
+    interpretation: Any = UNSET
+    component: Any = UNSET
+    bodySite: Any = UNSET
+    # Medication, MedicationStatement, MedicationRequest
+    ingredient: Any = UNSET
+    intent: Any = UNSET
+    medicationCodeableConcept: Any = UNSET
+    medicationReference: Any = UNSET
+    contained: Any = UNSET
+    authoredOn: Any = UNSET
+    dateAsserted: Any = UNSET
+    # Condition (abatement[x]: any of them makes a Condition without clinicalStatus read as resolved)
+    clinicalStatus: Any = UNSET
+    verificationStatus: Any = UNSET
+    onsetDateTime: Any = UNSET
+    recordedDate: Any = UNSET
+    abatementDateTime: Any = UNSET
+    abatementAge: Any = UNSET
+    abatementPeriod: Any = UNSET
+    abatementRange: Any = UNSET
+    abatementString: Any = UNSET
+    # Bundle (cds_service flattens it; a searchset's next link is followed)
+    type: Any = UNSET
+    total: Any = UNSET
+    link: Any = UNSET
+    entry: Union[list[Entry], UnsetType] = UNSET
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``dict.get`` over the projected elements (JSON names), for readers shared with dict resources."""
+        attr = _ATTRIBUTE.get(key)
+        if attr is None:
+            return default
+        value = getattr(self, attr)
+        return default if value is UNSET else value
+
+
+_FIELDS = msgspec.structs.fields(Resource)
+_ATTRIBUTE = {f.encode_name: f.name for f in _FIELDS}
+# JSON names in field order, for as_dict; `entry` is left to the caller (only a Bundle's entries mean anything).
+_KEYS = tuple(f.encode_name for f in _FIELDS)
+ELEMENTS = frozenset(_KEYS)
+
+
+def as_dict(resource: Resource) -> dict[str, Any]:
+    """The projected elements that were sent, as the dict ``orjson.loads`` would have given for them (no entry)."""
+    out = {key: value for key, value in zip(_KEYS, msgspec.structs.astuple(resource)) if value is not UNSET}
+    out.pop("entry", None)
+    return out
+
+
+def of_dict(resource: dict[str, Any]) -> Resource:
+    """Project a resource that was decoded as a whole (values are shared, not copied)."""
+    try:
+        return msgspec.convert(resource, Resource)
+    except msgspec.ValidationError:  # an `entry` that is not a list of objects (read of Bundles only), or a key
+        # that is not a string (not from JSON): the other elements, one by one
+        return Resource(**{_ATTRIBUTE[k]: v for k, v in resource.items() if k in _ATTRIBUTE and k != "entry"})

@@ -1,0 +1,72 @@
+"""The projection (cards/projection.py) holds every top-level element a reader uses: a reader that starts using a new
+element fails here instead of silently seeing it missing on the hook route."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import cards
+from cards import facts
+from cards.projection import ELEMENTS, UNSET, Resource, as_dict, of_dict
+
+# Names cards/facts.py gives a whole resource (its readers' first argument, the loop variable of the builder, the
+# Medication a reference resolves to). `element` is an Observation or one of its components (code, bodySite).
+RESOURCE_NAMES = {"raw", "resource", "medication", "element"}
+# R4 abatement[x]: a Condition with any of them and no clinicalStatus is read as resolved (facts._add_Condition).
+ABATEMENT = {"abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"}
+
+
+def _reads(source: str) -> set[str]:
+    """Element names read from a whole resource: name.get("x"), name["x"], and attributes of a projection."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "get"
+                and isinstance(node.func.value, ast.Name) and node.func.value.id in RESOURCE_NAMES
+                and node.args and isinstance(node.args[0], ast.Constant)):
+            found.add(node.args[0].value)
+        elif (isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name)
+              and node.value.id in RESOURCE_NAMES and isinstance(node.slice, ast.Constant)
+              and isinstance(node.ctx, ast.Load)):
+            found.add(node.slice.value)
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "resource"
+              and isinstance(node.ctx, ast.Load) and node.attr != "get"):
+            found.add(node.attr)
+    return found
+
+
+def test_every_element_a_reader_uses_is_projected() -> None:
+    reads = set()
+    for path in Path(cards.__file__).parent.rglob("*.py"):
+        if path.name != "projection.py":  # the definition itself
+            reads |= _reads(path.read_text(encoding="utf-8"))
+    names, _prefixes = facts.PATIENT_READS
+    reads |= set(names) | {f"_{name}" for name in names}
+    assert len(reads) >= 25, sorted(reads)  # the scan finds the readers (a refactor that renames them fails here)
+    assert reads - ELEMENTS == set()
+    assert ABATEMENT <= ELEMENTS
+    assert not facts.PATIENT_READS[1], "choice-type prefixes would need every variant projected"
+
+
+def test_the_scan_sees_a_new_read() -> None:
+    source = 'def f(raw, resource):\n    raw.get("note"); raw["performer"]; resource.category; raw["x"] = 1\n'
+    assert _reads(source) == {"note", "performer", "category"}
+
+
+def test_as_dict_and_of_dict_round_trip_the_projected_elements() -> None:
+    whole = {"resourceType": "Observation", "id": "o", "meta": {"versionId": "1"}, "code": {"text": "K"},
+             "_birthDate": {"extension": []}, "status": None}
+    projected = of_dict(whole)
+    assert projected.code is whole["code"]  # shared, not copied
+    assert projected.status is None and projected.issued is UNSET  # null kept apart from absent
+    assert as_dict(projected) == {"resourceType": "Observation", "id": "o", "code": {"text": "K"},
+                                  "_birthDate": {"extension": []}, "status": None}
+    assert projected.get("_birthDate") == {"extension": []} and projected.get("meta") is None
+    assert projected.get("issued", "absent") == "absent" and projected.get("get") is None
+
+
+@pytest.mark.parametrize("odd", [{"resourceType": "Observation", "entry": "not a list"},
+                                 {"resourceType": "Observation", "id": "o", 3: "not a JSON key"}])
+def test_of_dict_takes_what_it_can_of_odd_resources(odd: dict[object, object]) -> None:
+    assert of_dict(odd) == Resource(resourceType="Observation", id=odd.get("id", UNSET))  # type: ignore[arg-type]
