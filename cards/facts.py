@@ -821,7 +821,7 @@ class _Builder:
 
         Observations are read as the projection (cards/projection.py): the web layer decodes prefetched ones so,
         and a whole dict (FHIR fallback, a body the projection did not describe, a nested Bundle) is projected
-        first, so that both reach the same decisions (tests/test_hook_body.py). Inlined: this loop sees every
+        first, so that both reach the same decisions (tests/test_projected_json.py). Inlined: this loop sees every
         resource sent (5,000 Observations for a heavy patient); the function calls it saves made the pre-filter
         5-9 % slower (docs/performance.md).
         """

@@ -34,7 +34,7 @@ from cards.projection import Resource
 from cards.registry import DataKey, Service
 from requests.adapters import HTTPAdapter
 
-from cds_service import hardening
+from cds_service import hardening, projected_json
 from cds_service.errors import DataUnavailable
 from cds_service.schemas import HookCall
 
@@ -123,7 +123,7 @@ def _entries(bundle: dict[str, Any], notes: DataNotes) -> list[Any]:
 def _each_entry(entries: list[Any], notes: DataNotes) -> Iterator[Any]:
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, (dict, Resource)):  # a projected Observation (cds_service/hook_body.py)
+        if not isinstance(resource, (dict, Resource)):  # a projected Observation (cds_service/projected_json.py)
             notes.skip("bundle-entry-without-resource")
             continue
         if resource.get("resourceType") == "OperationOutcome":
@@ -199,10 +199,12 @@ class _Fetcher:
             raise FetchFailed("could not connect to fhirServer") from err
         except requests.RequestException as err:
             raise FetchFailed(f"request to fhirServer failed ({type(err).__name__})") from err
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as err:
-            raise FetchFailed("fhirServer sent malformed JSON") from err
+        data: Any = projected_json.fhir_resource(body)  # Observations as the cards projection, as in a prefetch
+        if data is None:
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as err:
+                raise FetchFailed("fhirServer sent malformed JSON") from err
         if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
             raise FetchFailed("fhirServer sent JSON that is not a FHIR resource")
         if data["resourceType"] == "OperationOutcome":

@@ -84,7 +84,7 @@ def envelope_depth_exceeds(body: Any, max_depth: int) -> bool:
     The insides of prefetched FHIR resources (dicts, or cards.projection structs on the hook route) are not
     walked: the service reads them only at fixed paths, and validates what it reads with fhir.resources
     (pydantic-core bounds its own recursion), so nesting there cannot reach Python's recursion limit; orjson caps
-    the whole document at 1024 levels, msgspec at Python's recursion limit (hook_body.py then falls back to
+    the whole document at 1024 levels, msgspec at Python's recursion limit (projected_json.py then falls back to
     orjson). Walking every node of a 5,000-observation prefetch in Python cost ~0.7x the JSON parse itself on
     every call (docs/performance.md).
     """

@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from cds_service import fhir_data, hardening, hook_body, schemas, security, store
+from cds_service import fhir_data, hardening, projected_json, schemas, security, store
 from cds_service.errors import UnsupportedMediaType
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ JSON = "application/json"
 
 def json_body(parse: Callable[[bytes, int], Any] = hardening.parse_json_body) -> Any:
     """The request body parsed with `parse`: orjson (not Flask's json: 3-10x faster on multi-MB prefetch) by
-    default, hook_body.parse (prefetched resources as the cards projection) for hook calls.
+    default, projected_json.hook_body (prefetched resources as the cards projection) for hook calls.
 
     Content type must be application/json, optionally with charset=utf-8 (JSON is UTF-8, RFC 8259); else 415.
     A body over MAX_CONTENT_LENGTH raises werkzeug's 413 while it is read.
@@ -59,7 +59,7 @@ def call_service(service_id: str) -> ResponseReturnValue:
     started = time.perf_counter()
     service = registry.service(service_id)  # UnknownService -> 404
     conf = current_app.config
-    body = json_body(hook_body.parse)
+    body = json_body(projected_json.hook_body)
     if isinstance(body, dict):
         security.note_hook_instance(body.get("hookInstance"))  # for the audit row, when it looks like an id
         hardening.check_prefetch_limits(body.get("prefetch"), max_bundle_entries=int(conf["MAX_BUNDLE_ENTRIES"]),
@@ -97,7 +97,7 @@ def call_service(service_id: str) -> ResponseReturnValue:
 def bench_parse() -> ResponseReturnValue:
     """Benchmark baseline: the whole parse a JSON service does (orjson and the depth check), no cards.
 
-    The hook route decodes only the elements its readers use (hook_body.parse), which is part of what is being
+    The hook route decodes only the elements its readers use (projected_json.hook_body), which is part of what is being
     measured against this route; a body it cannot decode so takes exactly this parse.
     """
     json_body()

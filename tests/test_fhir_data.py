@@ -10,7 +10,8 @@ from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from cds_service import create_app
+from cards.projection import Resource
+from cds_service import create_app, projected_json
 from flask.testing import FlaskClient
 
 SERVICE = "/cds-services/leg-pain-causes"
@@ -130,6 +131,20 @@ def test_no_prefetch_fetches_every_key_with_the_bearer_token(client: FlaskClient
         assert headers["accept"] == "application/fhir+json"
 
 
+def test_search_responses_are_decoded_as_the_projection(client: FlaskClient, build: Any, fhir: FakeFhir,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fetched Observations reach the builder as cards.projection structs, as prefetched ones do."""
+    decoded: list[Any] = []
+    decode = projected_json.fhir_resource
+    monkeypatch.setattr(projected_json, "fhir_resource", lambda raw: decoded.append(decode(raw)) or decoded[-1])
+    fhir.observations = [build.potassium(2.9)]
+    resp = _call(client, build, fhir)
+    assert resp.status_code == 200
+    assert len(decoded) == 5 and None not in decoded
+    bundles = [d for d in decoded if d["resourceType"] == "Bundle" and d.get("entry")]
+    assert any(type(e["resource"]) is Resource for b in bundles for e in b["entry"])
+
+
 def test_no_authorization_header_without_fhir_authorization(client: FlaskClient, build: Any,
                                                              fhir: FakeFhir) -> None:
     assert _call(client, build, fhir, token=False).status_code == 200
@@ -247,7 +262,8 @@ def test_server_errors_on_required_data_are_412(client: FlaskClient, build: Any,
 
 @pytest.mark.parametrize("body, reason", [(b"{not json", "malformed JSON"),
                                           ({"resourceType": "OperationOutcome", "issue": []}, "OperationOutcome"),
-                                          ([1, 2], "not a FHIR resource")])
+                                          ([1, 2], "not a FHIR resource"),
+                                          ({"resourceType": 5}, "not a FHIR resource")])
 def test_bad_server_bodies_are_412(client: FlaskClient, build: Any, fhir: FakeFhir, body: Any,
                                    reason: str) -> None:
     fhir.routes["MedicationStatement"] = lambda _p: (200, body, {})

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from cds_service import hardening, hook_body
+from cds_service import hardening, projected_json
 
 WHOLE_BY_DESIGN = "protocol-fires-messy-prefetch."  # its envelope carries an unknown member
 CASES = sorted((Path(__file__).parent / "golden").glob("*/*.request.json"))
@@ -26,7 +26,7 @@ def test_golden_cases_exist() -> None:
 def test_golden(client: FlaskClient, req: Path, update_golden: bool, decode: str,
                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Every case gives the same answer whether the body is decoded as the cards projection (the hook route's
-    fast path, cds_service/hook_body.py) or whole with orjson (its fallback for bodies the projection does not
+    fast path, cds_service/projected_json.py) or whole with orjson (its fallback for bodies the projection does not
     describe): skipping the elements no reader uses must not change a single card."""
     whole_parses: list[bytes] = []
     parse_whole = hardening.parse_json_body
@@ -37,7 +37,7 @@ def test_golden(client: FlaskClient, req: Path, update_golden: bool, decode: str
 
     monkeypatch.setattr(hardening, "parse_json_body", counted)
     if decode == "whole":
-        monkeypatch.setattr(hook_body, "parse", counted)
+        monkeypatch.setattr(projected_json, "hook_body", counted)
     expected = req.with_name(req.name.replace(".request.", ".response."))
     resp = client.post(f"/cds-services/{req.parent.name}", json=json.loads(req.read_text()))
     got = {"status": resp.status_code, "body": resp.get_json()}

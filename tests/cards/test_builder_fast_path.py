@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from cards import facts, registry
 from cards.facts import DataNotes, PatientFacts, build_facts
 from cards.projection import as_dict
-from cds_service import fhir_data, hook_body, workload
+from cds_service import fhir_data, projected_json, workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 PATIENT = "p1"
@@ -115,7 +115,7 @@ def _gathered(resources: list[dict[str, Any]]) -> fhir_data.Gathered:
     """The resources as the hook route hands them to the builder: decoded as the projection, the only reference."""
     raw = orjson.dumps({"prefetch": {"all": {"resourceType": "Bundle",
                                              "entry": [{"resource": _tagged(r)} for r in resources]}}})
-    decoded = hook_body.parse(raw, 64)
+    decoded = projected_json.hook_body(raw, 64)
     return fhir_data.Gathered(resources=fhir_data._entries(decoded["prefetch"].pop("all"), DataNotes()))
 
 

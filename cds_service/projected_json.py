@@ -1,19 +1,22 @@
-"""Decode a hook request body: the CDS Hooks envelope, with each prefetched resource as the cards projection.
+"""Decode JSON that carries FHIR resources with each resource as the cards projection (cards/projection.py).
 
-``parse(raw, max_depth)`` gives what ``hardening.parse_json_body`` (``orjson.loads`` plus the depth check) gives,
-except that the resources inside prefetch Bundles that the builder reads as a projection (Observations) are
-``cards.projection.Resource`` structs, and every other prefetched resource is a dict of its projected elements.
-Elements no reader uses are skipped in C while decoding (docs/performance.md, sixth round), which is what makes
-a hook call cost less than twice the plain parse of its body.
+* ``hook_body(raw, max_depth)`` (hook calls) gives what ``hardening.parse_json_body`` (``orjson.loads`` and the
+  depth check) gives, except that prefetched resources are projected: the Observations inside prefetch Bundles
+  as ``cards.projection.Resource`` structs, every other resource as a dict of its projected elements.
+* ``fhir_resource(raw)`` (responses of the client's fhirServer, cds_service/fhir_data.py) does the same for one
+  resource or Bundle, or answers None when the projection does not describe the body.
 
-The projection is the fast path for the bodies EHRs send. Anything it does not describe - an envelope member
-other than the CDS Hooks ones, a prefetch value or Bundle entry that is not an object, an ``entry`` that is not an
-array, nesting deeper than Python's recursion limit, a body that is not JSON - is decoded by
-``hardening.parse_json_body`` instead, so that odd input meets exactly the checks, notes and error messages it met
-before. Two differences remain, both for elements no reader uses: a number beyond the range of a double there is
-skipped (``orjson`` refuses the body), and an integer over 64 bits in a read element stays an integer (``orjson``
-makes it a float). Invalid UTF-8 anywhere is refused as before (checked first: msgspec does not look inside the
-strings it skips).
+Elements no reader uses are skipped in C while decoding (docs/performance.md, sixth round): a hook call then costs
+less than twice the plain parse of its body.
+
+The projection is the fast path for what EHRs and FHIR servers send. Anything it does not describe - an envelope
+member other than the CDS Hooks ones, a prefetch value or Bundle entry that is not an object, an ``entry`` that
+is not an array, nesting deeper than Python's recursion limit, a body that is not JSON - is decoded whole with
+orjson instead, so that odd input meets exactly the checks, notes and error messages it met before. Two
+differences remain: a number beyond the range of a double in an element no reader uses is skipped (``orjson``
+refuses the body), and an integer over 64 bits in a projected element stays an integer (``orjson`` makes it a
+float). Invalid UTF-8 anywhere is refused as before (checked first: msgspec does not look inside the strings it
+skips).
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from cards.projection import UNSET, Resource, UnsetType, as_dict
 from cds_service import hardening
 
 log = logging.getLogger(__name__)
+
 
 class _Envelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
     """The members of a CDS Hooks 2.0 request; any other member sends the body to the whole-dict path."""
@@ -40,15 +44,21 @@ class _Envelope(msgspec.Struct, forbid_unknown_fields=True, gc=False):
 
 
 _DECODER = msgspec.json.Decoder(_Envelope)
+_RESOURCE_DECODER = msgspec.json.Decoder(Resource)
 _NOT_PROJECTED = (msgspec.DecodeError, msgspec.ValidationError, RecursionError, UnicodeDecodeError)
 
 
-def parse(raw: bytes, max_depth: int) -> Any:
+def _decode(decoder: msgspec.json.Decoder[Any], raw: bytes) -> Any:
+    """Raises one of _NOT_PROJECTED. UTF-8 is checked first: msgspec does not look inside the strings it skips."""
+    if not raw.isascii():
+        raw.decode("utf-8")
+    return decoder.decode(raw)
+
+
+def hook_body(raw: bytes, max_depth: int) -> Any:
     """The body as a dict (see the module docstring); InvalidJson or InputLimitExceeded as parse_json_body."""
     try:
-        if not raw.isascii():
-            raw.decode("utf-8")  # UnicodeDecodeError -> the whole-dict path, which answers 400
-        envelope = _DECODER.decode(raw)
+        envelope = _decode(_DECODER, raw)
     except _NOT_PROJECTED as err:
         # Logged by kind only (msgspec's message may quote the sender's member names): a sender whose every call
         # lands here pays ~1.5x for the parse, and this is how an integration team would find out.
@@ -64,6 +74,16 @@ def parse(raw: bytes, max_depth: int) -> Any:
 
 
 _NAMES = tuple(f.encode_name for f in msgspec.structs.fields(_Envelope))
+
+
+def fhir_resource(raw: bytes) -> dict[str, Any] | None:
+    """A fhirServer response as a dict, its resources projected; None when the projection does not describe it
+    (the caller then parses it whole). A resource's insides are not depth-checked, as in a prefetch."""
+    try:
+        resource = _decode(_RESOURCE_DECODER, raw)
+    except _NOT_PROJECTED:
+        return None
+    return _resource(resource)
 
 
 def _resource(resource: Resource) -> dict[str, Any]:

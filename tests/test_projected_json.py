@@ -1,4 +1,4 @@
-"""The hook route's body decoder (cds_service/hook_body.py): the cards projection where it applies, the whole-dict
+"""The hook route's body decoder (cds_service/projected_json.py): the cards projection where it applies, the whole-dict
 parse with its checks and messages everywhere else, and the same facts either way."""
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from cards.facts import DataNotes, build_facts
 from cards.projection import ELEMENTS, Resource, as_dict
-from cds_service import fhir_data, hardening, hook_body, workload
+from cds_service import fhir_data, hardening, projected_json, workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 DEPTH = 64
@@ -48,7 +48,7 @@ def test_a_generated_request_is_decoded_as_the_projection_of_its_whole_parse(siz
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     raw = orjson.dumps(workload.hook_request(size, now=NOW, seed=3))
     monkeypatch.setattr(hardening, "parse_json_body", pytest.fail)  # the projection must not fall back here
-    body = hook_body.parse(raw, DEPTH)
+    body = projected_json.hook_body(raw, DEPTH)
     whole = orjson.loads(raw)
     assert body.keys() == whole.keys()
     assert {k: v for k, v in body.items() if k != "prefetch"} == {k: v for k, v in whole.items() if k != "prefetch"}
@@ -70,7 +70,7 @@ def test_nested_bundles_null_values_and_entries_without_a_resource() -> None:
             "prefetch": {"a": None, "b": {"resourceType": "Bundle", "entry": [
                 {"resource": inner}, {"fullUrl": "urn:no-resource"}, {"resource": None},
                 {"resource": {"resourceType": "Condition", "id": "c1", "note": [{"text": "x"}]}}]}}}
-    decoded = hook_body.parse(orjson.dumps(body), DEPTH)
+    decoded = projected_json.hook_body(orjson.dumps(body), DEPTH)
     assert decoded["prefetch"]["a"] is None
     entries = decoded["prefetch"]["b"]["entry"]
     assert entries[0]["resource"]["entry"][0]["resource"] == Resource(resourceType="Observation", id="o1",
@@ -103,21 +103,35 @@ def _deep(depth: int) -> bytes:
     _deep(70), _deep(3000),
 ])
 def test_what_the_projection_does_not_describe_meets_the_whole_parse(raw: bytes) -> None:
-    assert _outcome(hook_body.parse, raw) == _outcome(hardening.parse_json_body, raw)
+    assert _outcome(projected_json.hook_body, raw) == _outcome(hardening.parse_json_body, raw)
+
+
+def test_a_fhir_server_response_is_projected_or_left_to_the_whole_parse() -> None:
+    bundle = {"resourceType": "Bundle", "type": "searchset", "link": [{"relation": "next", "url": "https://x/p2"}],
+              "entry": [{"fullUrl": "https://x/Observation/o", "search": {"mode": "match"},
+                         "resource": {"resourceType": "Observation", "id": "o", "status": "final"}},
+                        {"resource": {"resourceType": "OperationOutcome", "issue": []}}]}
+    got = projected_json.fhir_resource(orjson.dumps(bundle))
+    assert got is not None
+    _same_as_whole(got, bundle)
+    assert projected_json.fhir_resource(b'{"resourceType": "Patient", "id": "p", "gender": "male"}') == {
+        "resourceType": "Patient", "id": "p", "gender": "male"}
+    for odd in (b"[1, 2]", b"{not json", b'{"resourceType": "Bundle", "entry": "x"}', b'{"a": "\xff"}'):
+        assert projected_json.fhir_resource(odd) is None
 
 
 def test_the_depth_limit_holds_on_the_projected_path() -> None:
     """Nesting in the envelope and in the Bundle skeleton is checked as before; a resource's insides are not."""
     deep_context = orjson.dumps({"hook": "patient-view", "context": {"a": [[[[[[1]]]]]]}})
     with pytest.raises(hardening.InputLimitExceeded, match="CDS_MAX_JSON_DEPTH"):
-        hook_body.parse(deep_context, 5)
+        projected_json.hook_body(deep_context, 5)
     bundle: dict[str, Any] = {"resourceType": "Observation", "id": "o"}
     for _ in range(4):
         bundle = {"resourceType": "Bundle", "entry": [{"resource": bundle}]}
     raw = orjson.dumps({"prefetch": {"b": bundle}})
-    assert _outcome(hook_body.parse, raw)[0] == _outcome(hardening.parse_json_body, raw)[0] == "ok"
+    assert _outcome(projected_json.hook_body, raw)[0] == _outcome(hardening.parse_json_body, raw)[0] == "ok"
     with pytest.raises(hardening.InputLimitExceeded):
-        hook_body.parse(raw, 8)
+        projected_json.hook_body(raw, 8)
     with pytest.raises(hardening.InputLimitExceeded):
         hardening.parse_json_body(raw, 8)
 
@@ -172,6 +186,6 @@ def _facts(body: dict[str, Any]) -> Any:
 def test_the_builder_decides_the_same_on_the_projection_as_on_whole_dicts(resources: list[dict[str, Any]]) -> None:
     raw = orjson.dumps({"prefetch": {"all": {"resourceType": "Bundle", "entry": [{"resource": r}
                                                                                   for r in resources]}}})
-    projected = hook_body.parse(raw, DEPTH)
+    projected = projected_json.hook_body(raw, DEPTH)
     whole = hardening.parse_json_body(raw, DEPTH)
     assert _state(_facts(projected)) == _state(_facts(whole))
