@@ -235,6 +235,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Most entries in one prefetch Bundle; more: 413."),
     Setting("MAX_PREFETCH_RESOURCES", 100000, _number(int, 1, 10_000_000),
             "Most resources in one request's prefetch; more: 413."),
+    Setting("WARMUP", True, _bool,
+            "`serve` evaluates the bundled sample patients once before the workers fork, so that no worker's "
+            "first call pays for loading terminology and building validators (nothing is recorded)."),
     Setting("GC_PAUSE", True, _bool,
             "Pause Python's cyclic garbage collector while requests are in flight (docs/performance.md)."),
     Setting("BENCH_ROUTES", False, _bool,

@@ -4,8 +4,10 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import re
 import signal
 import subprocess
+import sqlite3
 import sys
 import urllib.request
 from pathlib import Path
@@ -132,7 +134,33 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(served: tuple[subprocess.Pop
     assert proc.wait(timeout=10) == 0  # the bound: a clean exit within 10 s
     log = (tmp_path / "serve.log").read_text()
     assert "effective configuration" in log and "CDS_AUTH=none" in log
-    assert (tmp_path / "serve" / "db.sqlite3").exists()
+    # The sample patients were evaluated before the workers forked (CDS_WARMUP), and nothing of it was recorded:
+    # the only issued cards are those of the one call above.
+    assert re.search(r"warm-up: [1-9]\d* sample patients evaluated", log), log
+    with sqlite3.connect(tmp_path / "serve" / "db.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM issued_card").fetchone()[0] == len(cards)
+
+
+def test_warm_up_evaluates_every_sample_and_a_failure_does_not_stop_the_start(
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from cds_service import samples
+
+    seen: list[str] = []
+    evaluate = cli.evaluate_request
+    monkeypatch.setattr(cli, "evaluate_request", lambda body, **kw: seen.append(body["hookInstance"])
+                        or evaluate(body, **kw))
+    with caplog.at_level("INFO", logger="cds_service.cli"):
+        cli.warm_up(64)
+    assert len(seen) == len(samples.list_samples()) and "warm-up: " in caplog.text
+
+    def broken(_body: Any, **_kw: Any) -> Any:
+        raise RuntimeError("a bug in a rule")
+
+    monkeypatch.setattr(cli, "evaluate_request", broken)
+    caplog.clear()
+    with caplog.at_level("INFO", logger="cds_service.cli"):
+        cli.warm_up(64)  # logged, not raised
+    assert "warm-up failed" in caplog.text
 
 
 def _connection_header_of_two_calls(base: str) -> list[str]:
@@ -156,8 +184,9 @@ def _connection_header_of_two_calls(base: str) -> list[str]:
 
 def test_keepalive_zero_closes_each_connection_after_its_answer(tmp_path: Path) -> None:
     settings = {"CDS_AUTH": "none", "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
-    with serve_subprocess(tmp_path, {**settings, "CDS_KEEPALIVE_S": "0"}, args=("--workers", "1"),
-                          command=_command()) as (_, base):
+    with serve_subprocess(tmp_path, {**settings, "CDS_KEEPALIVE_S": "0", "CDS_WARMUP": "false"},
+                          args=("--workers", "1"), command=_command()) as (_, base):
         assert _connection_header_of_two_calls(base) == ["close", "close"]
+    assert "warm-up" not in (tmp_path / "serve.log").read_text()  # CDS_WARMUP=false: none
     with serve_subprocess(tmp_path, settings, args=("--workers", "1"), command=_command()) as (_, base):
         assert "close" not in _connection_header_of_two_calls(base)  # the default keeps the connection
