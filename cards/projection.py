@@ -104,15 +104,21 @@ class Resource(msgspec.Struct, gc=False):
 
 _FIELDS = msgspec.structs.fields(Resource)
 _ATTRIBUTE = {f.encode_name: f.name for f in _FIELDS}
-# JSON names in field order, for as_dict; `entry` is left to the caller (only a Bundle's entries mean anything).
+# JSON names in field order, for as_dict.
 _KEYS = tuple(f.encode_name for f in _FIELDS)
 ELEMENTS = frozenset(_KEYS)
 
 
 def as_dict(resource: Resource) -> dict[str, Any]:
-    """The projected elements that were sent, as the dict ``orjson.loads`` would have given for them (no entry)."""
+    """The projected elements that were sent, as the dict ``orjson.loads`` would have given for them.
+
+    A Bundle's entries become ``{"resource": <its Resource>}`` (``{}`` for an entry without one); ``entry`` is
+    dropped from any other resource type, where no reader looks for it.
+    """
     out = {key: value for key, value in zip(_KEYS, msgspec.structs.astuple(resource)) if value is not UNSET}
-    out.pop("entry", None)
+    entries = out.pop("entry", None)
+    if entries is not None and resource.resourceType == "Bundle":
+        out["entry"] = [{} if entry.resource is UNSET else {"resource": entry.resource} for entry in entries]
     return out
 
 

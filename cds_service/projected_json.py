@@ -87,15 +87,13 @@ def fhir_resource(raw: bytes) -> dict[str, Any] | None:
 
 
 def _resource(resource: Resource) -> dict[str, Any]:
-    """A prefetch value or a Bundle's entry as a dict: a Bundle with its entries, any other resource projected."""
+    """A prefetch value or a Bundle's entry as a dict: a Bundle with its entries, any other resource projected.
+
+    Observations inside Bundles stay structs: the builder reads them as the projection (cards/facts.py).
+    """
     out = as_dict(resource)
-    if resource.resourceType == "Bundle" and resource.entry is not UNSET:
-        out["entry"] = [{} if entry.resource is UNSET else {"resource": _entry_resource(entry.resource)}
-                        for entry in resource.entry]
+    for entry in out.get("entry", ()):
+        inner = entry.get("resource")
+        if inner is not None and inner.resourceType != "Observation":
+            entry["resource"] = _resource(inner)
     return out
-
-
-def _entry_resource(resource: Resource | None) -> Any:
-    if resource is None or resource.resourceType == "Observation":
-        return resource  # read as the projection by the builder (cards/facts.py)
-    return _resource(resource)

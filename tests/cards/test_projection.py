@@ -70,3 +70,23 @@ def test_as_dict_and_of_dict_round_trip_the_projected_elements() -> None:
                                  {"resourceType": "Observation", "id": "o", 3: "not a JSON key"}])
 def test_of_dict_takes_what_it_can_of_odd_resources(odd: dict[object, object]) -> None:
     assert of_dict(odd) == Resource(resourceType="Observation", id=odd.get("id", UNSET))  # type: ignore[arg-type]
+
+
+def test_a_projected_bundle_handed_to_the_builder_keeps_its_entries() -> None:
+    """The web layer hands Bundles over as dicts, but a Bundle struct (any caller's) must not lose its entries."""
+    from datetime import datetime, timezone
+
+    import msgspec
+
+    bundle = msgspec.json.decode(b'''{"resourceType": "Bundle", "entry": [
+        {"resource": {"resourceType": "Observation", "id": "k", "status": "final", "subject": {"reference": "Patient/p"},
+         "code": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}]},
+         "effectiveDateTime": "2026-11-20T08:00:00Z"}},
+        {"resource": {"resourceType": "Condition", "id": "c", "subject": {"reference": "Patient/p"},
+         "code": {"text": "Restless legs syndrome"}}},
+        {"fullUrl": "urn:uuid:no-resource"}]}''', type=Resource)
+    assert as_dict(bundle)["entry"][2] == {}
+    built = facts.build_facts([bundle], now=datetime(2026, 11, 25, tzinfo=timezone.utc), patient_id="p")
+    assert [raw.id for _, raw in built._obs_candidates["potassium"]] == ["k"]
+    assert [c["id"] for c in built._conditions_raw] == ["c"]
+    assert built.notes.skipped["not-a-resource"] == 1  # as for a whole Bundle dict with such an entry
