@@ -179,14 +179,19 @@ def parse_json_body(raw: bytes, max_depth: int) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as err:
         if "depth" in err.msg or "recursion" in err.msg:  # orjson's own hard limit (1024) is far above ours
-            raise InputLimitExceeded(depth_message(max_depth), status=400, code="structure") from err
+            raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure") from err
         raise InvalidJson(f"Request body is not valid JSON: {err}") from err
-    if envelope_depth_exceeds(value, max_depth):
-        raise InputLimitExceeded(depth_message(max_depth), status=400, code="structure")
+    check_envelope_depth(value, max_depth)
     return value
 
 
-def depth_message(max_depth: int) -> str:
+def check_envelope_depth(body: Any, max_depth: int) -> None:
+    """InputLimitExceeded (400) when envelope_depth_exceeds."""
+    if envelope_depth_exceeds(body, max_depth):
+        raise InputLimitExceeded(_depth_message(max_depth), status=400, code="structure")
+
+
+def _depth_message(max_depth: int) -> str:
     return f"JSON nests deeper than {max_depth} levels (CDS_MAX_JSON_DEPTH)"
 
 

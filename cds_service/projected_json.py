@@ -68,8 +68,7 @@ def hook_body(raw: bytes, max_depth: int) -> Any:
     prefetch = body.get("prefetch")
     if prefetch:
         body["prefetch"] = {key: None if value is None else _resource(value) for key, value in prefetch.items()}
-    if hardening.envelope_depth_exceeds(body, max_depth):
-        raise hardening.InputLimitExceeded(hardening.depth_message(max_depth), status=400, code="structure")
+    hardening.check_envelope_depth(body, max_depth)
     return body
 
 
