@@ -12,7 +12,7 @@ What this means for readers:
   Bundle). Each is decoded as plain JSON values (dicts, lists, strings, numbers), exactly as ``orjson.loads``
   would give them; an element that was absent is ``UNSET`` (falsy), one sent as ``null`` is ``None``.
 * Every other element is not there. A reader that starts using an element must add it here:
-  tests/cards/test_projection.py fails for a top-level element read in cards/facts.py that is missing, and the
+  tests/cards/test_projection.py fails for a top-level element read in cards/ that is missing, and the
   golden cases are checked through both this projection and whole ``orjson.loads`` dicts.
 * The builder (cards/facts.py) reads Observations as ``Resource`` (attribute look-ups in its pre-filter loop);
   an Observation that arrives as a dict (FHIR fallback, a body the projection could not decode) is projected
@@ -26,7 +26,7 @@ from typing import Any, Union
 import msgspec
 from msgspec import UNSET, UnsetType
 
-__all__ = ["UNSET", "Entry", "Resource", "UnsetType", "as_dict", "of_dict"]
+__all__ = ["UNSET", "Entry", "Resource", "UnsetType", "as_dict", "of_dict", "sent"]
 
 
 class Entry(msgspec.Struct, gc=False):
@@ -102,11 +102,17 @@ class Resource(msgspec.Struct, gc=False):
         return default if value is UNSET else value
 
 
-_FIELDS = msgspec.structs.fields(Resource)
-_ATTRIBUTE = {f.encode_name: f.name for f in _FIELDS}
-# JSON names in field order, for as_dict.
-_KEYS = tuple(f.encode_name for f in _FIELDS)
-ELEMENTS = frozenset(_KEYS)
+_ATTRIBUTE = {f.encode_name: f.name for f in msgspec.structs.fields(Resource)}
+ELEMENTS = frozenset(_ATTRIBUTE)
+_KEYS: dict[type[msgspec.Struct], tuple[str, ...]] = {}  # struct type -> JSON names in field order
+
+
+def sent(struct: msgspec.Struct) -> dict[str, Any]:
+    """The members of a decoded struct that were sent (not UNSET), by their JSON names."""
+    keys = _KEYS.get(type(struct))
+    if keys is None:
+        keys = _KEYS[type(struct)] = tuple(f.encode_name for f in msgspec.structs.fields(type(struct)))
+    return {key: value for key, value in zip(keys, msgspec.structs.astuple(struct)) if value is not UNSET}
 
 
 def as_dict(resource: Resource) -> dict[str, Any]:
@@ -115,7 +121,7 @@ def as_dict(resource: Resource) -> dict[str, Any]:
     A Bundle's entries become ``{"resource": <its Resource>}`` (``{}`` for an entry without one); ``entry`` is
     dropped from any other resource type, where no reader looks for it.
     """
-    out = {key: value for key, value in zip(_KEYS, msgspec.structs.astuple(resource)) if value is not UNSET}
+    out = sent(resource)
     entries = out.pop("entry", None)
     if entries is not None and resource.resourceType == "Bundle":
         out["entry"] = [{} if entry.resource is UNSET else {"resource": entry.resource} for entry in entries]
