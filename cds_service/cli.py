@@ -18,12 +18,15 @@ import uuid
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 import orjson
 from gunicorn.app.base import BaseApplication
 
 from cds_service import config, logs
+
+if TYPE_CHECKING:
+    from cards.registry import Service
 
 log = logging.getLogger("cds_service.cli")
 
@@ -134,44 +137,111 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 # ---------------------------------------------------------------------------------------------- evaluate
 
 
+class InputError(Exception):
+    """The file or an argument cannot be evaluated as given (exit 2); the message says what is wrong."""
+
+
 def _parse_now(text: str | None) -> datetime:
     if not text:
         return datetime.now(timezone.utc)
     try:
         when = datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"leg-pain-cds: --now must be an ISO 8601 date-time, got {text!r}") from None
+        raise InputError(f"--now must be an ISO 8601 date-time, got {text!r}") from None
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
 
 
-def _patient_id(bundle: dict[str, Any]) -> str:
-    entries = bundle.get("entry")
-    for entry in entries if isinstance(entries, list) else ():
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Patient" and resource.get("id"):
-            return str(resource["id"])
-    raise SystemExit("leg-pain-cds: the Bundle holds no Patient with an id")
+# A template placeholder left in a file: `{{now-5d}}` of the sample files when malformed ({{now-5h}}), or a
+# prefetch template's `{{context.patientId}}` never filled in. Evaluated as is, such data gives wrong cards.
+_TEMPLATE = re.compile(r"\{\{[^{}]*\}\}")
+
+
+def _templates(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(JSON path, placeholder) of every template placeholder in a decoded file (narrative xhtml excepted)."""
+    if isinstance(value, str):
+        if "{{" in value and (m := _TEMPLATE.search(value)):
+            yield path or "(top level)", m.group(0)
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _templates(item, f"{path}[{i}]")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key != "div":
+                yield from _templates(item, f"{path}.{key}" if path else str(key))
+
+
+def bundle_request(bundle: dict[str, Any], service: Service, *, patient: str | None = None) -> dict[str, Any]:
+    """The hook request a client would send ``service`` for the patient of a FHIR Bundle (fhir_data.read_bundle)."""
+    from cds_service import fhir_data
+
+    record = fhir_data.read_bundle(bundle, patient)
+    return {"hookInstance": str(uuid.uuid4()), "hook": service.hook, "context": {"patientId": record.patient_id},
+            "prefetch": fhir_data.record_prefetch(record, service)}
+
+
+@dataclasses.dataclass(frozen=True)
+class FileRequest:
+    """What a file stands for: a hook request, the service to ask, and how many relative dates were resolved."""
+
+    request: dict[str, Any]
+    service_id: str | None
+    relative_dates: int = 0
+
+
+def read_request(path: Path, *, now: datetime, service_id: str | None = None,
+                 patient: str | None = None) -> FileRequest:
+    """The hook request in a file: a hook request as it is, or one built from a FHIR Bundle of the patient's data.
+
+    Relative dates of the sample files (``{{now-<N>d}}``, ``{{date-<N>d}}``) are resolved against ``now`` the way
+    ``samples request`` does; any other ``{{...}}`` placeholder is refused (InputError), as are a Bundle that is
+    not one patient's record (fhir_data.read_bundle) and other FHIR resources. OSError and orjson.JSONDecodeError
+    pass through.
+    """
+    from cards import registry
+
+    from cds_service import fhir_data, samples
+
+    data = orjson.loads(path.read_bytes())
+    if not isinstance(data, dict):
+        raise InputError("the file must hold a JSON object (a CDS Hooks request or a FHIR Bundle)")
+    dates = samples.relative_dates(data)
+    if dates:
+        data = samples.resolve_relative_dates(data, now)
+    left = list(_templates(data))
+    if left:
+        shown = "; ".join(f"{token} at {where}" for where, token in left[:3])
+        more = f" and {len(left) - 3} more" if len(left) > 3 else ""
+        raise InputError(f"unresolved template placeholder{'s' if len(left) > 1 else ''}: {shown}{more} (only "
+                         "{{now-<N>d}} and {{date-<N>d}} are resolved, against --now; fill in the others)")
+    kind = data.get("resourceType")
+    if kind == "Bundle":
+        service = registry.service(service_id or DEFAULT_SERVICE)
+        try:
+            request = bundle_request(data, service, patient=patient)
+        except fhir_data.AmbiguousPatient as err:
+            raise InputError(f"{err}: choose one with --patient ID") from None
+        except fhir_data.BundleError as err:
+            raise InputError(str(err)) from None
+        return FileRequest(request, service.id, dates)
+    if kind is not None:
+        raise InputError(f"the file holds a FHIR {kind}, not a CDS Hooks request or a Bundle of the patient's data")
+    context = data.get("context")
+    named = context.get("patientId") if isinstance(context, dict) else None
+    if patient is not None and patient != named:
+        raise InputError(f"--patient {patient!r} does not match the request's context.patientId {named!r} "
+                         "(--patient chooses among the Patients of a Bundle)")
+    return FileRequest(data, service_id, dates)
 
 
 def evaluate_file(path: Path, *, service_id: str | None = None, now: datetime | None = None,
-                  fetch: bool = False) -> dict[str, Any]:
-    """Cards for a hook request file or a one-patient FHIR Bundle, as the CDS Hooks response body."""
-    from cards import engine, registry
-    from cards.facts import DataNotes, build_facts
+                  fetch: bool = False, patient: str | None = None) -> dict[str, Any]:
+    """Cards for a hook request file or a FHIR Bundle of one patient's data, as the CDS Hooks response body.
 
-    from cds_service import schemas
-
+    One code path: a Bundle becomes the hook request a client would send (read_request), then evaluate_request.
+    """
     now = now or datetime.now(timezone.utc)
-    data = orjson.loads(path.read_bytes())
-    if not isinstance(data, dict):
-        raise SystemExit("leg-pain-cds: the file must hold a JSON object")
-    if data.get("resourceType") != "Bundle":
-        return evaluate_request(data, service_id=service_id, now=now, fetch=fetch)
-    service = registry.service(service_id or DEFAULT_SERVICE)
-    facts = build_facts([data], now=now, patient_id=_patient_id(data), notes=DataNotes(),
-                        available=[k.key for k in service.data_keys])
-    body, _ = schemas.dump_cards(engine.evaluate(service, facts), new_uuid=lambda: str(uuid.uuid4()))
-    return body
+    read = read_request(path, now=now, service_id=service_id, patient=patient)
+    return evaluate_request(read.request, service_id=read.service_id, now=now, fetch=fetch)
 
 
 def evaluate_request(data: dict[str, Any], *, service_id: str | None = None, now: datetime,
@@ -229,26 +299,55 @@ def render_text(body: dict[str, Any]) -> str:
     return "\n".join(out) + "\n"
 
 
-def _evaluate(args: argparse.Namespace) -> int:
-    from cards.registry import UnknownService
+EVALUATE_EXIT_CODES = """exit status:
+  0  the cards were printed (or "No cards")
+  1  the request cannot be evaluated: required data missing (the service's 412; offline, add --fetch to
+     fetch it from the request's fhirServer, or put it in the prefetch)
+  2  bad input: a file that cannot be read, is not JSON, not a valid hook request or not one patient's
+     Bundle; a Bundle with several Patients and no --patient; unresolved {{...}} placeholders; a bad option
 
-    from cds_service.errors import CdsError
+Relative dates of the sample files ({{now-<N>d}}, {{date-<N>d}}) are resolved against --now.
+A Bundle (transaction, batch, collection, searchset, document) is read as the patient's whole record;
+urn:uuid fullUrls give ids to resources without one, and references to them are resolved."""
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from cards.registry import UnknownService, services
+
+    from cds_service.errors import BadHookRequest, CdsError
+
+    name = args.file
+
+    def refuse(what: str, code: int = 2) -> int:
+        print(f"leg-pain-cds: {name}: {what}", file=sys.stderr)
+        return code
 
     try:
-        body = evaluate_file(Path(args.file), service_id=args.service, now=_parse_now(args.now), fetch=args.fetch)
+        now = _parse_now(args.now)
+        read = read_request(Path(name), now=now, service_id=args.service, patient=args.patient)
+        if read.relative_dates:
+            print(f"leg-pain-cds: {name}: {read.relative_dates} relative date"
+                  f"{'s' if read.relative_dates > 1 else ''} ({{{{now-<N>d}}}}, {{{{date-<N>d}}}}) resolved as of "
+                  f"{now.isoformat(timespec='seconds')}", file=sys.stderr)
+        body = evaluate_request(read.request, service_id=read.service_id, now=now, fetch=args.fetch)
     except FileNotFoundError:
-        print(f"leg-pain-cds: no such file: {args.file}", file=sys.stderr)
-        return 2
+        return refuse("no such file")
+    except OSError as err:
+        return refuse(f"cannot read the file ({err.strerror or type(err).__name__})")
     except orjson.JSONDecodeError as err:
-        print(f"leg-pain-cds: {args.file} is not valid JSON: {err}", file=sys.stderr)
-        return 2
+        return refuse(f"not valid JSON: {err}")
+    except RecursionError:
+        return refuse("the JSON is nested too deeply to evaluate")
+    except InputError as err:
+        return refuse(str(err))
     except UnknownService as err:
-        print(f"leg-pain-cds: unknown service {err.args[0]!r}", file=sys.stderr)
-        return 2
+        known = ", ".join(s.id for s in services())
+        return refuse(f"unknown service {err.args[0]!r} (known: {known})")
+    except BadHookRequest as err:
+        return refuse(f"not a valid CDS Hooks request: {err.diagnostics}")
     except CdsError as err:
         hint = "" if args.fetch or err.status != 412 else " (offline: add --fetch to use the request's fhirServer)"
-        print(f"leg-pain-cds: cannot evaluate (HTTP {err.status}): {err.diagnostics}{hint}", file=sys.stderr)
-        return 1
+        return refuse(f"cannot evaluate (HTTP {err.status}): {err.diagnostics}{hint}", 1)
     if args.format == "json":
         sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
@@ -313,12 +412,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
     serve.set_defaults(func=_serve)
 
-    evaluate = sub.add_parser("evaluate", help="print the cards for a hook request JSON or a one-patient Bundle")
-    evaluate.add_argument("file", help="hook request JSON, or a FHIR Bundle of one patient's data")
+    evaluate = sub.add_parser("evaluate", help="print the cards for a hook request JSON or a patient's FHIR Bundle",
+                              epilog=EVALUATE_EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    evaluate.add_argument("file", help="hook request JSON, or a FHIR Bundle of the patient's data")
     evaluate.add_argument("--format", choices=("json", "text"), default="text")
     evaluate.add_argument("--service", help=f"service id (default {DEFAULT_SERVICE}; for "
                           "a hook request, the service of its hook)")
     evaluate.add_argument("--now", help="evaluate as of this ISO 8601 date-time (default: now)")
+    evaluate.add_argument("--patient", metavar="ID", help="the Patient to evaluate when the Bundle holds several "
+                          "(its id, or its fullUrl such as urn:uuid:...)")
     evaluate.add_argument("--fetch", action="store_true",
                           help="fetch data that is not prefetched from the request's fhirServer (default: offline)")
     evaluate.set_defaults(func=_evaluate)

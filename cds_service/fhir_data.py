@@ -9,7 +9,12 @@ For each data key of the service (cards.registry.DataKey):
    server's own origin up to FHIR_MAX_PAGES, at most FHIR_MAX_RESOURCES resources and FHIR_MAX_RESPONSE_MB per
    response. ``Authorization: Bearer`` is sent only when the client gave fhirAuthorization.
 3. A required key that cannot be obtained raises DataUnavailable (412) naming each missing key and why; an
-   optional one is noted in DataNotes and shown on the cards as "Not evaluated".
+   optional one is noted in DataNotes and shown on the cards as "Not evaluated" - unless resources of its type
+   came in under another key (MedicationRequests sent as ``medications``): those were read.
+
+``read_bundle`` and ``record_prefetch`` turn a FHIR Bundle of one patient's data (a file for ``leg-pain-cds
+evaluate``; Synthea-style ``urn:uuid:`` fullUrls resolved) into the prefetch a client would send, so that a Bundle
+takes the same path as a hook request.
 
 Prefetch keys the service did not declare are ignored (their content was asked for by no template of ours).
 When every key is prefetched, no request is made. ``allow_server`` is consulted before any request (the security
@@ -19,6 +24,7 @@ keys, hosts and statuses only (URLs carry the patient id).
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -325,15 +331,32 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
         failures = _fetch_all(call, service, server, to_fetch, continue_pages, now, settings, out, allow_server)
 
     missing_required = {}
+    supplied: set[Any] | None = None
     for key_name, why in failures.items():
         key = service.data_key(key_name)
         if key.required:
             missing_required[key_name] = why
-        else:
-            out.notes.note_missing(f"{key_name} ({why})")
+            continue
+        if supplied is None:
+            supplied = _types_of(out.resources)
+        if key.resource_type in supplied:
+            # Its resources came in under another key (a `medications` prefetch that returned MedicationRequests,
+            # as Synthea-style records hold no MedicationStatement): they were read, so the key is not "Not
+            # evaluated" (build_facts reads each resource by its type, whichever key brought it).
+            out.available.add(key_name)
+            continue
+        out.notes.note_missing(f"{key_name} ({why})")
     if missing_required:
         raise DataUnavailable(missing_required)
     return out
+
+
+def _types_of(resources: list[Any]) -> set[Any]:
+    """The resourceTypes among gathered resources (plain objects or projected Observations)."""
+    types = hardening.resource_types(resources)
+    if types is not None:
+        return set(types)
+    return {r.get("resourceType") for r in resources if isinstance(r, (dict, Resource))}
 
 
 def _merge(into: DataNotes, notes: DataNotes | None) -> None:
@@ -400,3 +423,135 @@ def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str
     log.info("fhir fetch done", extra={"hookInstance": call.hook_instance, "keys": sorted(out.fetched),
                                        "failed": sorted(failures), "ms": round((time.monotonic() - started) * 1000)})
     return failures
+
+
+# ---------------------------------------------------------------------------------------------- Bundles (files)
+
+#: Bundle.type values whose entries are resources of a patient's record (FHIR R4 Bundle.type). The others
+#: (history, message, transaction-response, batch-response) carry versions, events or outcomes, not a record.
+RECORD_BUNDLE_TYPES = ("transaction", "collection", "batch", "searchset", "document")
+#: The ``Type/id`` at the end of an absolute fullUrl (``https://server/fhir/Patient/123[/_history/2]``).
+_URL_TAIL = re.compile(r"/([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(?:/_history/[^/]+)?/?$")
+#: Search keys whose resources name a Medication: a Bundle's Medications go with them (as ``_include`` would).
+_NAMES_MEDICATION = ("MedicationStatement", "MedicationRequest")
+
+
+class BundleError(ValueError):
+    """A Bundle that cannot be read as one patient's record; the message says what is wrong."""
+
+
+class AmbiguousPatient(BundleError):
+    """The Bundle holds more than one Patient and none was chosen."""
+
+    def __init__(self, ids: list[str]) -> None:
+        super().__init__(f"the Bundle holds {len(ids)} Patients ({', '.join(ids)})")
+        self.ids = ids
+
+
+@dataclass(frozen=True)
+class BundleRecord:
+    """One patient's resources from a Bundle: entry resources with ids, references to entries as ``Type/id``."""
+
+    patient: dict[str, Any]
+    resources: tuple[dict[str, Any], ...]
+
+    @property
+    def patient_id(self) -> str:
+        return str(self.patient["id"])
+
+
+def _id_from_full_url(full_url: str, resource_type: str) -> str | None:
+    """The id a fullUrl gives its resource: the uuid/oid of a ``urn:``, or the id at the end of a URL."""
+    for prefix in ("urn:uuid:", "urn:oid:"):
+        if full_url.startswith(prefix):
+            return full_url[len(prefix):] or None
+    m = _URL_TAIL.search(full_url)
+    return m.group(2) if m and m.group(1) == resource_type else None
+
+
+def _rewrite_references(value: Any, targets: dict[str, str]) -> Any:
+    """A copy of ``value`` with every ``reference`` that is a key of ``targets`` replaced by its value."""
+    if isinstance(value, dict):
+        out = {k: _rewrite_references(v, targets) for k, v in value.items()}
+        ref = out.get("reference")
+        if isinstance(ref, str) and ref in targets:
+            out["reference"] = targets[ref]
+        return out
+    if isinstance(value, list):
+        return [_rewrite_references(v, targets) for v in value]
+    return value
+
+
+def read_bundle(bundle: dict[str, Any], patient: str | None = None) -> BundleRecord:
+    """One patient's record from a transaction, batch, collection, searchset or document Bundle (pure).
+
+    Synthea and similar generators identify resources by ``urn:uuid:`` fullUrls only: each entry resource without
+    an id gets the one its fullUrl gives (the uuid), and every ``reference`` equal to an entry's fullUrl (a
+    ``urn:uuid:`` or an absolute URL) becomes ``Type/id``, wherever it is (subject, patient, medicationReference,
+    ...). ``patient`` (an id, or the Patient's fullUrl) chooses among several Patients; BundleError says what is
+    wrong (AmbiguousPatient: several Patients, none chosen). The input is not modified.
+    """
+    kind = bundle.get("type")
+    if kind is not None and kind not in RECORD_BUNDLE_TYPES:
+        raise BundleError(f"a Bundle of type {kind!r} is not a patient record (expected type "
+                          f"{', '.join(RECORD_BUNDLE_TYPES)})")
+    entries = bundle.get("entry")
+    if entries is not None and not isinstance(entries, list):
+        raise BundleError("Bundle.entry is not an array")
+    taken: list[dict[str, Any]] = []
+    targets: dict[str, str] = {}  # fullUrl -> Type/id
+    for entry in entries or ():
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue  # a DELETE of a transaction, or no resource: nothing to read
+        rtype, rid, full_url = resource.get("resourceType"), resource.get("id"), entry.get("fullUrl")
+        if isinstance(rtype, str) and isinstance(full_url, str) and full_url:
+            if not (isinstance(rid, str) and rid):
+                rid = _id_from_full_url(full_url, rtype)
+                if rid:
+                    resource = {**resource, "id": rid}
+            if isinstance(rid, str) and rid:
+                targets.setdefault(full_url, f"{rtype}/{rid}")
+        taken.append(resource)
+    resources = tuple(_rewrite_references(r, targets) for r in taken)
+
+    patients = [r for r in resources if r.get("resourceType") == "Patient"]
+    if not patients:
+        raise BundleError("the Bundle holds no Patient")
+    if any(not (isinstance(p.get("id"), str) and p["id"]) for p in patients):
+        raise BundleError("a Patient in the Bundle has neither an id nor a fullUrl to take one from")
+    ids = list(dict.fromkeys(str(p["id"]) for p in patients))
+    if patient is not None:
+        wanted = targets.get(patient, f"Patient/{patient}")
+        chosen = [p for p in patients if f"Patient/{p['id']}" == wanted]
+        if not chosen:
+            raise BundleError(f"the Bundle holds no Patient {patient!r} (its Patients: {', '.join(ids)})")
+    elif len(ids) > 1:
+        raise AmbiguousPatient(ids)
+    else:
+        chosen = patients
+    return BundleRecord(patient=chosen[0], resources=resources)
+
+
+def _searchset(matches: list[dict[str, Any]], included: list[dict[str, Any]]) -> dict[str, Any]:
+    entries = [{"resource": r, "search": {"mode": "match"}} for r in matches]
+    entries += [{"resource": r, "search": {"mode": "include"}} for r in included]
+    return {"resourceType": "Bundle", "type": "searchset", "total": len(matches), "entry": entries}
+
+
+def record_prefetch(record: BundleRecord, service: Service) -> dict[str, Any]:
+    """The prefetch a client holding ``record`` would send ``service``: each data key's resources by type.
+
+    The record is the patient's data as a whole, so every key is filled (a type the Bundle lacks gives an empty
+    searchset: the patient has none). Medications go with the keys whose resources name them. build_facts still
+    decides on each resource (status, other patients, dates), as for any prefetch.
+    """
+    medications = [r for r in record.resources if r.get("resourceType") == "Medication"]
+    prefetch: dict[str, Any] = {}
+    for key in service.data_keys:
+        if "?" not in key.template:  # an instance read: the Patient
+            prefetch[key.key] = record.patient if key.resource_type == "Patient" else None
+            continue
+        matches = [r for r in record.resources if r.get("resourceType") == key.resource_type]
+        prefetch[key.key] = _searchset(matches, medications if key.resource_type in _NAMES_MEDICATION else [])
+    return prefetch

@@ -7,7 +7,8 @@ should trigger, and at which indicator. They are clearly synthetic (family name 
 Relative dates: in the files, any JSON string that is exactly ``{{now-<N>d}}`` becomes the dateTime N days before
 ``now`` (N may have decimals, e.g. ``{{now-0.5d}}``), and ``{{date-<N>d}}`` the calendar date N days before
 ``now`` (birth dates, so that ages stay constant). So a potassium from "5 days ago" is 5 days old whenever the
-sample is materialized, evaluated or loaded. See docs/samples.md.
+sample is materialized, evaluated or loaded (``leg-pain-cds evaluate`` resolves them in any file it reads, against
+its ``--now``). See docs/samples.md.
 
 CLI glue: :func:`register` adds ``samples list``, ``samples load`` and ``samples request`` to an argparse
 sub-parser collection; each handler returns the process exit code.
@@ -134,9 +135,28 @@ def _resolve(value: Any, now: datetime) -> Any:
     return value
 
 
+def relative_dates(value: Any) -> int:
+    """How many strings in ``value`` (decoded JSON) are relative dates, ``{{now-<N>d}}`` or ``{{date-<N>d}}``."""
+    if isinstance(value, str):
+        return 1 if _TOKEN.match(value) else 0
+    if isinstance(value, list):
+        return sum(map(relative_dates, value))
+    if isinstance(value, dict):
+        return sum(map(relative_dates, value.values()))
+    return 0
+
+
+def resolve_relative_dates(value: Any, now: datetime) -> Any:
+    """A copy of ``value`` (decoded JSON) with every relative date resolved against ``now`` (aware datetime).
+
+    The convention of the sample files (module docstring); ``materialize`` and ``leg-pain-cds evaluate`` use it.
+    """
+    return _resolve(value, _as_utc(now))
+
+
 def materialize(name: str, now: datetime) -> dict[str, Any]:
     """The sample's transaction Bundle with every relative date resolved against ``now`` (aware datetime)."""
-    bundle = _resolve(json.loads(_template(name)), _as_utc(now))
+    bundle = resolve_relative_dates(json.loads(_template(name)), now)
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise SampleError(f"sample {name} is not a Bundle")
     return bundle

@@ -83,16 +83,22 @@ def test_evaluate_examples_go_stale_without_now_but_example_request_redates(
 
 
 def test_evaluate_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], build: Any) -> None:
-    code, _, err = _run(capsys, "evaluate", str(tmp_path / "missing.json"))
-    assert code == 2 and "no such file" in err
+    """Every refusal names the file; 2 for input that cannot be used, 1 for required data that cannot be had."""
+    missing = tmp_path / "missing.json"
+    code, _, err = _run(capsys, "evaluate", str(missing))
+    assert code == 2 and err == f"leg-pain-cds: {missing}: no such file\n"
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     code, _, err = _run(capsys, "evaluate", str(bad))
-    assert code == 2 and "not valid JSON" in err
+    assert code == 2 and f"{bad}: not valid JSON" in err
+    invalid = tmp_path / "invalid.json"
+    invalid.write_text(json.dumps({**build.hook_request(), "hookInstance": "not-a-uuid"}))
+    code, _, err = _run(capsys, "evaluate", str(invalid))
+    assert code == 2 and f"{invalid}: not a valid CDS Hooks request" in err and "hookInstance" in err
     offline = tmp_path / "offline.json"
     offline.write_text(json.dumps(build.hook_request(fhirServer="http://127.0.0.1:9/fhir")))
     code, _, err = _run(capsys, "evaluate", str(offline))
-    assert code == 1 and "412" in err and "--fetch" in err
+    assert code == 1 and f"{offline}: cannot evaluate (HTTP 412)" in err and "--fetch" in err
 
 
 def test_bad_configuration_stops_serve(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:

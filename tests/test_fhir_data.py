@@ -279,6 +279,51 @@ def test_optional_key_failure_is_noted_not_fatal(client: FlaskClient, build: Any
     assert "**Not evaluated:** medicationRequests" in resp.get_json()["cards"][0]["detail"]
 
 
+def _thiazide_order() -> dict[str, Any]:
+    return {"resourceType": "MedicationRequest", "id": "mr-1", "status": "active", "intent": "order",
+            "subject": {"reference": "Patient/pat-1"}, "authoredOn": "2025-01-10",
+            "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                      "code": "316049", "display": "Hydrochlorothiazide 25 MG"}],
+                                          "text": "Hydrochlorothiazide 25 MG"}}
+
+
+def _details(resp: Any) -> list[str]:
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    cards = resp.get_json()["cards"]
+    assert cards
+    return [c["detail"] for c in cards]
+
+
+def test_medication_requests_under_the_medications_key_are_not_reported_missing(client: FlaskClient,
+                                                                               build: Any) -> None:
+    """Synthea-style records hold MedicationRequests only; a client may send them as `medications`."""
+    prefetch = build.full_prefetch(build.potassium(2.9))
+    del prefetch["medicationRequests"]
+    prefetch["medications"] = build.bundle(_thiazide_order())
+    details = _details(client.post(SERVICE, json=build.hook_request(prefetch)))  # no fhirServer to ask
+    assert not any("Not evaluated" in d for d in details)
+    assert any("Hydrochlorothiazide 25 MG" in d for d in details)  # and they were read
+
+
+def test_medication_requests_under_medications_count_when_their_own_key_fails(
+        client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    prefetch = build.full_prefetch(build.potassium(2.9))
+    del prefetch["medicationRequests"]
+    prefetch["medications"] = build.bundle(_thiazide_order())
+    fhir.routes["MedicationRequest"] = lambda _p: (500, {}, {})
+    details = _details(_call(client, build, fhir, prefetch))
+    assert fhir.paths("MedicationRequest")  # still asked for: the server may hold more
+    assert not any("Not evaluated" in d for d in details)
+
+
+def test_a_key_whose_type_came_nowhere_is_still_not_evaluated(client: FlaskClient, build: Any) -> None:
+    prefetch = build.full_prefetch(build.potassium(2.9))
+    del prefetch["medicationRequests"]
+    details = _details(client.post(SERVICE, json=build.hook_request(prefetch)))
+    assert all("**Not evaluated:** medicationRequests (not prefetched and no fhirServer given)" in d
+               for d in details)
+
+
 def test_unreachable_server_is_412(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
     base = fhir.base
     fhir.close()
