@@ -5,22 +5,46 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable
+from importlib import resources
 from typing import Any
 
 from terminology import systems, valuesets
 from terminology._data import TerminologyDataError, list_json, load_json
 from terminology.units import normalize_unit
 
-# Verification tags of shared/clinical-reference.md §0. UNVERIFIED codes are left out of the data, so it is not here.
-ALLOWED_TAGS = frozenset({"VSAC", "NLM", "MII", "MIR", "SYN", "VA", "CMS", "HL7", "C"})
+# Verification tags: where a code and its display were seen (README.md "Verification tags"). UNVERIFIED codes are left
+# out of the data, so that tag is not here.
+TAG_SOURCES: dict[str, str] = {
+    "VSAC": "VSAC value-set expansion (value set name + OID), as shipped in cqframework/ecqm-content-r4, -qicore-2024, "
+            "-qicore-2025 (input/vocabulary/valueset/external/valueset-<OID>.json) or packaged from an eCQM update",
+    "NLM": "NLM Lister Hill Center table LHNCBC/flowsheet-lhc src/stores/h17.js (LOINC code + long common name)",
+    "MII": "medizininformatik-initiative/loincsnomed-lab-concepts terminology-server output "
+           "(LOINC code + long common name)",
+    "MIR": "miracum/loinc-conversion data/conversion.tsv (mass/molar LOINC pair + factor)",
+    "SYN": "Synthea module synthetichealth/synthea src/main/resources/modules/... (path and commit given)",
+    "VA": "VA VistA IB encounter-form data (^UTILITY(U,$J,358.3,...) entries: ICD-10-CM code + description)",
+    "CMS": "CMS ACCESS Model FHIR IG value sets (DSACMS/cmmi-access-model, ACCESSMSK / CKM diagnosis value sets)",
+    "HL7": "HL7 artifact (FHIR R4 core example, HL7 Terminology, CDS Hooks, an HL7 implementation guide)",
+    "RXNAV": "NLM RxNav REST response (RXCUI, name, TTY and resolved ingredient) recorded in a public repository",
+    "C": "corroborated only by third-party public code or data: not authoritative",
+}
+ALLOWED_TAGS = frozenset(TAG_SOURCES)
 ATC_PREFIX_TAGS = ALLOWED_TAGS | {"UNVERIFIED"}  # ATC class prefixes are kept with their tag (see ingredients.json)
 LAB_PROPERTIES = frozenset({"mass", "molar", "mass-or-molar", "catalytic", "osmolality", "fraction", "arbitrary",
                             "rate", "ratio"})
-# The closed class list of docs/architecture.md (terminology.drugs).
+# The closed class list of docs/architecture.md (terminology.drugs); the last row holds the potassium-raising classes
+# (terminology.drugs.POTASSIUM_RAISING_CLASSES, with potassium-sparing-diuretic).
 CONTRACT_CLASSES = frozenset({
     "loop-diuretic", "thiazide-diuretic", "potassium-sparing-diuretic", "statin", "fibrate", "beta2-agonist",
     "vinca-alkaloid", "antipsychotic", "d2-antagonist-antiemetic", "sedating-antihistamine", "ssri", "snri",
-    "mirtazapine", "strong-cyp3a4-inhibitor", "ppi", "iron-supplement"})
+    "mirtazapine", "strong-cyp3a4-inhibitor", "ppi", "iron-supplement",
+    "ace-inhibitor", "arb", "arni", "mra", "trimethoprim", "nsaid", "heparin", "calcineurin-inhibitor",
+    "potassium-supplement"})
+# An ingredient + strength without dose form, as RxNorm names an SCDC ("simvastatin 10 MG").
+_SCDC_DISPLAY = re.compile(r"[a-z][a-z ,-]*? \d+(?:\.\d+)? (?:MG|MCG|MEQ|UNT|MG/ML|MEQ/ML)", re.IGNORECASE)
+# Text no file of the package may contain: the product cites primary sources only (spelled in two parts so that this
+# file does not contain it itself).
+FORBIDDEN_TEXT = ("clinical" + "-reference", "shared" + "/")
 
 
 def _value_set_problems(slug: str, resource: dict[str, Any]) -> list[str]:
@@ -91,10 +115,13 @@ def _units_problems(data: dict[str, Any]) -> list[str]:
             if not conv.get("source"):
                 problems.append(f"{where}: factor has no source")
             factors = [conv[k] for k in ("multiply", "divide") if k in conv]
+            offset = conv.get("offset", 0)
             if len(factors) != 1 or not isinstance(factors[0], (int, float)) or factors[0] <= 0:
                 problems.append(f"{where}: need exactly one positive multiply/divide")
-            elif key == canonical and factors[0] != 1:
-                problems.append(f"{where}: canonical unit must have factor 1")
+            elif key == canonical and (factors[0] != 1 or offset != 0):
+                problems.append(f"{where}: canonical unit must have factor 1 and no offset")
+            if not isinstance(offset, (int, float)) or isinstance(offset, bool):
+                problems.append(f"{where}: offset must be a number")
         if canonical not in seen:
             problems.append(f"units.json {analyte}: canonical unit {spec.get('canonical')!r} not among its conversions")
     return problems
@@ -103,6 +130,13 @@ def _units_problems(data: dict[str, Any]) -> list[str]:
 def _mentions(display: str, names: Iterable[str]) -> bool:
     text = display.lower()
     return any(re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", text) for n in names)
+
+
+def _tty_of(display: str) -> str:
+    """SBD (brand in brackets), SCDC (ingredient + strength, no dose form) or SCD."""
+    if "[" in display:
+        return "SBD"
+    return "SCDC" if _SCDC_DISPLAY.fullmatch(display.strip()) else "SCD"
 
 
 def _drug_problems(ing_data: dict[str, Any], prod_data: dict[str, Any]) -> list[str]:
@@ -138,14 +172,14 @@ def _drug_problems(ing_data: dict[str, Any], prod_data: dict[str, Any]) -> list[
                      for n in combo.get("ingredients", []) if n not in ingredients]
     sources = prod_data.get("sources", {})
     for key, src in sources.items():
-        if not (src.get("name") and (src.get("oid") or key.startswith("clinical-reference"))):
-            problems.append(f"products.json source {key}: needs name and OID")
+        if not (src.get("name") and (src.get("oid") or src.get("repository") or src.get("artifact"))):
+            problems.append(f"products.json source {key}: needs a name and an OID, repository or artifact")
     for prod in prod_data.get("products", []):
         where = f"product {prod.get('rxcui')}"
         rxcuis[prod.get("rxcui", "")] += 1
         if not prod.get("display") or prod.get("tag") not in ALLOWED_TAGS:
             problems.append(f"{where}: needs display and an allowed tag")
-        if prod.get("tty") != ("SBD" if "[" in prod.get("display", "") else "SCD"):
+        if prod.get("tty") != _tty_of(prod.get("display", "")):
             problems.append(f"{where}: tty {prod.get('tty')!r} does not fit its display")
         problems += [f"{where}: unknown source {s!r}" for s in prod.get("sources", []) if s not in sources]
         if not prod.get("sources"):
@@ -187,4 +221,22 @@ def check_data(required_valuesets: Iterable[str] = ()) -> list[str]:
         problems.append(str(err))
     extra = sorted(set(list_json()) - {"units"})
     problems += [f"unexpected data file {name}.json" for name in extra]
+    problems += forbidden_text_problems()
+    return problems
+
+
+def forbidden_text_problems() -> list[str]:
+    """Files of the package (code, data, README) that cite a document outside the project (``FORBIDDEN_TEXT``)."""
+    problems = []
+    root = resources.files("terminology")
+    pending = [root]
+    while pending:
+        node = pending.pop()
+        for child in node.iterdir():
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    pending.append(child)
+            elif child.name.endswith((".py", ".json", ".md")):
+                text = child.read_text(encoding="utf-8").lower()
+                problems += [f"{child.name}: mentions {word!r}" for word in FORBIDDEN_TEXT if word in text]
     return problems

@@ -1,7 +1,9 @@
-"""Medication matching: RxNorm ingredient > RxNorm product (SCD/SBD -> ingredients) > ATC > name in text.
+"""Medication matching: RxNorm ingredient > RxNorm product (SCD/SBD/SCDC -> ingredients) > ATC > name in text.
 
 Data: ``data/drugs/ingredients.json`` (ingredients, classes, ATC class prefixes, brand and misspelled names) and
-``data/drugs/products.json`` (product RXCUI -> ingredients, harvested from VSAC expansions; see its ``sources``).
+``data/drugs/products.json`` (product RXCUI -> ingredients, harvested from VSAC expansions and Synthea modules; see its
+``sources``). Products include ingredient + strength codes (RxNorm TTY SCDC, e.g. 316672 "simvastatin 10 MG"), which
+Synthea data of the SMART sandbox use: they match as ``rxnorm-product`` like a clinical drug.
 Text is the last resort: it is searched only when no coding matched, for whole-word, case-insensitive occurrences
 of every ingredient, salt, synonym, brand and known misspelling (dict lookups per word; ``text_regex()`` is the
 equivalent precompiled alternation for callers that pre-filter).
@@ -17,6 +19,12 @@ from typing import Any
 
 from terminology import systems
 from terminology._data import TerminologyDataError, load_json
+
+# Classes of drugs that raise serum potassium (ACE inhibitors, ARBs, ARNI, MRAs and other potassium-sparing diuretics,
+# trimethoprim, NSAIDs, heparins, calcineurin inhibitors, potassium supplements): a high potassium names them.
+POTASSIUM_RAISING_CLASSES: tuple[str, ...] = (
+    "ace-inhibitor", "arb", "arni", "mra", "potassium-sparing-diuretic", "trimethoprim", "nsaid", "heparin",
+    "calcineurin-inhibitor", "potassium-supplement")
 
 RXNORM_INGREDIENT = "rxnorm-ingredient"
 RXNORM_PRODUCT = "rxnorm-product"
@@ -52,7 +60,7 @@ class DrugMatch:
 
 @dataclass(frozen=True)
 class Product:
-    """A clinical or branded drug (SCD/SBD) and its ingredients."""
+    """A clinical or branded drug (SCD/SBD) or an ingredient + strength (SCDC) and its ingredients."""
 
     rxcui: str
     display: str
@@ -246,13 +254,18 @@ def ingredients() -> list[Ingredient]:
 
 
 def product(rxcui: str) -> Product | None:
-    """The SCD/SBD with this RXCUI, if it is in the product table."""
+    """The SCD/SBD/SCDC with this RXCUI, if it is in the product table."""
     return _index().products.get(rxcui.strip())
 
 
 def classes() -> dict[str, str]:
     """Drug class id -> description (the closed list of the architecture contract)."""
     return dict(_index().classes)
+
+
+def raises_potassium(match: DrugMatch) -> bool:
+    """True when the matched ingredient belongs to a potassium-raising class (``POTASSIUM_RAISING_CLASSES``)."""
+    return any(cls in match.classes for cls in POTASSIUM_RAISING_CLASSES)
 
 
 def ingredients_in_class(drug_class: str) -> list[str]:

@@ -2,6 +2,16 @@
 
 A unit that is not listed for the analyte, an unknown analyte, or a missing unit on a dimensional analyte raises
 ``UnitConversionError``: a value is never converted on a guess.
+
+Conversions are linear (``canonical = value * factor``) except where the source equation is affine: HbA1c in IFCC
+units (mmol/mol) converts to NGSP % with the IFCC-NGSP master equation ``% = mmol/mol / 10.929 + 2.15``, stored as a
+factor plus an ``offset``. Callers must therefore convert with ``to_canonical``/``from_canonical``/``convert`` and never
+divide by a factor themselves.
+
+Values for the ESPEN calculated osmolarity (1.86 x (Na + K) + 1.15 x glucose + urea + 14, all mmol/L):
+``from_canonical(glucose_mg_dl, "mmol/L", "glucose")`` gives glucose in mmol/L (mg/dL / 18.02) and
+``from_canonical(bun_mg_dl, "mmol/L", "bun")`` gives urea in mmol/L (BUN mg/dL / 2.8 = x 0.357: urea carries two
+nitrogen atoms, so urea mmol/L and urea-nitrogen mmol/L are the same number).
 """
 
 from __future__ import annotations
@@ -20,11 +30,21 @@ class UnitConversionError(ValueError):
 
 @dataclass(frozen=True)
 class Conversion:
-    """Multiply a value in ``unit`` by ``factor`` to get the canonical unit; ``source`` says where the factor is from."""
+    """``canonical = value * factor + offset`` for a value in ``unit``; ``source`` says where the numbers are from.
+
+    ``offset`` is 0 for every unit except affine conversions (HbA1c mmol/mol -> %).
+    """
 
     unit: str
     factor: float
     source: str
+    offset: float = 0.0
+
+    def to_canonical(self, value: float) -> float:
+        return value * self.factor + self.offset
+
+    def from_canonical(self, value: float) -> float:
+        return (value - self.offset) / self.factor
 
 
 @dataclass(frozen=True)
@@ -58,7 +78,10 @@ def _conversion(analyte: str, raw: dict[str, Any]) -> Conversion:
     factor = float(multiply) if multiply is not None else (1.0 / float(divide) if divide else 0.0)
     if not math.isfinite(factor) or factor <= 0:
         raise TerminologyDataError(f"units.json {analyte}/{raw.get('unit')}: factor must be positive")
-    return Conversion(unit=str(raw["unit"]), factor=factor, source=str(raw["source"]))
+    offset = float(raw.get("offset", 0.0))
+    if not math.isfinite(offset):
+        raise TerminologyDataError(f"units.json {analyte}/{raw.get('unit')}: offset must be finite")
+    return Conversion(unit=str(raw["unit"]), factor=factor, source=str(raw["source"]), offset=offset)
 
 
 @functools.cache
@@ -76,8 +99,9 @@ def _table() -> dict[str, AnalyteUnits]:
                 raise TerminologyDataError(f"units.json {analyte}: unit {conv.unit!r} listed twice")
             conversions[key] = conv
         canonical = str(spec["canonical"])
-        if conversions.get(normalize_unit(canonical), Conversion("", 0.0, "")).factor != 1.0:
-            raise TerminologyDataError(f"units.json {analyte}: canonical unit must convert with factor 1")
+        identity = conversions.get(normalize_unit(canonical), Conversion("", 0.0, ""))
+        if identity.factor != 1.0 or identity.offset != 0.0:
+            raise TerminologyDataError(f"units.json {analyte}: canonical unit must convert with factor 1 and no offset")
         table[analyte] = AnalyteUnits(analyte, canonical, bool(spec.get("dimensionless")), conversions)
     return table
 
@@ -114,9 +138,18 @@ def factor(unit: str | None, analyte: str) -> Conversion:
 
 def to_canonical(value: float, unit: str | None, analyte: str) -> float:
     """``value`` expressed in ``canonical_unit(analyte)``; raises UnitConversionError for an unmappable unit."""
-    return value * factor(unit, analyte).factor
+    return factor(unit, analyte).to_canonical(value)
+
+
+def from_canonical(value: float, unit: str | None, analyte: str) -> float:
+    """A canonical ``value`` of ``analyte`` expressed in ``unit`` (the inverse of ``to_canonical``).
+
+    E.g. ``from_canonical(glucose_mg_dl, "mmol/L", "glucose")``, ``from_canonical(bun_mg_dl, "mmol/L", "bun")`` (urea
+    mmol/L), ``from_canonical(hba1c_percent, "mmol/mol", "hba1c")``.
+    """
+    return factor(unit, analyte).from_canonical(value)
 
 
 def convert(value: float, from_unit: str | None, to_unit: str | None, analyte: str) -> float:
     """``value`` converted between two units accepted for ``analyte`` (via its canonical unit)."""
-    return value * factor(from_unit, analyte).factor / factor(to_unit, analyte).factor
+    return from_canonical(to_canonical(value, from_unit, analyte), to_unit, analyte)

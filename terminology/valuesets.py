@@ -9,7 +9,14 @@ Matching rules:
   "M48.061", "M48.062"). ICD-10-CM encodes its hierarchy in the code itself, so a prefix test on the dot-less
   code is exact. Descendants are only allowed on ICD-10-CM; SNOMED CT and LOINC hierarchies are not prefixes.
 * Text patterns (extension ``urn:leg-pain-cds:text-pattern``) are joined into one precompiled, case-insensitive,
-  whole-word alternation: the last-resort match on ``Condition.code.text`` or coding displays.
+  whole-word alternation: the last-resort match on ``Condition.code.text`` or coding displays. Patterns of a
+  region-specific set name the region ("lumbar spinal stenosis", "spinal stenosis, lumbar region") or exclude the
+  other regions, so "Spinal stenosis, cervical region" is not lumbar stenosis.
+* Text is a fallback only (``ValueSet.matches`` / ``ValueSet.text_allowed``): when a coding is in a condition code
+  system (ICD-10-CM, SNOMED CT, WHO ICD-10; ``systems.CONDITION_SYSTEMS``) that the value set itself lists codes in,
+  that code decides and the text is not read. A condition coded M48.02 "Spinal stenosis, cervical region" therefore
+  never matches a lumbar set by its display. Codings in systems the set has no codes in (a local code, WHO ICD-10,
+  SNOMED CT for an ICD-10-CM-only set) leave the text fallback open.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ class ValueSet:
     _tags: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
     _properties: dict[tuple[str, str], str] = field(default_factory=dict, repr=False, compare=False)
     _regex: re.Pattern[str] | None = field(default=None, repr=False, compare=False)
+    _systems: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @staticmethod
     def _key(system: str | None, code: str | None) -> tuple[str, str] | None:
@@ -103,11 +111,32 @@ class ValueSet:
         found = self._regex.search(text)
         return found.group(0) if found else None
 
+    def judges(self, system: str | None) -> bool:
+        """True when a code of ``system`` decides membership on its own: the system is a condition code system
+        (ICD-10-CM, SNOMED CT, WHO ICD-10) and this value set lists codes in it. A coding in such a system that is not
+        in the set means "a different, specific diagnosis", so text must not overrule it."""
+        canonical = systems.canonical_system(system)
+        return canonical in systems.CONDITION_SYSTEMS and canonical in self._systems
+
+    def text_allowed(self, coding_systems: Iterable[str | None]) -> bool:
+        """Whether the text fallback may be used for a resource whose codings are in ``coding_systems`` (and did not
+        match): only when none of them is a system this set ``judges``."""
+        return not any(self.judges(system) for system in coding_systems)
+
     def matches(self, codings: Iterable[tuple[str | None, str | None]], texts: Iterable[str | None] = ()) -> bool:
-        """Any coding in the value set, or (only when no coding matched) any text matching a pattern."""
+        """Any coding in the value set; else, only when no coding is in a system the set judges, a text pattern."""
+        codings = list(codings)
         if any(self.contains(system, code) for system, code in codings):
             return True
+        if not self.text_allowed(system for system, code in codings if code and str(code).strip()):
+            return False
         return any(self.matches_text(text) for text in texts)
+
+
+def known_condition_system(system: str | None) -> bool:
+    """True when ``system`` is ICD-10-CM, SNOMED CT or WHO ICD-10 (any alias): a terminology whose condition codes we
+    can judge. Same as ``systems.is_known_condition_system``; see ``ValueSet.judges`` for the per-set rule."""
+    return systems.is_known_condition_system(system)
 
 
 def whole_word_regex(patterns: Iterable[str]) -> re.Pattern[str] | None:
@@ -143,7 +172,7 @@ def build(slug: str, resource: dict[str, Any]) -> ValueSet:
     problems = provenance_problems(resource)
     if problems:
         raise TerminologyDataError(f"value set {slug}: " + "; ".join(problems))
-    codes, lookup, ancestors = set(), set(), set()
+    codes, lookup, ancestors, code_systems = set(), set(), set(), set()
     displays, tags, properties = {}, {}, {}
     for entry in resource.get("expansion", {}).get("contains", []):
         system, code = entry.get("system"), entry.get("code")
@@ -152,6 +181,7 @@ def build(slug: str, resource: dict[str, Any]) -> ValueSet:
             raise TerminologyDataError(f"value set {slug}: entry without system/code: {entry}")
         codes.add((system, code))
         lookup.add(key)
+        code_systems.add(key[0])
         displays[key] = entry.get("display", "")
         tags[key] = str(_extensions(entry, SOURCE_TAG_URL)[0])
         for prop in _extensions(entry, PROPERTY_URL):
@@ -167,7 +197,8 @@ def build(slug: str, resource: dict[str, Any]) -> ValueSet:
         raise TerminologyDataError(f"value set {slug}: bad text pattern: {err}") from err
     return ValueSet(slug=slug, url=resource["url"], version=resource["version"], codes=frozenset(codes),
                     text_patterns=patterns, _lookup=frozenset(lookup), _icd_ancestors=frozenset(ancestors),
-                    _displays=displays, _tags=tags, _properties=properties, _regex=regex)
+                    _displays=displays, _tags=tags, _properties=properties, _regex=regex,
+                    _systems=frozenset(code_systems))
 
 
 @functools.cache

@@ -29,7 +29,7 @@ def test_serum_and_whole_blood_variants(code: str, analyte: str, prop: str) -> N
 
 
 def test_synthea_whole_blood_chemistry_codes_are_covered() -> None:
-    # clinical-reference.md §1.1 item 6: Synthea's outpatient chemistry uses "in Blood" codes.
+    # Synthea (lib/records/lookup.rb, BMP) codes outpatient chemistry with the "in Blood" LOINC variants.
     synthea = {"2339-0": "glucose", "6299-2": "bun", "38483-4": "creatinine", "49765-1": "calcium-total",
                "2947-0": "sodium", "6298-4": "potassium"}
     assert {c: analytes.analyte_for_code(LOINC, c) for c in synthea} == synthea

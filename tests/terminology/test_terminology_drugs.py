@@ -27,7 +27,7 @@ def test_scd_maps_to_ingredient() -> None:
 
 
 def test_product_display_comes_from_the_table_not_the_sender() -> None:
-    # Public samples label 310429 "furosemide 40 mg"; VSAC says 20 MG (clinical-reference §3.1 caution).
+    # Public samples label 310429 "furosemide 40 mg"; the VSAC Diuretics expansion says 20 MG.
     m = _one([(RX, "310429", "Furosemide 40 mg tablet")])
     assert m.ingredient == "furosemide" and "furosemide 20 MG Oral Tablet" in m.evidence
 
@@ -56,7 +56,7 @@ def test_harvested_products_from_each_value_set() -> None:
 
 def test_triple_combination_and_provenance_of_harvested_products() -> None:
     found = {m.ingredient: m.classes for m in drugs.match([(RX, "848140", None)])}
-    assert found == {"amlodipine": frozenset(), "hydrochlorothiazide": {"thiazide-diuretic"}, "valsartan": frozenset()}
+    assert found == {"amlodipine": frozenset(), "hydrochlorothiazide": {"thiazide-diuretic"}, "valsartan": {"arb"}}
     product = drugs.product("313988")
     assert product is not None and "diuretics" in product.sources
     sources = load_json("drugs", "products.json")["sources"]
@@ -76,7 +76,7 @@ def test_rxnorm_by_oid_and_padded_code() -> None:
 def test_atc_code_and_atc_class() -> None:
     m = _one([(ATC, "C03CA01", "furosemide")])
     assert (m.ingredient, m.matched_by) == ("furosemide", "atc")
-    # C10AA05 is not a verified ingredient code in the reference, but C10AA is the statin class.
+    # C10AA05 is not a verified ingredient code here, but C10AA is the statin class.
     m = _one([(ATC, "c10aa05", "Atorvastatin 20 mg")])
     assert (m.ingredient, m.classes, m.rxcui, m.matched_by) == ("atorvastatin", frozenset({"statin"}), "83367", "atc")
     assert "class by ATC group" in m.evidence
@@ -135,7 +135,7 @@ def test_ingredient_lookup() -> None:
     furo = drugs.ingredient("Furosemide")
     assert (furo.rxcui, furo.atc, furo.classes) == ("4603", "C03CA01", frozenset({"loop-diuretic"}))
     assert "Lasix" in furo.brands
-    assert drugs.ingredient("bumetanide").rxcui is None  # 1808 is UNVERIFIED in the reference: left out
+    assert drugs.ingredient("bumetanide").rxcui is None  # 1808 not verified in a named source: left out
     with pytest.raises(KeyError):
         drugs.ingredient("unobtainium")
 
@@ -148,7 +148,9 @@ def test_known_codes_and_regex() -> None:
     assert set(drugs.classes()) == {
         "loop-diuretic", "thiazide-diuretic", "potassium-sparing-diuretic", "statin", "fibrate", "beta2-agonist",
         "vinca-alkaloid", "antipsychotic", "d2-antagonist-antiemetic", "sedating-antihistamine", "ssri", "snri",
-        "mirtazapine", "strong-cyp3a4-inhibitor", "ppi", "iron-supplement"}
+        "mirtazapine", "strong-cyp3a4-inhibitor", "ppi", "iron-supplement",
+        "ace-inhibitor", "arb", "arni", "mra", "trimethoprim", "nsaid", "heparin", "calcineurin-inhibitor",
+        "potassium-supplement"}
 
 
 def test_every_product_resolves_to_its_ingredients() -> None:

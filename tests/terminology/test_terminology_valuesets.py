@@ -30,8 +30,10 @@ def test_icd10cm_with_and_without_dot_any_case(code: str) -> None:
     ("cond-clti-rest-pain", "I70.213", False),       # claudication is not rest pain
     ("cond-clti-rest-pain", "I70.263", True),        # gangrene
     ("cond-varicose-veins", "I83.93", True),
-    ("cond-varicose-veins", "I83.90", False),        # UNVERIFIED in the reference: left out
-    ("cond-sciatica-radiculopathy", "M54.17", False),  # UNVERIFIED: left out
+    ("cond-varicose-veins", "I83.90", True),         # asymptomatic, unspecified side (VA)
+    ("cond-varicose-veins", "I83.891", False),       # other complications: not in the set
+    ("cond-sciatica-radiculopathy", "M54.17", True),   # radiculopathy, lumbosacral region (VA)
+    ("cond-sciatica-radiculopathy", "M54.12", False),  # cervical radiculopathy
     ("cond-sciatica-radiculopathy", "M54.16", True),
     ("cond-rls", "G25.81", True),
     ("cond-ckd-g5-dialysis", "N18.6", True),
