@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from cards.facts import ConditionMatch, PatientFacts
 
-# Lumbar spinal stenosis (clinical-reference.md §4: 18347007 [C]; M48.06 [CMS]; M48.061/M48.062 [VA][VSAC]).
+# Lumbar spinal stenosis: terminology value sets cond-lumbar-stenosis-claudication (ICD-10-CM M48.062) and
+# cond-lumbar-stenosis (SNOMED CT 18347007; ICD-10-CM M48.06, M48.061, M48.062), each code with its provenance in the
+# value set. Region words count: cervical or thoracic stenosis (M48.02, M48.04) is not in either set, and a Condition
+# coded in a known system outside the sets is not matched by its text (cards.facts).
 # The claudication set (M48.062) is listed first so that its match, the more specific one, is kept.
 STENOSIS_VALUESETS = ("cond-lumbar-stenosis-claudication", "cond-lumbar-stenosis")
 

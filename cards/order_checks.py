@@ -9,7 +9,7 @@ actions remove the draft (CDS Hooks 2.0 `delete` action with `resourceId`) or re
 What counts as a start: a draft whose ingredient is not already current (MedicationStatement or active
 MedicationRequest other than the draft itself). A re-order or renewal of a drug the patient already takes is not a
 start: the exposure is not new, the patient-view service already flags that drug's effect on the same findings,
-and warning again at every renewal is the alert fatigue clinical-reference.md §6.9 warns against. Another
+and warning again at every renewal is alert fatigue, which makes clinicians stop reading the cards. Another
 ingredient of the same class is a start (it may be added, not swapped, and its effect on the finding is the same).
 
 Both hooks check every draft order, not only order-select's `selections`: a statin selected now interacts with an
@@ -28,7 +28,7 @@ from cards import card_text
 from cards.model import Action, ActionType, Card, Indicator, SelectionBehavior, Suggestion
 
 if TYPE_CHECKING:
-    from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts
+    from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts, UnreadableResult
     from cards.rule import Rule
 
 
@@ -38,7 +38,7 @@ class Evidence:
 
     line: str
     short: str
-    lab: LabResult | None = None
+    lab: LabResult | UnreadableResult | None = None  # an unreadable result still counts by its lab flag
     assessment: str = ""
     range_used: str = "-"
     tag: str = ""  # the rule's own label for the kind of finding (chooses next steps and the mechanism text)
@@ -47,7 +47,7 @@ class Evidence:
 
 @dataclass(frozen=True)
 class Alternative:
-    """A safer drug offered in place of the draft, as an RxNorm clinical drug from clinical-reference.md §3.3."""
+    """A safer drug offered in place of the draft, as an RxNorm clinical drug (SCD) the terminology data map."""
 
     ingredient: str
     rxcui: str
@@ -88,7 +88,7 @@ def new_drafts(facts: PatientFacts, classes: Sequence[str] = ()) -> list[Medicat
 # ---------------------------------------------------------------------------------------------- evidence builders
 
 
-def lab_evidence(result: LabResult, assessment: str, range_used: str = "-", tag: str = "",
+def lab_evidence(result: LabResult | UnreadableResult, assessment: str, range_used: str = "-", tag: str = "",
                  qualifier: str = "") -> Evidence:
     """A lab result; its line is rendered with the card (it needs `facts.now` for the age)."""
     name = card_text.ANALYTE_NAMES.get(result.analyte, result.analyte)
@@ -183,7 +183,7 @@ def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Ca
         summary = summary[: card_text.MAX_SUMMARY - len(suffix) - 3].rstrip(" ,;:") + "..."
     summary += suffix
     parts = [intro, "**Draft orders that would worsen this patient's findings:**"]
-    labs: dict[tuple[str, str], tuple[LabResult, str, str]] = {}
+    labs: dict[tuple[str, str], tuple[LabResult | UnreadableResult, str, str]] = {}
     for number, hit in enumerate(hits, 1):
         lines = [f"{number}. {card_text.medication_line(hit.draft, facts.now).removeprefix('- ')}"]
         for ev in hit.evidence:

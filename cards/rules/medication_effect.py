@@ -7,9 +7,12 @@ Warning: a related lab abnormality in the latest result within 90 days - beta-2 
   magnesium; SSRI or vincristine + low sodium; PPI + low magnesium (graded exactly as the electrolyte card grades).
 Info: the drug alone (a medication review prompt).
 Quiet when: none of these drug classes is active (diuretics and statins have their own cards).
+Card text: the opening line names the symptoms of the classes present, and each class present adds its own next
+  step (cards.drug_effects, naming the patient's own drugs): no text meant for a drug the patient does not take.
 Needs: medications (+ medicationRequests), observations (potassium, magnesium, sodium).
-References: clinical-reference.md §5.2 (drug -> lab) and §5.1 row I; AASM RLS 2024 (RLS-aggravating drugs);
-  ASCO CIPN 2020 (vincristine); FDA PPI communication 2011; European hyponatraemia guideline 2014.
+References (per class, in cards.drug_effects): albuterol label and Bodenhamer 1992 (beta-2 agonists); ASCO CIPN 2020
+  and the European hyponatraemia guideline 2014 (vincristine); AASM RLS 2024 (RLS-aggravating drugs); European
+  hyponatraemia guideline 2014 (SSRIs); FDA PPI communication 2011. Lab grading: the electrolyte rule's (CTCAE v5).
 """
 from __future__ import annotations
 
@@ -18,12 +21,14 @@ from dataclasses import dataclass
 from cards import card_text
 from cards.drug_effects import EFFECTS, DrugEffect
 from cards.facts import MedicationUse, PatientFacts
+from cards.knowledge import threshold
 from cards.model import Card, Indicator, Suggestion
 from cards.rule import PATIENT_VIEW, Rule
-from cards.rules import diuretic_effect, electrolyte_imbalance as electrolytes, restless_legs
+from cards.rules import electrolyte_imbalance as electrolytes, restless_legs
 from cards.topics import Topic
 
-LOOKBACK = electrolytes.LOOKBACK  # source: issue 2 / clinical-reference.md §6.5 - electrolytes stale after 90 days
+LAB_WINDOW = threshold("electrolytes.lookback")  # the electrolyte rule's window (latest_graded reads it)
+LOOKBACK = LAB_WINDOW.days
 
 
 @dataclass(frozen=True)
@@ -99,15 +104,15 @@ def _relations(finding: Finding, facts: PatientFacts) -> list[str]:
             by_lab.setdefault((a.result.analyte, a.direction), (a, []))[1].append(item.medication.ingredient)
     lines = []
     for (analyte, direction), (a, names) in by_lab.items():
-        also = sorted({m.ingredient for c in diuretic_effect.DIURETIC_CLASSES for m in facts.medications(c)
-                       if (_family(analyte), direction) in diuretic_effect.TYPICAL[c]})
+        also = sorted({m.ingredient for c in electrolytes.diuretic_explains(a) for m in facts.medications(c)})
         text = (f"{card_text.ANALYTE_NAMES[analyte]} {direction} may be explained by {', '.join(names)} "
                 "(see the *Electrolyte imbalance* card)")
         if also:
             text += f"; it is also typical of {', '.join(also)} (see the *Diuretic effect* card)"
         lines.append(text + ".")
-    if any(i.effect.worsens_rls for i in finding.items) and restless_legs.RULE.applies(facts) is not None:
-        lines.append("Restless legs or iron deficiency is on record: these drugs can worsen it "
+    rls_drugs = [i.medication.ingredient for i in finding.items if i.effect.worsens_rls]
+    if rls_drugs and restless_legs.RULE.applies(facts) is not None:
+        lines.append(f"Restless legs or iron deficiency is on record: {', '.join(rls_drugs)} can worsen it "
                      "(see the *Restless legs syndrome* card).")
     return lines
 
@@ -124,30 +129,43 @@ def _suggestions(finding: Finding, facts: PatientFacts) -> list[Suggestion]:
                                        reason="Restless legs symptoms on an RLS-aggravating drug (AASM 2024)")]
 
 
+def next_steps(finding: Finding) -> list[str]:
+    """The general step, then one step per drug class present naming only the patient's drugs of that class."""
+    steps = ["Review each drug's indication and dose with its prescriber; do not stop it automatically."]
+    by_effect: dict[DrugEffect, list[str]] = {}
+    for item in finding.items:
+        by_effect.setdefault(item.effect, []).append(item.medication.ingredient)
+    steps += [effect.step(drugs) for effect, drugs in by_effect.items()]
+    if finding.with_lab:
+        steps.append("Correct the related electrolyte abnormality and recheck it.")
+    properties = list(dict.fromkeys(e.rls_property for e in by_effect if e.worsens_rls and e.rls_property))
+    if properties:
+        steps.append(f"If restless legs: consider an alternative without a {' or '.join(properties)} effect, and "
+                     "check iron studies (AASM 2024).")
+    return steps
+
+
 def _card(finding: Finding, facts: PatientFacts) -> Card:
-    indicator = Indicator.WARNING if finding.with_lab else Indicator.INFO
+    # A drug that explains a lab abnormality is as urgent as that abnormality (a mild one is info), at most a warning:
+    # the electrolyte card carries a critical value.
+    worst = max((a.severity for i in finding.with_lab for a in i.related), key=electrolytes.SEVERITY_RANK.__getitem__,
+                default=None)
+    indicator = Indicator.INFO if worst in (None, "mild") else Indicator.WARNING
     rows = ["| Drug | Class | Effect on the legs | Related result | Source |", "|---|---|---|---|---|"]
     for item in finding.items:
         related = "; ".join(_lab_text(a) for a in item.related) or "-"
         rows.append(f"| {item.medication.display} | {item.effect.label} | {item.effect.mechanism} | {related} | "
                     f"{item.effect.source} |")
-    parts = ["These active drugs are known to cause muscle cramps, neuropathy or restless legs, which patients "
-             "describe as leg pain at night.",
+    symptoms = list(dict.fromkeys(i.effect.symptom for i in finding.items))
+    parts = [f"These active drugs can cause {' or '.join(symptoms)}, which patients describe as leg pain at night.",
              card_text.bullets("Medications", (card_text.medication_line(i.medication, facts.now)[2:]
                                                for i in finding.items)),
              "\n".join(rows)]
     relations = _relations(finding, facts)
     if relations:
         parts.append("**Related:** " + " ".join(relations))
-    steps = ["Review each drug's indication and dose with its prescriber (oncology for vincristine); "
-             "do not stop it automatically."]
-    if finding.with_lab:
-        steps.append("Correct the related electrolyte abnormality and recheck it.")
-    if any(i.effect.worsens_rls for i in finding.items):
-        steps.append("If restless legs: consider an alternative without dopamine-blocking, antihistamine or "
-                     "serotonergic effect, and check iron studies (AASM 2024).")
-    parts.append(card_text.bullets("Next steps", steps))
-    keys = list(dict.fromkeys(k for i in finding.items for k in i.effect.guideline_keys)) or ["ctcae-v5"]
+    parts.append(card_text.bullets("Next steps", next_steps(finding)))
+    keys = list(dict.fromkeys(k for i in finding.items for k in i.effect.guideline_keys))
     if finding.with_lab:
         keys.append("ctcae-v5")
     return card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding),
@@ -156,12 +174,18 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="medication-effect", version="1.0.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    id="medication-effect", version="1.1.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("potassium", "magnesium", "sodium"), drug_classes=tuple(e.drug_class for e in EFFECTS),
     summary="Active non-diuretic, non-statin drug known to cause cramps, neuropathy or restless legs.",
     fires_when="active beta-2 agonist, vincristine, antipsychotic, metoclopramide, sedating antihistamine, SSRI, SNRI "
-               "or mirtazapine; or a PPI with low magnesium. Warning with a related low K/Mg/Na within 90 days",
+               f"or mirtazapine; or a PPI with low magnesium. Warning with a related low K/Mg/Na within "
+               f"{LAB_WINDOW.value:g} days",
     quiet_when="none of these drug classes active (a PPI only counts with low magnesium)",
-    references=("aasm-rls-2024", "asco-cipn-2020", "fda-ppi-2011", "hyponatraemia-2014", "ctcae-v5"),
+    advice="Review each drug's indication and dose with its prescriber (no automatic stop), with one step per drug "
+           "class present (e.g. the oncology team decides about vincristine); correct and recheck a related low "
+           "potassium, magnesium or sodium; with restless legs, an alternative without the aggravating effect and "
+           "iron studies.",
+    references=("albuterol-label", "bodenhamer-1992", "aasm-rls-2024", "asco-cipn-2020", "fda-ppi-2011",
+                "hyponatraemia-2014", "ctcae-v5"),
 )

@@ -3,14 +3,16 @@
 Fires when: an active diagnosis of sciatica or lumbar radiculopathy, lumbar disc herniation (displacement or disc
   disorder with radiculopathy), peroneal (fibular) neuropathy or tarsal tunnel syndrome - by code (ICD-10-CM with or
   without its dot, SNOMED CT) or, as a last resort, by text. Info.
+Matching: a Condition coded in ICD-10-CM or SNOMED CT outside the value sets does not match by its text
+  (cards.facts); lumbosacral radiculopathy (M54.17) is in the radiculopathy value set.
 Skips: a Condition that is also a lumbar spinal stenosis code or text (e.g. M48.062 with neurogenic claudication):
   it counts on the spinal-stenosis card only.
 Quiet when: none of these diagnoses is active (resolved, refuted or entered-in-error ones are ignored).
 Detail: red flags (saddle anaesthesia, bladder/bowel change, progressive motor deficit, foot drop) -> urgent MRI or
   specialist review.
 Needs: conditions.
-References: NASS lumbar disc herniation with radiculopathy guideline 2012; ACP low back pain guideline 2017;
-  clinical-reference.md §5.1 row H.
+References: NASS lumbar disc herniation with radiculopathy guideline 2012 (red flags, imaging, conservative care);
+  ACP low back pain guideline 2017 (non-invasive treatment first).
 """
 from __future__ import annotations
 
@@ -100,5 +102,8 @@ RULE = Rule(
     fires_when="active diagnosis in one of the four value sets (code, or text as a last resort), other than a "
                "Condition that is a lumbar stenosis code",
     quiet_when="no such active diagnosis; a lumbar stenosis Condition counts on the spinal-stenosis card only",
+    advice="Ask and examine for red flags (saddle anaesthesia, bladder or bowel change, progressive weakness, foot "
+           "drop: urgent MRI and specialist review); radicular pain without red flags: no routine imaging, exercise "
+           "and physical therapy; peroneal or tarsal tunnel entrapment: EMG and nerve conduction studies.",
     references=("nass-disc-2012", "acp-lbp-2017"),
 )

@@ -6,39 +6,49 @@ clinician can act on at order time), exactly as a drafted diuretic goes to `diur
 defined by the same drug classes.
 
 Fires when: a draft order starts (cards.order_checks: not already current) a drug of a pair below AND the latest
-  result within 90 days is low (lab range, else lab flag, else default range):
+  result within the electrolyte window is low (graded exactly as the electrolyte rule grades it):
   - beta-2 agonist (albuterol, levalbuterol, salmeterol, formoterol, terbutaline) with low potassium or low
     magnesium - intracellular shift, dose-dependent;
-  - SSRI with low sodium - SIADH-type hyponatraemia, most in older adults. (SNRIs and mirtazapine share the
-    §5.2 row, but the row attributes the sodium effect to SSRIs; they are left out rather than over-claimed.)
+  - SSRI with low sodium - SIAD-type hyponatraemia, most in older adults (European hyponatraemia guideline 2014
+    names SSRIs among the drugs causing SIAD). SNRIs and mirtazapine are left out rather than over-claimed.
 Warning, one card listing every pair; suggestions remove the draft.
 Quiet when: no such draft; the drug is already current (a re-order); the electrolyte in range or not measured.
 Lab effects and mechanisms: cards.drug_effects (shared with the patient-view medication-effect rule).
-Left out of §5.2: vincristine with low sodium (chemotherapy is ordered in oncology systems with their own checks)
-  and PPIs with low magnesium (the effect needs months of use, so a new order does not worsen it now).
+Left out: vincristine with low sodium (chemotherapy is ordered in oncology systems with their own checks) and PPIs
+  with low magnesium (the effect needs months of use, so a new order does not worsen it now).
+Card text: the opening line names only the low results found, the steps only the drafted classes.
 Needs: draftOrders, medications (+ medicationRequests), observations (potassium, magnesium, sodium).
-References: clinical-reference.md §5.2 (drug -> lab, standard pharmacology); European hyponatraemia guideline 2014
-  (SSRIs among the drugs causing SIAD); CTCAE v5.0 (2017) for the ranges.
+References: albuterol label (Hypokalemia) and Bodenhamer 1992 (beta-2 agonists lower potassium and magnesium);
+  European hyponatraemia guideline 2014 (SSRIs among the drugs causing SIAD); CTCAE v5.0 (2017) for the grades.
 """
 from __future__ import annotations
 
-from cards import order_checks
+from cards import card_text, guidelines, order_checks
 from cards.drug_effects import BY_CLASS
 from cards.facts import PatientFacts
+from cards.knowledge import threshold
 from cards.model import Card
 from cards.order_checks import Hit, OrderFinding
 from cards.rule import ORDER_SELECT, ORDER_SIGN, Rule
 from cards.rules import electrolyte_imbalance as electrolytes
 from cards.topics import Topic
 
-# The drug classes checked at order time; their lab effects, mechanisms and sources are cards.drug_effects' (the
-# patient-view medication-effect rule's table, from clinical-reference.md §5.2). vinca-alkaloid and ppi are left out
-# (see the module docstring); the RLS-aggravating classes go to order-restless-legs.
+# The drug classes checked at order time; their lab effects, mechanisms and sources are cards.drug_effects' (shared
+# with the patient-view medication-effect rule). vinca-alkaloid and ppi are left out (see the module docstring); the
+# RLS-aggravating classes go to order-restless-legs.
 CLASSES = ("beta2-agonist", "ssri")
+LAB_WINDOW = threshold("electrolytes.lookback")  # the electrolyte rule's window (latest_graded reads it)
+# What the drafted class does to the electrolyte, with the sources of that effect only (an SSRI card about sodium
+# does not cite or describe the SSRI's effect on restless legs: that belongs to order-restless-legs).
+LAB_EFFECT = {
+    "beta2-agonist": ("shifts potassium into cells and lowers magnesium, most with high or frequent doses",
+                      ("albuterol-label", "bodenhamer-1992")),
+    "ssri": ("can cause SIAD, which lowers sodium, most in older adults", ("hyponatraemia-2014",)),
+}
 STEPS = {
-    "beta2-agonist": "Beta-2 agonist with low potassium or magnesium: replete first; with high or nebulised doses "
-                     "recheck potassium.",
-    "ssri": "SSRI with low sodium: consider another class for the indication, or recheck sodium after starting "
+    "beta2-agonist": "Beta-2 agonist with a low {labs}: correct it before or as the drug starts; with high or "
+                     "nebulised doses recheck potassium (albuterol label; Bodenhamer 1992).",
+    "ssri": "SSRI with a low {labs}: consider another class for the indication, or recheck sodium after starting "
             "(European hyponatraemia guideline 2014).",
 }
 
@@ -56,28 +66,47 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
                          for e in effects for a in abnormal
                          if (a.result.analyte.partition("-")[0], a.direction) in e.labs)
         if evidence:
-            mechanism = "; ".join(f"a {e.label} {e.mechanism} ({e.source})" for e in effects)
+            mechanism = "; ".join(f"{e.with_article} {LAB_EFFECT[e.drug_class][0]} ({_sources(e.drug_class)})"
+                                  for e in effects)
             hits.append(Hit(draft, evidence, mechanism + "."))
     return OrderFinding(tuple(hits)) if hits else None
 
 
+def _sources(drug_class: str) -> str:
+    return "; ".join(guidelines.get(k).label for k in LAB_EFFECT[drug_class][1])
+
+
+def _low(hits: list[Hit]) -> str:
+    """The low results of these hits by name ("potassium or magnesium"), in the order they were found."""
+    names = dict.fromkeys(card_text.ANALYTE_NAMES.get(e.lab.analyte, e.lab.analyte).lower()
+                          for h in hits for e in h.evidence if e.lab is not None)
+    return " or ".join(names)
+
+
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
+    hits = list(finding.hits)
+    steps = [STEPS[c].replace("{labs}", _low([h for h in hits if c in h.draft.classes]))
+             for c in CLASSES if any(c in h.draft.classes for h in hits)]
+    keys = tuple(dict.fromkeys(k for c in CLASSES if any(c in h.draft.classes for h in hits)
+                               for k in LAB_EFFECT[c][1])) + ("ctcae-v5",)
     return order_checks.card(
         RULE, finding, facts, headline=order_checks.worsens_headline,
-        intro="Low potassium, magnesium or sodium cause muscle cramps and leg pain at night; some drugs other than "
-              "diuretics lower them further.",
-        next_steps=[STEPS[c] for c in CLASSES if any(c in h.draft.classes for h in finding.hits)],
-        guideline_keys=("hyponatraemia-2014", "ctcae-v5"))
+        intro=f"A low {_low(hits)} can cause muscle cramps and leg pain at night; the drafted drug can lower it "
+              "further.",
+        next_steps=steps, guideline_keys=keys)
 
 
 RULE = Rule(
-    id="order-medication-effect", version="1.0.0", topic=Topic.MEDICATION_EFFECT,
+    id="order-medication-effect", version="1.1.0", topic=Topic.MEDICATION_EFFECT,
     hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("potassium", "magnesium", "sodium"), drug_classes=CLASSES,
     summary="A draft beta-2 agonist with low K or Mg, or a draft SSRI with low Na.",
     fires_when="draft starts a beta-2 agonist with low potassium or magnesium, or an SSRI with low sodium "
-               "(latest result within 90 days)",
-    quiet_when="drug already current (re-order); the electrolyte in range or not measured in 90 days",
-    references=("hyponatraemia-2014", "ctcae-v5"),
+               f"(latest result within {LAB_WINDOW.value:g} days)",
+    quiet_when=f"drug already current (re-order); the electrolyte in range or not measured in {LAB_WINDOW.value:g} "
+               "days",
+    advice="Remove the draft or start it knowingly: correct a low potassium or magnesium before or as a beta-2 "
+           "agonist starts; with a low sodium consider another class than an SSRI, or recheck sodium after starting.",
+    references=("albuterol-label", "bodenhamer-1992", "hyponatraemia-2014", "ctcae-v5"),
 )

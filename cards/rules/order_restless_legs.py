@@ -3,51 +3,57 @@
 Fires when: a draft order starts (cards.order_checks: not already current) an RLS-aggravating drug - an
   antipsychotic, metoclopramide (D2-antagonist antiemetic), a sedating antihistamine, an SSRI or SNRI, or
   mirtazapine - AND the patient has an active RLS diagnosis (cond-rls, cond-rls-pregnancy) or iron deficiency by
-  the AASM 2024 thresholds (latest ferritin within 12 months <= 75 ng/mL, or transferrin saturation < 20 %,
-  reported or iron / TIBC x 100 from the same day), applied even inside the lab's normal range. Thresholds, window
-  and TSAT calculation are the patient-view rule restless-legs'; the drug classes are cards.drug_effects'.
+  the AASM 2024 thresholds (latest ferritin within the iron window at or below the iron-therapy cut-off, or
+  transferrin saturation below it, reported or iron / TIBC x 100 from the same day), applied even inside the lab's
+  normal range. Thresholds, window and TSAT calculation are the patient-view rule restless-legs' (cards/knowledge/
+  data/rls.json); the drug classes are cards.drug_effects'.
 Warning, one card listing every such draft; suggestions remove the draft. No alternative drug is offered: the
-  reference names none for these classes, the choice depends on the indication.
+  choice depends on the indication.
 Quiet when: no such draft; the drug is already current (a re-order); no RLS diagnosis and iron studies above the
   thresholds or absent.
 Needs: draftOrders, medications (+ medicationRequests), conditions, observations (ferritin, TSAT, iron, TIBC).
-References: AASM RLS/PLMD guideline 2024 (Winkelman et al., J Clin Sleep Med 2025): iron thresholds and drugs that
-  aggravate RLS (clinical-reference.md §5.1 row E, §5.2).
+References: AASM RLS/PLMD guideline 2024 (Winkelman et al., J Clin Sleep Med 2025): iron thresholds (good practice
+  statement 1) and the medications that exacerbate RLS (antidopaminergic, antihistaminergic, serotonergic).
 """
 from __future__ import annotations
 
 from cards import order_checks
 from cards.drug_effects import BY_CLASS, RLS_AGGRAVATING
 from cards.facts import PatientFacts
+from cards.knowledge import threshold
 from cards.model import Card
 from cards.order_checks import Evidence, Hit, OrderFinding
 from cards.rule import ORDER_SELECT, ORDER_SIGN, Rule
 from cards.rules import restless_legs as rls
 from cards.topics import Topic
 
-# Thresholds, window, value sets and the aggravating classes are the patient-view restless-legs rule's and
-# cards.drug_effects' (AASM 2024: ferritin <= 75 ng/mL, TSAT < 20 %, iron studies stale after 12 months).
+IRON_WINDOW = threshold("rls.iron-lookback")
+FERRITIN_RLS = threshold("rls.ferritin-iron-therapy")
+TSAT_RLS = threshold("rls.tsat-iron-therapy")
+WINDOW_TEXT = f"{IRON_WINDOW.value * 12 / 365:g} months"
+FERRITIN_TEXT = f"{FERRITIN_RLS.compare} {FERRITIN_RLS.value:g} ng/mL"
+TSAT_TEXT = f"{TSAT_RLS.compare} {TSAT_RLS.value:g}%"
 SHORT = {"cond-rls": "RLS on the problem list", "cond-rls-pregnancy": "RLS in pregnancy on the problem list"}
 
 
 def _findings(facts: PatientFacts) -> list[Evidence]:
     evidence = [order_checks.condition_evidence(c, SHORT[vs], tag="rls") for vs in rls.RLS_VALUESETS
                 for c in facts.conditions(vs)]
-    ferritin = facts.latest("ferritin", rls.IRON_LOOKBACK)
-    if ferritin is not None and ferritin.value_in("ng/mL") <= rls.FERRITIN_RLS_MAX:
-        evidence.append(order_checks.lab_evidence(ferritin, "iron deficiency for RLS (AASM 2024: <= 75 ng/mL)",
-                                                  "> 75 ng/mL (AASM 2024)", tag="iron"))
+    ferritin = facts.latest("ferritin", IRON_WINDOW.days)
+    if rls.ferritin_low(ferritin) and ferritin is not None:
+        evidence.append(order_checks.lab_evidence(ferritin, f"iron deficiency for RLS (AASM 2024: {FERRITIN_TEXT})",
+                                                  f"> {FERRITIN_RLS.value:g} ng/mL (AASM 2024)", tag="iron"))
     tsat, calculated = rls.transferrin_saturation(facts)
-    if tsat is not None and tsat.value_in("%") < rls.TSAT_RLS_MIN:
+    if rls.tsat_low(tsat) and tsat is not None:
         note = "calculated from iron/TIBC of the same day; " if calculated else ""
-        evidence.append(order_checks.lab_evidence(tsat, note + "iron deficiency for RLS (AASM 2024: < 20 %)",
-                                                  ">= 20% (AASM 2024)", tag="iron"))
+        evidence.append(order_checks.lab_evidence(tsat, note + f"iron deficiency for RLS (AASM 2024: {TSAT_TEXT})",
+                                                  f">= {TSAT_RLS.value:g}% (AASM 2024)", tag="iron"))
     return evidence
 
 
 def _mechanism(classes: frozenset[str]) -> str:
     effects = [BY_CLASS[c] for c in RLS_AGGRAVATING if c in classes]
-    return "; ".join(f"a {e.label} {e.mechanism} ({e.source})" for e in effects) + "."
+    return "; ".join(f"{e.with_article} {e.mechanism} ({e.source})" for e in effects) + "."
 
 
 def _applies(facts: PatientFacts) -> OrderFinding | None:
@@ -65,36 +71,47 @@ def _headline(hit: Hit) -> str:
     return f"Draft {hit.draft.ingredient} can worsen restless legs: {order_checks.findings_text(hit)}"
 
 
+def _tags(finding: OrderFinding) -> set[str]:
+    return {e.tag for h in finding.hits for e in h.evidence}
+
+
 def _steps(facts: PatientFacts, finding: OrderFinding) -> list[str]:
-    tags = {e.tag for h in finding.hits for e in h.evidence}
     steps = ["Consider whether the drafted drug is needed, or a drug of another class for the same indication."]
-    if "iron" in tags:
-        steps.append("Iron deficiency for RLS (ferritin <= 75 ng/mL or transferrin saturation < 20 %): oral or IV "
-                     "iron (AASM 2024).")
-    elif facts.latest("ferritin", rls.IRON_LOOKBACK) is None or rls.transferrin_saturation(facts)[0] is None:
-        steps.append("No complete iron studies in 12 months: check ferritin and transferrin saturation, morning "
+    if "iron" in _tags(finding):
+        steps.append(f"Iron deficiency for RLS (ferritin {FERRITIN_TEXT} or transferrin saturation {TSAT_TEXT}): "
+                     "oral or IV iron (AASM 2024).")
+    elif facts.latest("ferritin", IRON_WINDOW.days) is None or rls.transferrin_saturation(facts)[0] is None:
+        steps.append(f"No complete iron studies in {WINDOW_TEXT}: check ferritin and transferrin saturation, morning "
                      "draw (AASM 2024).")
     return steps
 
 
+def _intro(finding: OrderFinding) -> str:
+    """What RLS is, which drafted classes aggravate it (only those drafted), and iron only when it is low."""
+    classes = dict.fromkeys(BY_CLASS[c].label for h in finding.hits for c in RLS_AGGRAVATING if c in h.draft.classes)
+    text = ("Restless legs cause an urge to move the legs at rest, worst in the evening and at night. The drafted "
+            + " and ".join(classes) + (" aggravates" if len(classes) == 1 else " aggravate") + " it")
+    return text + (", and iron deficiency makes it worse." if "iron" in _tags(finding) else ".")
+
+
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
     return order_checks.card(
-        RULE, finding, facts, headline=_headline,
-        intro="Restless legs cause an urge to move the legs at rest, worst in the evening and at night. Dopamine "
-              "antagonists, sedating antihistamines, SSRIs/SNRIs and mirtazapine aggravate it, and iron deficiency "
-              "makes it worse.",
-        next_steps=_steps(facts, finding),
+        RULE, finding, facts, headline=_headline, intro=_intro(finding), next_steps=_steps(facts, finding),
         guideline_keys=("aasm-rls-2024",))
 
 
 RULE = Rule(
-    id="order-restless-legs", version="1.0.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
+    id="order-restless-legs", version="1.1.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests", "conditions"), applies=_applies,
     card=_card, analytes=("ferritin", "tsat", "iron", "tibc"), valuesets=rls.RLS_VALUESETS,
     drug_classes=RLS_AGGRAVATING,
-    summary="A draft RLS-aggravating drug in a patient with RLS or iron deficiency (ferritin <= 75, TSAT < 20 %).",
+    summary=f"A draft RLS-aggravating drug in a patient with RLS or iron deficiency (ferritin {FERRITIN_TEXT}, TSAT "
+            f"{TSAT_TEXT}).",
     fires_when="draft starts an antipsychotic, metoclopramide, sedating antihistamine, SSRI/SNRI or mirtazapine AND "
-               "active RLS diagnosis, or ferritin <= 75 ng/mL or TSAT < 20 % within 12 months",
-    quiet_when="drug already current (re-order); no RLS diagnosis and ferritin > 75 and TSAT >= 20 % (or absent)",
+               f"active RLS diagnosis, or ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT} within {WINDOW_TEXT}",
+    quiet_when=f"drug already current (re-order); no RLS diagnosis and ferritin > {FERRITIN_RLS.value:g} and TSAT >= "
+               f"{TSAT_RLS.value:g}% (or absent)",
+    advice="Reconsider the drafted drug or choose another class for the indication (the card offers removal); treat "
+           f"iron deficiency for RLS with oral or IV iron, or check iron studies when none exist within {WINDOW_TEXT}.",
     references=("aasm-rls-2024",),
 )

@@ -1,10 +1,11 @@
 """Restless legs syndrome: an RLS diagnosis, or iron deficiency by the AASM 2024 RLS thresholds.
 
-Fires when: an active RLS diagnosis (incl. RLS in pregnancy); or iron deficiency in the latest results within
-  IRON_LOOKBACK - ferritin <= 75 ng/mL or transferrin saturation < 20 % (TSAT reported, or iron / TIBC x 100 from
-  the same day). These thresholds apply even inside the lab's normal range (AASM 2024).
+Numbers and windows: cards/knowledge/data/rls.json (the rule reads them there; the values below are the current ones).
+Fires when: an active RLS diagnosis (incl. RLS in pregnancy); or iron deficiency in the latest results within the
+  iron window - ferritin <= 75 ng/mL or transferrin saturation < 20 % (TSAT reported, or iron / TIBC x 100 from
+  the same day). These thresholds apply even inside the lab's normal range (AASM 2024, good practice statement 1).
 Warning: RLS diagnosis with ferritin <= 75 or TSAT < 20 %; or, without an RLS diagnosis, iron deficiency in the
-  general sense (ferritin < 30 ng/mL or TSAT < 20 %).
+  general sense (ferritin < 30 ng/mL, a product choice, or TSAT < 20 %).
 Info: RLS diagnosis without iron deficiency (or without iron studies: iron studies are suggested); or, without an
   RLS diagnosis, ferritin 30-75 ng/mL - low only by the RLS treatment threshold. Iron deficiency is a cause of RLS
   symptoms, not a diagnosis of RLS: without a diagnosis the card says "a treatable cause of restless legs - ask
@@ -13,7 +14,8 @@ Secondary RLS: with pregnancy, or CKD G5 / dialysis (coded, or eGFR < 15 within 
   RLS as secondary. Other CKD stages are mentioned, not labelled secondary: the AASM 2024 secondary-RLS
   recommendations address end-stage kidney disease on dialysis, and KDIGO G5 (eGFR < 15) is where the evidence is.
 Also named: active RLS-aggravating drugs (antipsychotics, metoclopramide, sedating antihistamines, SSRIs/SNRIs,
-  mirtazapine), an active iron supplement (ferritin may already be rising), diabetic neuropathy (an RLS mimic).
+  mirtazapine: cards.drug_effects), an active iron supplement (ferritin may already be rising), diabetic neuropathy
+  (an RLS mimic).
 Quiet when: no active RLS diagnosis and ferritin > 75 ng/mL and TSAT >= 20 % (or no iron studies).
 Needs: conditions, observations (ferritin, TSAT, iron, TIBC, eGFR), medications.
 References: AASM RLS/PLMD guideline 2024 (Winkelman, J Clin Sleep Med 2025;21:137); KDIGO CKD 2024 (G5 < 15).
@@ -21,21 +23,26 @@ References: AASM RLS/PLMD guideline 2024 (Winkelman, J Clin Sleep Med 2025;21:13
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 
 from cards import card_text
-from cards.drug_effects import RLS_AGGRAVATING
+from cards.drug_effects import BY_CLASS, RLS_AGGRAVATING
 from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts
+from cards.knowledge import threshold
 from cards.model import Card, Indicator
 from cards.rule import PATIENT_VIEW, Rule
 from cards.topics import Topic
 
-IRON_LOOKBACK = timedelta(days=365)  # source: clinical-reference.md §6.5 - iron studies stale after 12 months
-FERRITIN_RLS_MAX = 75.0  # source: AASM RLS 2024 - ferritin <= 75 ng/mL: iron therapy in RLS
-TSAT_RLS_MIN = 20.0  # source: AASM RLS 2024 - transferrin saturation < 20 %: iron therapy in RLS
-FERRITIN_ABSOLUTE_DEFICIENCY = 30.0  # source: clinical-reference.md §1.4 - ferritin < 30 ng/mL absolute deficiency
-EGFR_KIDNEY_FAILURE = 15.0  # source: KDIGO CKD 2024 - eGFR < 15 mL/min/1.73 m2 is G5 (kidney failure)
-TSAT_PER_IRON_TIBC = 100.0  # source: clinical-reference.md §1.3 - TSAT % = iron / TIBC x 100 (same draw only)
+IRON_WINDOW = threshold("rls.iron-lookback")
+IRON_LOOKBACK = IRON_WINDOW.days
+WINDOW_TEXT = f"{IRON_WINDOW.value * 12 / 365:g} months"
+FERRITIN_RLS = threshold("rls.ferritin-iron-therapy")  # ferritin <= 75 ng/mL
+TSAT_RLS = threshold("rls.tsat-iron-therapy")  # transferrin saturation < 20 %
+FERRITIN_IV_ONLY = threshold("rls.ferritin-iv-iron-only")  # 75-100 ng/mL: IV iron only
+FERRITIN_DEFICIENT = threshold("rls.ferritin-iron-deficiency")  # < 30 ng/mL: iron deficiency in general
+EGFR_KIDNEY_FAILURE = threshold("rls.egfr-kidney-failure")  # eGFR < 15: CKD G5
+TSAT_PER_IRON_TIBC = threshold("rls.tsat-from-iron-tibc").value  # percent
+FERRITIN_TEXT = f"{FERRITIN_RLS.compare} {FERRITIN_RLS.value:g} ng/mL"  # "<= 75 ng/mL"
+TSAT_TEXT = f"{TSAT_RLS.compare} {TSAT_RLS.value:g}%"  # "< 20%"
 
 RLS_VALUESETS = ("cond-rls", "cond-rls-pregnancy")
 
@@ -56,11 +63,11 @@ class Finding:
 
     @property
     def ferritin_low(self) -> bool:
-        return self.ferritin is not None and self.ferritin.value_in("ng/mL") <= FERRITIN_RLS_MAX
+        return ferritin_low(self.ferritin)
 
     @property
     def tsat_low(self) -> bool:
-        return self.tsat is not None and self.tsat.value_in("%") < TSAT_RLS_MIN
+        return tsat_low(self.tsat)
 
     @property
     def iron_deficient(self) -> bool:
@@ -74,6 +81,16 @@ class Finding:
         if self.kidney_failure:
             causes.append("CKD G5 / dialysis")
         return tuple(causes)
+
+
+def ferritin_low(result: LabResult | None) -> bool:
+    """Ferritin at or below the AASM 2024 iron-therapy cut-off (even inside the lab's range)."""
+    return result is not None and FERRITIN_RLS.met(result.value_in("ng/mL"))
+
+
+def tsat_low(result: LabResult | None) -> bool:
+    """Transferrin saturation below the AASM 2024 iron-therapy cut-off."""
+    return result is not None and TSAT_RLS.met(result.value_in("%"))
 
 
 def transferrin_saturation(facts: PatientFacts) -> tuple[LabResult | None, bool]:
@@ -95,7 +112,7 @@ def transferrin_saturation(facts: PatientFacts) -> tuple[LabResult | None, bool]
 def _kidney_failure(facts: PatientFacts) -> tuple[str, ...]:
     found = [c.display for c in facts.conditions("cond-ckd-g5-dialysis")]
     egfr = facts.latest("egfr", IRON_LOOKBACK)
-    if egfr is not None and egfr.value < EGFR_KIDNEY_FAILURE:  # eGFR has one unit (mL/min/1.73 m2)
+    if egfr is not None and EGFR_KIDNEY_FAILURE.met(egfr.value):  # eGFR has one unit (mL/min/1.73 m2)
         found.append(f"eGFR {card_text.fmt_value(egfr.value)} ({egfr.day.isoformat()})")
     return tuple(found)
 
@@ -104,9 +121,7 @@ def _applies(facts: PatientFacts) -> Finding | None:
     rls = tuple(c for vs in RLS_VALUESETS for c in facts.conditions(vs))
     ferritin = facts.latest("ferritin", IRON_LOOKBACK)
     tsat, calculated = transferrin_saturation(facts)
-    iron_deficient = (ferritin is not None and ferritin.value_in("ng/mL") <= FERRITIN_RLS_MAX) or (
-        tsat is not None and tsat.value_in("%") < TSAT_RLS_MIN)
-    if not rls and not iron_deficient:
+    if not rls and not (ferritin_low(ferritin) or tsat_low(tsat)):
         return None
     kidney_failure = _kidney_failure(facts)
     g5_ids = {c.condition_id for c in facts.conditions("cond-ckd-g5-dialysis")}
@@ -124,7 +139,7 @@ def _applies(facts: PatientFacts) -> Finding | None:
 def grade(finding: Finding) -> Indicator:
     if finding.rls:
         return Indicator.WARNING if finding.iron_deficient else Indicator.INFO
-    absolute = finding.ferritin is not None and finding.ferritin.value_in("ng/mL") < FERRITIN_ABSOLUTE_DEFICIENCY
+    absolute = finding.ferritin is not None and FERRITIN_DEFICIENT.met(finding.ferritin.value_in("ng/mL"))
     return Indicator.WARNING if absolute or finding.tsat_low else Indicator.INFO
 
 
@@ -141,24 +156,25 @@ def _iron_text(finding: Finding) -> str:
 def _summary(finding: Finding) -> str:
     drugs = sorted({m.ingredient for m in finding.aggravating})
     if not finding.rls:
-        kind = "iron deficiency" if grade(finding) is Indicator.WARNING else "below the RLS iron target (<= 75)"
+        kind = "iron deficiency" if grade(finding) is Indicator.WARNING else \
+            f"below the RLS iron target ({FERRITIN_RLS.compare} {FERRITIN_RLS.value:g})"
         iron = _iron_text(finding)
         return f"{iron[:1].upper()}{iron[1:]}: {kind} - a treatable cause of restless legs; ask about symptoms"
     name = "Secondary restless legs (" + ", ".join(finding.secondary) + ")" if finding.secondary else "Restless legs"
     if finding.iron_deficient:
         return f"{name} with {_iron_text(finding)}: AASM 2024 suggests iron therapy"
     if finding.ferritin is None and finding.tsat is None:
-        return f"{name} on the problem list, no iron studies in 12 months - check ferritin and TSAT"
+        return f"{name} on the problem list, no iron studies in {WINDOW_TEXT} - check ferritin and TSAT"
     if drugs:
         return f"{name}: iron studies adequate; {', '.join(drugs)} can worsen RLS - review"
     return f"{name} on the problem list; ferritin and TSAT above the AASM 2024 iron-therapy thresholds"
 
 
 def _assess_ferritin(result: LabResult) -> str:
-    if result.value_in("ng/mL") < FERRITIN_ABSOLUTE_DEFICIENCY:
-        return "absolute iron deficiency (< 30)"
-    if result.value_in("ng/mL") <= FERRITIN_RLS_MAX:
-        return "low for RLS (<= 75, AASM 2024)"
+    if FERRITIN_DEFICIENT.met(result.value_in("ng/mL")):
+        return f"absolute iron deficiency ({FERRITIN_DEFICIENT.compare} {FERRITIN_DEFICIENT.value:g})"
+    if FERRITIN_RLS.met(result.value_in("ng/mL")):
+        return f"low for RLS ({FERRITIN_RLS.compare} {FERRITIN_RLS.value:g}, AASM 2024)"
     return "above the RLS iron-therapy threshold"
 
 
@@ -168,16 +184,16 @@ def _evidence(finding: Finding, facts: PatientFacts) -> list[str]:
         parts.append(card_text.bullets("Diagnosis", (card_text.condition_line(c, facts.now) for c in finding.rls)))
     rows = []
     if finding.ferritin is not None:
-        rows.append((finding.ferritin, "<= 75 ng/mL treat (AASM 2024)", _assess_ferritin(finding.ferritin)))
+        rows.append((finding.ferritin, f"{FERRITIN_TEXT} treat (AASM 2024)", _assess_ferritin(finding.ferritin)))
     if finding.tsat is not None:
         note = "calculated from iron/TIBC of the same day; " if finding.tsat_calculated else ""
-        rows.append((finding.tsat, "< 20% treat (AASM 2024)",
-                     note + ("low for RLS (< 20%)" if finding.tsat_low else "adequate")))
+        rows.append((finding.tsat, f"{TSAT_TEXT} treat (AASM 2024)",
+                     note + (f"low for RLS ({TSAT_TEXT})" if finding.tsat_low else "adequate")))
     if rows:
         parts.append(card_text.lab_table(rows, facts.now) + "\n\nAASM thresholds apply even inside the lab's "
                      "normal range.")
     else:
-        parts.append("No ferritin or transferrin saturation in the last 12 months.")
+        parts.append(f"No ferritin or transferrin saturation in the last {WINDOW_TEXT}.")
     context = []
     if finding.secondary:
         context.append("Secondary RLS: " + ", ".join(finding.secondary) + " ("
@@ -198,6 +214,13 @@ def _evidence(finding: Finding, facts: PatientFacts) -> list[str]:
     return parts
 
 
+def aggravating_step(drugs: tuple[MedicationUse, ...]) -> str:
+    """The review step naming only the aggravating drugs this patient takes, with their classes."""
+    named = dict.fromkeys(f"{m.ingredient} ({BY_CLASS[c].label})" for m in drugs for c in RLS_AGGRAVATING
+                          if c in m.classes)
+    return f"Review the drugs that can worsen RLS (AASM 2024): {', '.join(named)}."
+
+
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     indicator = grade(finding)
     parts = ["Restless legs: an urge to move the legs, starting or worse at rest and in the evening or night, "
@@ -205,13 +228,12 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     parts += _evidence(finding, facts)
     steps = []
     if finding.iron_deficient:
-        steps.append("Ferritin <= 75 ng/mL or TSAT < 20%: oral or IV iron (AASM 2024); ferritin 75-100 ng/mL: "
-                     "IV iron only.")
+        steps.append(f"Ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT}: oral or IV iron (AASM 2024); ferritin "
+                     f"{FERRITIN_RLS.value:g}-{FERRITIN_IV_ONLY.value:g} ng/mL: IV iron only.")
     if not finding.rls:
         steps.append("Ask about restless legs symptoms (urge to move, worse at rest and at night, eased by moving).")
     if finding.aggravating:
-        steps.append("Review RLS-aggravating drugs (dopamine antagonists, sedating antihistamines, "
-                     "serotonergic antidepressants).")
+        steps.append(aggravating_step(finding.aggravating))
     steps.append("Iron studies: a morning draw, no iron supplement or food in the 24 hours before (AASM 2024).")
     if finding.rls:
         steps.append("AASM 2024 advises against standard use of dopamine agonists (augmentation risk).")
@@ -230,16 +252,22 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="restless-legs", version="1.0.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({PATIENT_VIEW}),
+    id="restless-legs", version="1.1.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests", "conditions"),
     applies=_applies, card=_card, analytes=("ferritin", "tsat", "iron", "tibc", "egfr"),
     valuesets=RLS_VALUESETS + ("cond-pregnancy", "cond-ckd", "cond-ckd-g5-dialysis", "cond-diabetic-neuropathy",
                                "cond-iron-deficiency-anemia"),
     drug_classes=RLS_AGGRAVATING + ("iron-supplement",),
-    summary="RLS diagnosis, or ferritin <= 75 ng/mL / TSAT < 20 % (AASM 2024); secondary RLS and aggravating drugs "
-            "named.",
-    fires_when="active RLS diagnosis; or latest ferritin within 12 months <= 75 ng/mL or TSAT < 20 % (even inside "
-               "the lab range). Warning: RLS + iron deficiency, or ferritin < 30 / TSAT < 20 % without RLS",
-    quiet_when="no RLS diagnosis and ferritin > 75 ng/mL and TSAT >= 20 % (or no iron studies within 12 months)",
+    summary=f"RLS diagnosis, or ferritin {FERRITIN_TEXT} / TSAT {TSAT_TEXT} (AASM 2024); secondary RLS and "
+            "aggravating drugs named.",
+    fires_when=f"active RLS diagnosis; or latest ferritin within {WINDOW_TEXT} {FERRITIN_TEXT} or TSAT {TSAT_TEXT} "
+               "(even inside the lab range). Warning: RLS + iron deficiency, or ferritin "
+               f"{FERRITIN_DEFICIENT.compare} {FERRITIN_DEFICIENT.value:g} / TSAT {TSAT_TEXT} without RLS",
+    quiet_when=f"no RLS diagnosis and ferritin > {FERRITIN_RLS.value:g} ng/mL and TSAT >= {TSAT_RLS.value:g}% (or no "
+               f"iron studies within {WINDOW_TEXT})",
+    advice=f"Ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT}: oral or IV iron, ferritin {FERRITIN_RLS.value:g}-"
+           f"{FERRITIN_IV_ONLY.value:g} ng/mL IV iron only; iron studies on a morning draw without iron for 24 hours; "
+           "review the RLS-aggravating drugs the patient takes; without a diagnosis, ask about RLS symptoms; no "
+           "standard use of dopamine agonists (augmentation).",
     references=("aasm-rls-2024", "kdigo-ckd-2024"),
 )

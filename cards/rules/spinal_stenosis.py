@@ -5,12 +5,14 @@ Fires when: an active lumbar spinal stenosis diagnosis (SNOMED 18347007; ICD-10-
   A stenosis condition counts here only: the nerve-compression rule skips any condition that is a stenosis code,
   even when it also carries a radiculopathy code or text.
 Quiet when: no active lumbar stenosis diagnosis (resolved, refuted or entered-in-error ones are ignored).
+Matching: a Condition coded in ICD-10-CM or SNOMED CT outside the value sets (e.g. M48.02, cervical stenosis) does
+  not match by its text (cards.facts); text matching is the last resort for Conditions without such a coding.
 Also says: neurogenic claudication eases with sitting or bending forward, vascular claudication with standing still;
-  with PAD on record, both may contribute (see the PAD card); without an ABI in 12 months, an ABI is suggested to
-  exclude vascular claudication.
+  with PAD on record, both may contribute (see the PAD card); without an ABI within the PAD rule's ABI window
+  (cards/knowledge/data/pad.json), an ABI is suggested to exclude vascular claudication.
 Needs: conditions, observations (ABI).
-References: NASS degenerative lumbar spinal stenosis guideline 2011; 2016 AHA/ACC PAD guideline (ABI for suspected
-  PAD); clinical-reference.md §5 (differentiating features) and §5.1 row K.
+References: NASS degenerative lumbar spinal stenosis guideline 2011 (diagnosis, imaging, physical therapy); 2016
+  AHA/ACC PAD guideline, section 3.1 (resting ABI for suspected PAD).
 """
 from __future__ import annotations
 
@@ -19,10 +21,15 @@ from dataclasses import dataclass
 from cards import card_text
 from cards.condition_sets import STENOSIS_VALUESETS, stenosis_conditions
 from cards.facts import ConditionMatch, PatientFacts
+from cards.knowledge import threshold
 from cards.model import Card, Indicator
 from cards.rule import PATIENT_VIEW, Rule
 from cards.rules import peripheral_artery_disease as pad
 from cards.topics import Topic
+
+ABI_WINDOW = threshold("pad.abi-lookback")  # the PAD rule's window: pad.abi_readings reads it
+WINDOW_TEXT = f"{ABI_WINDOW.value * 12 / 365:g} months"
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -60,7 +67,8 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
                                               card_text.lab_orders("physical-therapy"),
                                               reason="Lumbar spinal stenosis")]
     if not finding.abi_on_file:
-        steps.append("No ABI in 12 months: a resting ABI separates vascular from neurogenic claudication.")
+        steps.append(f"No ABI in {WINDOW_TEXT}: a resting ABI separates vascular from neurogenic claudication "
+                     "(2016 AHA/ACC 3.1).")
         suggestions.append(card_text.order_suggestion("Order resting ankle-brachial index", facts.patient_id,
                                                       card_text.lab_orders("abi-uncoded"),
                                                       reason="Exclude vascular claudication"))
@@ -71,11 +79,15 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="spinal-stenosis", version="1.0.0", topic=Topic.SPINAL_STENOSIS, hooks=frozenset({PATIENT_VIEW}),
+    id="spinal-stenosis", version="1.1.0", topic=Topic.SPINAL_STENOSIS, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "conditions"), applies=_applies, card=_card, analytes=("abi",),
     valuesets=STENOSIS_VALUESETS,
     summary="Active lumbar spinal stenosis (incl. M48.062 with neurogenic claudication); info.",
     fires_when="active lumbar spinal stenosis diagnosis (code, or text as a last resort)",
-    quiet_when="no active lumbar stenosis diagnosis",
+    quiet_when="no active lumbar stenosis diagnosis; a Condition coded outside the value sets (e.g. cervical "
+               "stenosis M48.02) does not match by its text",
+    advice="Examine for red flags (saddle anaesthesia, new bladder or bowel dysfunction, progressive weakness, foot "
+           "drop: urgent MRI and specialist review); physical therapy and activity advice, MRI when symptoms persist "
+           f"or surgery is considered; a resting ABI when none exists within {WINDOW_TEXT}.",
     references=("nass-stenosis-2011", "aha-acc-pad-2016"),
 )

@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from cards.rules import nerve_compression
 from tests.cards.helpers import card, cards_for, indicator
 from tests.fhir_builders import ICD10CM, SNOMED, cond
+from tests.test_no_outside_references import FORBIDDEN
 
 T = "nerve-compression"
 
@@ -58,3 +60,22 @@ def test_card_names_diagnosis_red_flags_and_suggestions() -> None:
     # No verified code exists for these orders: text-only ServiceRequests.
     assert all("coding" not in a.resource["code"] for s in c.suggestions for a in s.actions)
     assert c.override_reasons and c.links
+
+
+@pytest.mark.parametrize("code", ["M54.17", "M5417"])
+def test_lumbosacral_radiculopathy_fires(code: str) -> None:
+    """Issue 13: M54.17 "Radiculopathy, lumbosacral region" gave no card."""
+    c = card(T, cond(code, ICD10CM, display="Radiculopathy, lumbosacral region"))
+    assert c is not None and c.indicator.value == "info" and "M54.17" in c.summary.replace("M5417", "M54.17")
+
+
+def test_a_coded_condition_outside_the_value_sets_is_not_matched_by_its_text() -> None:
+    """M54.12 "Radiculopathy, cervical region" is ICD-10-CM outside the sets: no text fallback, no card."""
+    assert card(T, cond("M54.12", ICD10CM, display="Radiculopathy, cervical region",
+                        text="Cervical radiculopathy with sciatica-like pain")) is None
+
+
+def test_advice_and_primary_sources() -> None:
+    c = card(T, cond("M54.16", ICD10CM, display="Lumbar radiculopathy"))
+    assert c is not None and nerve_compression.RULE.advice
+    assert not FORBIDDEN.search(c.detail or "") and "Ann Intern Med 2017" in (c.detail or "")

@@ -9,15 +9,18 @@ from hypothesis import given, settings, strategies as st
 
 from cards import engine, registry
 from cards.facts import build_facts
+from cards.knowledge import threshold
+from cards.rules import order_restless_legs, order_statin_muscle_symptoms, restless_legs, statin_muscle_symptoms
 from cards.model import ActionType, Card, SelectionBehavior
 from cards.rule import ORDER_SELECT, ORDER_SIGN
 from cards.topics import TOPIC_SYSTEM
 from tests.cards.order_golden_cases import draft_order
 from tests.fhir_builders import ICD10CM, NOW, PATIENT_ID, RXNORM, SNOMED, cond, med, obs, patient
+from tests.test_no_outside_references import FORBIDDEN
 
 SERVICES = ("leg-pain-order-select", "leg-pain-order-sign")
 
-# RxNorm codes from clinical-reference.md §3.2 (ingredients) and §3.3 (clinical drugs).
+# RxNorm codes of the terminology data (terminology/data/drugs: ingredients and clinical drugs, with provenance).
 FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
 BUMETANIDE = ("197418", "bumetanide 1 MG Oral Tablet")
 HCTZ = ("310798", "hydrochlorothiazide 25 MG Oral Tablet")
@@ -128,7 +131,7 @@ def test_pair_fires_with_delete_of_the_draft(case: str, service: str) -> None:
     deletes = [a for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
     assert deletes and {a.resource_id for a in deletes} == {f"MedicationRequest/draft-{case}"}
     assert drug[1] in c.detail  # the drafted drug is named
-    assert c.rule_ids == (f"order-{topic}@1.0.0",)
+    assert c.rule_ids == (next(r.ref for r in registry.all_rules() if r.id == f"order-{topic}"),)
 
 
 @pytest.mark.parametrize("case", sorted(FIRES))
@@ -208,9 +211,9 @@ def test_one_card_per_topic_lists_every_draft_and_offers_remove_all() -> None:
 
 def test_combination_product_counts_each_ingredient() -> None:
     """HCTZ/triamterene: the thiazide part worsens a low sodium, the K-sparing part a high potassium."""
-    c = topic_card("diuretic-effect", na(130), k(5.4), drafts=[draft(HCTZ_TRIAMTERENE, rid="combo")])
+    c = topic_card("diuretic-effect", na(130), k(5.6), drafts=[draft(HCTZ_TRIAMTERENE, rid="combo")])
     assert c is not None and c.detail is not None
-    assert "Sodium **130 mmol/L**" in c.detail and "Potassium **5.4 mmol/L**" in c.detail
+    assert "Sodium **130 mmol/L**" in c.detail and "Potassium **5.6 mmol/L**" in c.detail
     deletes = [a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
     assert deletes == ["MedicationRequest/combo"]  # one draft, one removal, even with two ingredients
     assert [s.label for s in c.suggestions] == ["Remove the draft hydrochlorothiazide/triamterene order"]
@@ -263,8 +266,13 @@ def test_statin_and_inhibitor_drafted_together_fire_once() -> None:
 def test_rls_tsat_calculated_from_iron_and_tibc_of_the_same_day() -> None:
     """TSAT = iron / TIBC x 100 (50 / 400 = 12.5 %), only from one draw (the patient-view rule's helper)."""
     iron = obs("2498-4", 50, "ug/dL", days=30)
-    c = topic_card("restless-legs", iron, obs("2500-7", 400, "ug/dL", days=30), drafts=[draft(HALOPERIDOL)])
-    assert c is not None and c.detail is not None and "12.5%" in c.detail
+    tibc = obs("2500-7", 400, "ug/dL", days=30)
+    facts = build_facts([patient(), iron, tibc], now=NOW, patient_id=PATIENT_ID)
+    tsat, calculated = restless_legs.transferrin_saturation(facts)
+    assert calculated and tsat is not None and tsat.value == 12.5
+    c = topic_card("restless-legs", iron, tibc, drafts=[draft(HALOPERIDOL)])
+    assert c is not None and c.detail is not None
+    assert "Transferrin saturation **" in c.detail and "calculated from iron/TIBC of the same day" in c.detail
     assert topic_card("restless-legs", iron, obs("2500-7", 400, "ug/dL", days=31), drafts=[draft(HALOPERIDOL)]) is None
 
 
@@ -359,7 +367,7 @@ def test_order_services_are_registered(service_id: str, hook: str) -> None:
 # ---------------------------------------------------------------------------------------------- cut-offs (-1 / 0 / +1)
 
 @pytest.mark.parametrize(("topic", "lab", "drug", "fires"), [
-    # default ranges (clinical-reference.md §1.4, NIH CC): K 3.5-5.0, Na 135-145, Mg 1.7-2.2, Ca 8.6-10.2
+    # default ranges (NIH Clinical Center, cards/knowledge): K 3.5-5.0, Na 135-145, Mg 1.7-2.2, Ca 8.6-10.2
     ("diuretic-effect", k(3.4), FUROSEMIDE, True), ("diuretic-effect", k(3.5), FUROSEMIDE, False),
     ("diuretic-effect", na(134), HCTZ, True), ("diuretic-effect", na(135), HCTZ, False),
     ("diuretic-effect", mg(1.6), BUMETANIDE, True), ("diuretic-effect", mg(1.7), BUMETANIDE, False),
@@ -369,30 +377,52 @@ def test_order_services_are_registered(service_id: str, hook: str) -> None:
     # the lab's own range wins over the default
     ("diuretic-effect", obs("2823-3", 3.6, "mmol/L", low=3.7, high=5.2), FUROSEMIDE, True),
     ("diuretic-effect", obs("2823-3", 3.4, "mmol/L", low=3.3, high=5.2), FUROSEMIDE, False),
-    # CK: above the lab's upper limit, default 170 U/L
-    ("statin-muscle-symptoms", obs("2157-6", 171, "U/L"), SIMVA, True),
-    ("statin-muscle-symptoms", obs("2157-6", 170, "U/L"), SIMVA, False),
+    # the lab's CK upper limit wins over the default (cut-offs from the knowledge: test_knowledge_cut_offs)
     ("statin-muscle-symptoms", obs("2157-6", 201, "U/L", low=30, high=200), SIMVA, True),
     ("statin-muscle-symptoms", obs("2157-6", 200, "U/L", low=30, high=200), SIMVA, False),
-    # AASM 2024: ferritin <= 75 ng/mL, TSAT < 20 %, even inside the lab's normal range
-    ("restless-legs", ferritin(74), HALOPERIDOL, True), ("restless-legs", ferritin(75), HALOPERIDOL, True),
-    ("restless-legs", ferritin(76), HALOPERIDOL, False),
+    # AASM 2024 thresholds apply even inside the lab's normal range
     ("restless-legs", obs("2276-4", 60, "ng/mL", low=15, high=150, days=60), HALOPERIDOL, True),
-    ("restless-legs", tsat(19), SERTRALINE, True), ("restless-legs", tsat(20), SERTRALINE, False),
 ])
 def test_cut_offs(topic: str, lab: dict[str, Any], drug: tuple[str, str], fires: bool) -> None:
     assert (topic_card(topic, lab, drafts=[draft(drug)]) is not None) is fires
 
 
-@pytest.mark.parametrize(("analyte_lab", "drug", "days", "fires"), [
-    (lambda d: obs("2823-3", 3.0, "mmol/L", days=d), FUROSEMIDE, 90, True),
-    (lambda d: obs("2823-3", 3.0, "mmol/L", days=d), FUROSEMIDE, 91, False),
-    (lambda d: obs("2276-4", 50, "ng/mL", days=d), HALOPERIDOL, 365, True),
-    (lambda d: obs("2276-4", 50, "ng/mL", days=d), HALOPERIDOL, 366, False),
+def test_knowledge_values_are_the_sources() -> None:
+    assert threshold("statin.ck-default-uln").value == 170 and threshold("statin.ck-above-uln").value == 1
+    assert threshold("statin.ck-lookback").value == 90 and threshold("rls.iron-lookback").value == 365
+    assert threshold("rls.ferritin-iron-therapy").value == 75 and threshold("rls.tsat-iron-therapy").value == 20
+    assert threshold("electrolytes.lookback").value == 90
+    assert order_statin_muscle_symptoms.CK_WINDOW is statin_muscle_symptoms.CK_WINDOW
+    assert order_restless_legs.FERRITIN_RLS is restless_legs.FERRITIN_RLS
+
+
+CK_ULN = threshold("statin.ck-default-uln").value
+FERRITIN_RLS = threshold("rls.ferritin-iron-therapy").value
+TSAT_RLS = threshold("rls.tsat-iron-therapy").value
+
+
+@pytest.mark.parametrize(("topic", "lab", "drug", "expected"), [
+    # CK above the upper limit (default when the lab sends none): -1 / 0 / +1
+    ("statin-muscle-symptoms", lambda o: obs("2157-6", CK_ULN + o, "U/L"), SIMVA, (False, False, True)),
+    # AASM 2024: ferritin <= 75 ng/mL, TSAT < 20 %
+    ("restless-legs", lambda o: ferritin(FERRITIN_RLS + o), HALOPERIDOL, (True, True, False)),
+    ("restless-legs", lambda o: tsat(TSAT_RLS + o), SERTRALINE, (True, False, False)),
+], ids=["ck-uln", "ferritin", "tsat"])
+def test_knowledge_cut_offs(topic: str, lab: Any, drug: tuple[str, str], expected: tuple[bool, ...]) -> None:
+    for offset, fires in zip((-1, 0, 1), expected):
+        assert (topic_card(topic, lab(offset), drafts=[draft(drug)]) is not None) is fires, offset
+
+
+@pytest.mark.parametrize(("window", "analyte_lab", "drug"), [
+    ("electrolytes.lookback", lambda d: obs("2823-3", 3.0, "mmol/L", days=d), FUROSEMIDE),
+    ("statin.ck-lookback", lambda d: obs("2157-6", 900, "U/L", days=d), SIMVA),
+    ("rls.iron-lookback", lambda d: obs("2276-4", 50, "ng/mL", days=d), HALOPERIDOL),
 ])
-def test_lookback_windows(analyte_lab: Any, drug: tuple[str, str], days: int, fires: bool) -> None:
-    """Electrolytes and CK: 90 days; iron studies: 12 months (clinical-reference.md §6.5)."""
-    assert bool(order_cards(analyte_lab(days - 0.01 if fires else days), drafts=[draft(drug)])) is fires
+def test_lookback_windows(window: str, analyte_lab: Any, drug: tuple[str, str]) -> None:
+    """Each window from cards/knowledge: a result on its last day counts, one a day older does not."""
+    days = threshold(window).value
+    for offset, fires in ((-1, True), (0, True), (1, False)):
+        assert bool(order_cards(analyte_lab(days + offset), drafts=[draft(drug)])) is fires, offset
 
 
 def test_summary_stays_short_and_keeps_the_draft_count() -> None:
@@ -488,3 +518,54 @@ def test_a_lower_potassium_never_silences_the_loop_warning(value: float, drop: f
     fires = topic_card("diuretic-effect", k(value), drafts=[draft(FUROSEMIDE)]) is not None
     lower = topic_card("diuretic-effect", k(value - drop), drafts=[draft(FUROSEMIDE)]) is not None
     assert lower >= fires
+
+
+
+# ---------------------------------------------------------------------------------------------- card text hygiene
+# No text meant for another drug, finding or topic: each order card explains and advises only what it found.
+
+
+@pytest.mark.parametrize(("chart", "drug", "present", "absent"), [
+    ([obs("2157-6", 500, "U/L")], ROSUVA, "has to be explained before a statin starts", "CYP3A4"),
+    ([med(*GEMFIBROZIL)], SIMVA, "Gemfibrozil raises statin levels", "CYP3A4"),
+    ([med(*CLARITHRO)], SIMVA, "strong CYP3A4 inhibitor raises the level", "emfibrozil"),
+])
+def test_statin_card_explains_and_advises_only_its_findings(chart: list[dict[str, Any]], drug: tuple[str, str],
+                                                            present: str, absent: str) -> None:
+    c = topic_card("statin-muscle-symptoms", *chart, drafts=[draft(drug)])
+    assert c is not None and c.detail is not None
+    assert present in c.detail and absent not in c.detail
+
+
+def test_rls_card_names_only_the_drafted_class_and_iron_only_when_low() -> None:
+    c = topic_card("restless-legs", RLS, drafts=[draft(SERTRALINE)])
+    assert c is not None and c.detail is not None
+    assert "The drafted SSRI aggravates it." in c.detail
+    for other in ("antipsychotic", "antihistamine", "mirtazapine", "metoclopramide", "iron deficiency makes it"):
+        assert other not in c.detail
+    assert "an SSRI worsens restless legs" in c.detail
+
+
+def test_medication_effect_card_names_only_the_low_result_and_the_drafted_class() -> None:
+    c = topic_card("medication-effect", k(3.2), drafts=[draft(ALBUTEROL)])
+    assert c is not None and c.detail is not None
+    assert c.detail.startswith("A low potassium can cause muscle cramps")
+    assert "Beta-2 agonist with a low potassium:" in c.detail
+    steps = c.detail.split("**Next steps:**")[1].split("**Sources:**")[0]
+    for other in ("sodium", "magnesium", "SSRI", "restless", "AASM"):
+        assert other not in c.detail.split("\n")[0] and other not in steps, other
+    assert "restless" not in c.detail.lower() and "sodium" not in c.detail.lower()
+    ssri = topic_card("medication-effect", na(131), drafts=[draft(SERTRALINE)])
+    assert ssri is not None and ssri.detail is not None
+    assert "restless" not in ssri.detail.lower() and "AASM" not in ssri.detail
+    assert "an SSRI can cause SIAD" in ssri.detail
+
+
+@pytest.mark.parametrize("topic", ["statin-muscle-symptoms", "restless-legs", "medication-effect"])
+def test_order_rules_have_advice_and_cite_no_file(topic: str) -> None:
+    rule = next(r for r in registry.all_rules() if r.id == f"order-{topic}")
+    assert rule.advice
+    chart, drug = {"statin-muscle-symptoms": ([med(*CLARITHRO)], SIMVA), "restless-legs": ([RLS], QUETIAPINE),
+                   "medication-effect": ([k(3.1)], ALBUTEROL)}[topic]
+    c = topic_card(topic, *chart, drafts=[draft(drug)])
+    assert c is not None and not FORBIDDEN.search(c.detail or "") and ".md" not in (c.detail or "")

@@ -5,8 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from cards.knowledge import threshold
+from cards.rules import restless_legs as rules
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import ICD10CM, cond, med, obs
+from tests.test_no_outside_references import FORBIDDEN
 
 T = "restless-legs"
 
@@ -32,7 +35,7 @@ def test_quiet_without_diagnosis_or_iron_deficiency() -> None:
 def test_diagnosis_alone_is_info_and_asks_for_iron_studies(condition: dict) -> None:
     c = card(T, condition)
     assert c is not None and c.indicator.value == "info"
-    assert "no iron studies in 12 months" in c.summary
+    assert f"no iron studies in {rules.WINDOW_TEXT}" in c.summary and rules.WINDOW_TEXT == "12 months"
     suggestion = c.suggestions[0]
     assert suggestion.is_recommended
     codes = [a.resource["code"]["coding"][0]["code"] for a in suggestion.actions]
@@ -45,26 +48,72 @@ def test_resolved_or_refuted_diagnosis_is_ignored(clinical: str, verification: s
     assert card(T, cond("32914008", clinical=clinical, verification=verification)) is None
 
 
-@pytest.mark.parametrize(("ferritin", "expected"), [(74.0, "warning"), (75.0, "warning"), (76.0, "info")])
-def test_ferritin_cut_off_with_rls(ferritin: float, expected: str) -> None:
-    assert indicator(T, rls(), obs("2276-4", ferritin, "ng/mL", days=30)) == expected
+def test_knowledge_values_are_the_sources() -> None:
+    assert threshold("rls.ferritin-iron-therapy").value == 75  # AASM 2024 good practice statement 1
+    assert threshold("rls.tsat-iron-therapy").value == 20  # AASM 2024: TSAT < 20 %
+    assert threshold("rls.ferritin-iv-iron-only").value == 100  # AASM 2024: 75-100 ng/mL IV iron only
+    assert threshold("rls.ferritin-iron-deficiency").value == 30  # product decision
+    assert threshold("rls.egfr-kidney-failure").value == 15  # KDIGO 2024: G5 < 15
+    assert threshold("rls.iron-lookback").value == 365
+    assert threshold("rls.tsat-from-iron-tibc").value == 100  # percent
 
 
-@pytest.mark.parametrize(("tsat", "expected"), [(19.0, "warning"), (20.0, "info"), (21.0, "info")])
-def test_tsat_cut_off_with_rls(tsat: float, expected: str) -> None:
-    assert indicator(T, rls(), obs("2276-4", 150, "ng/mL", days=30), obs("2502-3", tsat, "%", days=30)) == expected
+FERRITIN_RLS = rules.FERRITIN_RLS.value
+TSAT_RLS = rules.TSAT_RLS.value
+FERRITIN_DEFICIENT = rules.FERRITIN_DEFICIENT.value
+
+
+@pytest.mark.parametrize(("offset", "expected"), [(-1, "warning"), (0, "warning"), (1, "info")])
+def test_ferritin_cut_off_with_rls(offset: int, expected: str) -> None:
+    assert indicator(T, rls(), obs("2276-4", FERRITIN_RLS + offset, "ng/mL", days=30)) == expected
+
+
+@pytest.mark.parametrize(("offset", "expected"), [(-1, "warning"), (0, "info"), (1, "info")])
+def test_tsat_cut_off_with_rls(offset: int, expected: str) -> None:
+    assert indicator(T, rls(), obs("2276-4", 150, "ng/mL", days=30),
+                     obs("2502-3", TSAT_RLS + offset, "%", days=30)) == expected
 
 
 @pytest.mark.parametrize(("ferritin", "expected"), [
-    (29.0, "warning"), (30.0, "info"), (31.0, "info"), (75.0, "info"), (76.0, None),
+    (FERRITIN_DEFICIENT - 1, "warning"), (FERRITIN_DEFICIENT, "info"), (FERRITIN_DEFICIENT + 1, "info"),
+    (FERRITIN_RLS - 1, "info"), (FERRITIN_RLS, "info"), (FERRITIN_RLS + 1, None),
 ])
 def test_iron_deficiency_without_rls_diagnosis(ferritin: float, expected: str | None) -> None:
     assert indicator(T, obs("2276-4", ferritin, "ng/mL", days=30)) == expected
 
 
-@pytest.mark.parametrize(("tsat", "expected"), [(19.0, "warning"), (20.0, None), (21.0, None)])
-def test_tsat_without_rls_diagnosis(tsat: float, expected: str | None) -> None:
-    assert indicator(T, obs("2502-3", tsat, "%", days=30)) == expected
+@pytest.mark.parametrize(("offset", "expected"), [(-1, "warning"), (0, None), (1, None)])
+def test_tsat_without_rls_diagnosis(offset: int, expected: str | None) -> None:
+    assert indicator(T, obs("2502-3", TSAT_RLS + offset, "%", days=30)) == expected
+
+
+@pytest.mark.parametrize(("offset", "secondary"), [(-1, True), (0, False), (1, False)])
+def test_egfr_kidney_failure_cut_off(offset: int, secondary: bool) -> None:
+    egfr = obs("33914-3", rules.EGFR_KIDNEY_FAILURE.value + offset, "mL/min/{1.73_m2}", days=60)
+    c = card(T, rls(), egfr)
+    assert c is not None and c.summary.startswith("Secondary restless legs (CKD G5") is secondary
+
+
+@pytest.mark.parametrize(("offset", "expected"), [(-1, "warning"), (0, "warning"), (1, None)])
+def test_iron_window(offset: int, expected: str | None) -> None:
+    assert indicator(T, obs("2276-4", 20, "ng/mL", days=rules.IRON_WINDOW.value + offset)) == expected
+
+
+def test_iv_only_range_is_named_from_the_knowledge() -> None:
+    c = card(T, rls(), obs("2276-4", 50, "ng/mL", days=30))
+    assert c is not None
+    assert (f"ferritin {FERRITIN_RLS:g}-{rules.FERRITIN_IV_ONLY.value:g} ng/mL: IV iron only"
+            in (c.detail or ""))
+
+
+def test_only_the_aggravating_drugs_taken_are_named() -> None:
+    c = card(T, rls(), med("312941", "sertraline 50 MG Oral Tablet"))
+    assert c is not None
+    detail = c.detail or ""
+    assert "Review the drugs that can worsen RLS (AASM 2024): sertraline (SSRI)." in detail
+    for other in ("dopamine antagonist", "dopamine-blocking", "antihistamine", "metoclopramide", "mirtazapine"):
+        assert other not in detail.lower()
+    assert rules.RULE.advice and not FORBIDDEN.search(detail)
 
 
 def test_without_diagnosis_the_card_never_calls_it_rls() -> None:
@@ -79,13 +128,8 @@ def test_aasm_thresholds_apply_inside_the_lab_normal_range() -> None:
     assert indicator(T, rls(), obs("2276-4", 50, "ng/mL", days=30, low=10, high=400)) == "warning"
 
 
-def test_stale_iron_studies_are_ignored() -> None:
-    assert indicator(T, obs("2276-4", 20, "ng/mL", days=364)) == "warning"
-    assert indicator(T, obs("2276-4", 20, "ng/mL", days=366)) is None
-
-
 def test_ferritin_molar_unit_is_converted() -> None:
-    # 100 pmol/L x 0.445 = 44.5 ng/mL (clinical-reference §1.3) -> below 75 with RLS.
+    # 100 pmol/L x 0.445 = 44.5 ng/mL (factor in terminology/data/units.json) -> below 75 with RLS.
     assert indicator(T, rls(), obs("2276-4", 100, "pmol/L", days=30)) == "warning"
 
 

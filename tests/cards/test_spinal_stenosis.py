@@ -3,8 +3,10 @@ from __future__ import annotations
 
 import pytest
 
+from cards.rules import peripheral_artery_disease as pad, spinal_stenosis
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import ICD10CM, SNOMED, cond, obs
+from tests.test_no_outside_references import FORBIDDEN
 
 T = "spinal-stenosis"
 
@@ -38,3 +40,28 @@ def test_relation_with_pad_on_both_cards() -> None:
     p = card("peripheral-artery-disease", stenosis, abi)
     assert p is not None and "*Lumbar spinal stenosis* card" in (p.detail or "")
     assert "sitting or bending forward" in (p.detail or "")
+
+
+@pytest.mark.parametrize("condition", [
+    cond("M48.02", ICD10CM, display="Spinal stenosis, cervical region"),
+    cond("M4802", ICD10CM, display="Spinal stenosis, cervical region"),
+    cond("M48.04", ICD10CM, display="Spinal stenosis, thoracic region"),
+    cond("L-2", system="http://hospital.example.org/p", text="Cervical spinal stenosis"),
+    cond("L-3", system="http://hospital.example.org/p", text="Spinal stenosis, cervical region"),
+])
+def test_cervical_or_thoracic_stenosis_is_not_lumbar(condition: dict) -> None:
+    """Issue 13: M48.02 "Spinal stenosis, cervical region" gave the lumbar card (its text matched although a
+    non-matching ICD-10-CM code was present). Region words matter in text-only Conditions too."""
+    assert card(T, condition) is None
+    assert card("nerve-compression", condition) is None
+
+
+@pytest.mark.parametrize(("offset", "suggested"), [(-1, False), (0, False), (1, True)])
+def test_abi_suggested_only_without_an_abi_in_the_pad_window(offset: int, suggested: bool) -> None:
+    assert spinal_stenosis.ABI_WINDOW is pad.ABI_WINDOW and pad.ABI_WINDOW.value == 365
+    abi = obs("77194-9", 1.1, "{ratio}", days=pad.ABI_WINDOW.value + offset)
+    c = card(T, cond("M48.062", ICD10CM), abi)
+    assert c is not None
+    assert ("Order resting ankle-brachial index" in [s.label for s in c.suggestions]) is suggested
+    assert (f"No ABI in {spinal_stenosis.WINDOW_TEXT}" in (c.detail or "")) is suggested
+    assert spinal_stenosis.RULE.advice and not FORBIDDEN.search(c.detail or "")
