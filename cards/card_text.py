@@ -10,12 +10,13 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from terminology.systems import LOINC
 
 from cards import guidelines
+from cards.facts import LabResult, UnreadableResult
 from cards.model import (Action, ActionType, Card, Coding, Indicator, Link, SelectionBehavior, Source,
                          Suggestion)
 from cards.topics import Topic
 
 if TYPE_CHECKING:
-    from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts
+    from cards.facts import ConditionMatch, MedicationUse, PatientFacts
     from cards.rule import Rule
 
 OVERRIDE_SYSTEM = "https://leg-pain-cds.org/fhir/CodeSystem/override-reason"
@@ -38,8 +39,10 @@ ANALYTE_NAMES = {
 }
 
 
-def fmt_value(value: float) -> str:
-    """Round for reading: 2 decimals below 10, 1 below 100, none above."""
+def fmt_value(value: float, decimals: int | None = None) -> str:
+    """Round for reading: `decimals` places when given, else 2 below 10, 1 below 100, none above (zeros dropped)."""
+    if decimals is not None:
+        return f"{value:.{decimals}f}"
     if abs(value) < 10:
         text = f"{value:.2f}"
     elif abs(value) < 100:
@@ -49,13 +52,41 @@ def fmt_value(value: float) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+# Decimals a clinician expects for each analyte in its canonical unit (how labs report them).
+DECIMALS = {"potassium": 1, "sodium": 0, "magnesium": 1, "calcium-total": 1, "calcium-corrected": 1,
+            "calcium-ionized": 2, "albumin": 1, "ck": 0, "abi": 2, "creatinine": 2, "bun": 0, "osmolality": 0,
+            "ferritin": 0, "tsat": 0, "egfr": 0, "iron": 0, "tibc": 0, "hba1c": 1, "b12": 0, "glucose": 0,
+            "tsh": 2}
+
+
+def _sent_decimals(original: str) -> int:
+    number = original.split(" ", 1)[0].lstrip("<>=")
+    return len(number.split(".", 1)[1]) if "." in number else 0
+
+
 def unit_text(unit: str) -> str:
-    return {"{ratio}": "", "mosm/kg": "mOsm/kg", "%": "%"}.get(unit, unit)
+    return {"{ratio}": "", "1": "", "mosm/kg": "mOsm/kg", "%": "%"}.get(unit, unit)
 
 
-def value_text(result: LabResult) -> str:
+def number_text(result: LabResult) -> str:
+    """The value as a clinician reads it: the lab's own precision when not converted, at least the analyte's usual
+    places (an ABI of 0.9 reads 0.90) and at most one more (a generated 3.214 mmol/L reads 3.21); the usual precision
+    after a conversion."""
+    usual = DECIMALS.get(result.analyte)
+    if usual is None:
+        return fmt_value(result.value)
+    decimals = usual if result.converted else max(usual, min(_sent_decimals(result.original), usual + 1))
+    return fmt_value(result.value, decimals)
+
+
+def value_text(result: LabResult | UnreadableResult) -> str:
+    """One value with its unit ("3.2 mmol/L", "< 2.5 mmol/L", "0.90"); an unreadable result says what was sent."""
+    if isinstance(result, UnreadableResult):
+        return f"not readable (sent {result.sent})"
     unit = unit_text(result.unit)
-    return f"{fmt_value(result.value)} {unit}".strip() if unit != "%" else f"{fmt_value(result.value)}%"
+    comparator = f"{result.comparator} " if result.comparator else ""
+    number = f"{comparator}{number_text(result)}"
+    return f"{number}%" if unit == "%" else f"{number} {unit}".strip()
 
 
 def age_text(when: datetime | None, now: datetime) -> str:
@@ -67,46 +98,64 @@ def age_text(when: datetime | None, now: datetime) -> str:
 
 
 def range_text(result: LabResult, default: tuple[float | None, float | None] | None = None) -> str:
+    decimals = DECIMALS.get(result.analyte)
     if result.ref_low is not None or result.ref_high is not None:
-        return f"{_bounds(result.ref_low, result.ref_high)} (lab)"
+        return f"{_bounds(result.ref_low, result.ref_high, decimals)} (lab)"
     if default is not None:
-        return f"{_bounds(*default)} (default)"
+        return f"{_bounds(*default, decimals)} (default)"
     return "-"
 
 
-def _bounds(low: float | None, high: float | None) -> str:
+def _bounds(low: float | None, high: float | None, decimals: int | None = None) -> str:
+    """A range as the analyte is written (potassium 3.5-5.0, not 3.5-5)."""
+    def text(value: float) -> str:
+        if decimals is None:
+            return fmt_value(value)
+        places = max(decimals, min(len(f"{value:g}".partition(".")[2]), decimals + 1))
+        return fmt_value(value, places)
+
     if low is not None and high is not None:
-        return f"{fmt_value(low)}-{fmt_value(high)}"
+        return f"{text(low)}-{text(high)}"
     if low is not None:
-        return f">= {fmt_value(low)}"
-    return f"<= {fmt_value(high or 0)}"
+        return f">= {text(low)}"
+    return f"<= {text(high or 0)}"
 
 
-def interpretation_text(result: LabResult) -> str:
+def interpretation_text(result: LabResult | UnreadableResult) -> str:
     return ", ".join(sorted(result.interpretation)) or "-"
 
 
-def lab_table(rows: Iterable[tuple[LabResult, str, str]], now: datetime) -> str:
-    """Markdown table of results: (result, range text, assessment)."""
+def lab_table(rows: Iterable[tuple[LabResult | UnreadableResult, str, str]], now: datetime) -> str:
+    """Markdown table of results: (result, range text, assessment); one value per result (the lab's own value,
+    and what it was converted from only when a conversion happened)."""
     lines = ["| Result | Value | Date | Reference range | Lab flag | Assessment |", "|---|---|---|---|---|---|"]
     for result, ref, assessment in rows:
         name = ANALYTE_NAMES.get(result.analyte, result.analyte)
-        if result.side:
-            name += f" ({result.side})"
-        shown = value_text(result)
-        same = result.original.replace(" ", "").lower() == shown.replace(" ", "").lower()
-        original = f" ({result.original})" if result.original and not same else ""
-        lines.append(f"| {name} (LOINC {result.code or 'text match'}) | **{value_text(result)}**{original} | "
+        if getattr(result, "side", None):
+            name += f" ({getattr(result, 'side')})"
+        original = (f" (sent as {result.original})" if isinstance(result, LabResult) and result.converted
+                    and result.original else "")
+        code = (f"LOINC {result.code}" if result.code else
+                "calculated" if "calculated" in result.display else "matched by name")
+        lines.append(f"| {name} ({code}) | **{_cell(value_text(result))}**{_cell(original)} | "
                      f"{age_text(result.date, now)} | {ref} | {interpretation_text(result)} | {assessment} |")
     return "\n".join(lines)
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def medication_line(med: MedicationUse, now: datetime) -> str:
-    how = {"rxnorm-ingredient": "RxNorm ingredient code", "rxnorm-product": "RxNorm product code",
-           "atc": "ATC code", "text": "matched by name"}.get(med.matched_by, med.matched_by)
     since = f", since {med.date.date().isoformat()}" if med.date else ""
     kind = "draft order" if med.draft else med.resource_type
-    return f"- **{med.display}** -> {med.ingredient} ({kind}{since}; {how} `{med.evidence}`)"
+    return f"- **{med.display}** -> {med.ingredient} ({kind}{since}; {medication_evidence(med)})"
+
+
+def medication_evidence(med: MedicationUse) -> str:
+    """How the drug was recognised, said once: "RxNorm ingredient 8640", "matched by name 'Lasix'" (terminology.drugs
+    writes the evidence as card-ready text naming the code system)."""
+    return f"`{med.evidence}`" if med.matched_by != "text" else med.evidence
 
 
 def footer(rule: Rule | Sequence[Rule], references: Sequence[str]) -> str:
@@ -133,7 +182,7 @@ def summary(text: str) -> str:
 
 def service_request(patient_id: str, text: str, codings: Sequence[tuple[str, str, str]] = (),
                     reason: str | None = None) -> dict[str, Any]:
-    """A draft ServiceRequest (R4): suggested, never auto-ordered (clinical-reference.md §6.6)."""
+    """A draft ServiceRequest (R4): suggested, never auto-ordered (CDS Hooks 2.0 suggestions are proposals)."""
     code: dict[str, Any] = {"text": text}
     if codings:
         code["coding"] = [{"system": s, "code": c, "display": d} for s, c, d in codings]
@@ -154,10 +203,10 @@ def order_suggestion(label: str, patient_id: str, orders: Sequence[tuple[str, Se
     return Suggestion(label=label, actions=actions, is_recommended=recommended)
 
 
-# Orderable tests with codes from clinical-reference.md §1.2 (LOINC, each verified there).
+# Orderable tests. LOINC codes as published in the VSAC lab value sets and NLM's flowsheet-lhc LOINC tables (the
+# same codes as terminology/data/valuesets/lab-*.json, where each carries its provenance).
 LAB_ORDERS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
-    # 51990-0 is not in clinical-reference.md; corroborated [C] by several public LOINC tables and FHIR samples
-    # ("Basic metabolic panel - Blood"), found with the search tool on 2026-11-25.
+    # 51990-0 "Basic metabolic panel - Blood": corroborated by several public LOINC tables and FHIR samples.
     "bmp": ("Basic metabolic panel (sodium, potassium, chloride, CO2, BUN, creatinine, glucose, calcium)",
             ((LOINC, "51990-0", "Basic metabolic panel - Blood"),)),
     "potassium": ("Potassium, serum/plasma", ((LOINC, "2823-3", "Potassium [Moles/volume] in Serum or Plasma"),)),
@@ -180,12 +229,12 @@ LAB_ORDERS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
                                                                       "Serum or Plasma"),)),
     "hba1c": ("Hemoglobin A1c", ((LOINC, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood"),)),
     "b12": ("Vitamin B12", ((LOINC, "2132-9", "Cobalamin (Vitamin B12) [Mass/volume] in Serum or Plasma"),)),
-    # No verified code in clinical-reference.md for these: text-only ServiceRequests.
+    # No verified code for these: text-only ServiceRequests.
     "venous-duplex": ("Venous duplex ultrasound of the legs (reflux study)", ()),
     "emg-ncs": ("Electrodiagnostic study of the legs (EMG and nerve conduction)", ()),
     "physical-therapy": ("Physical therapy referral (back and leg pain)", ()),
     "abi-uncoded": ("Resting ankle-brachial index (ABI), both legs", ()),
-    # ABI: LOINC 77194-9 is corroborated only [C] in clinical-reference.md §2.1; CPT 93922 likewise.
+    # ABI: LOINC 77194-9 is corroborated by third-party public data only (not an authoritative table).
     "abi": ("Resting ankle-brachial index (ABI), both legs", ((LOINC, "77194-9", "Ankle-brachial index"),)),
     "tbi": ("Toe-brachial index (TBI)", ()),
 }

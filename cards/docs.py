@@ -1,97 +1,180 @@
-"""Render the rules documentation from the rule registry, so that it is never written by hand twice.
+"""Generate the clinical documentation from the knowledge data and the rule registry, so it is never written twice.
 
-`render_rules_markdown()` returns the Markdown that sits between the `<!-- rules:start -->` and
-`<!-- rules:end -->` markers of README.md (section "Clinical rules"): per rule its id, version, topic, hooks, summary, what makes it fire,
-what keeps it quiet, the data it reads, its thresholds (every module-level constant that carries a `# source:`
-comment, with that source) and its references. `python -m cards.docs --write` regenerates the file;
-`python -m cards.docs` prints the section. A test keeps the file and the registry in step.
+Two outputs, both checked by tests/cards/test_docs.py:
+
+* ``docs/clinical-basis.md`` (whole file): for every rule what fires it, what keeps it quiet, what the card advises,
+  the data it reads, and each threshold and window it uses with value, unit, primary source and place in that
+  source, and whether the number is a product decision; then the drug effects and every knowledge entry.
+* the section of ``README.md`` between ``<!-- rules:start -->`` and ``<!-- rules:end -->``: a one-line catalogue.
+
+The thresholds a rule uses are found by reading its module (and the sibling rule modules it imports) for
+``threshold("<id>")`` calls, so a number appears in the documentation exactly where a rule reads it.
+``python -m cards.docs --write`` regenerates both files in a source checkout; ``python -m cards.docs`` prints the
+clinical basis.
 """
 from __future__ import annotations
 
 import argparse
 import ast
+import importlib
 import inspect
-import re
 import sys
 from pathlib import Path
 from types import ModuleType
 
-from cards import drug_effects, guidelines, registry
+from terminology import drugs, valuesets
+
+from cards import drug_effects, guidelines, knowledge, registry
 from cards.rule import Rule
 from cards.topics import Topic
 
 START = "<!-- rules:start -->"
 END = "<!-- rules:end -->"
-DOC_PATH = Path(__file__).resolve().parents[1] / "README.md"
-SOURCE_TAG = re.compile(r"#\s*source:\s*", re.IGNORECASE)
+ROOT = Path(__file__).resolve().parents[1]
+DOC_PATH = ROOT / "README.md"
+BASIS_PATH = ROOT / "docs" / "clinical-basis.md"
 
-_HEADER = """# Rules
+_READING = """\
+## How results are read
 
-What each clinical rule reads, what makes it fire, what keeps it quiet, its thresholds and their sources.
-Everything between the markers below is generated from the rule registry (`cards/rules/*.py`) by
-`python -m cards.docs --write`; edit the rule modules, not this text.
+These rules apply to every lab result before any rule sees it (`cards/facts.py`).
 
+- **Which results count.** `Observation.status` final, amended or corrected; the date is `effectiveDateTime`, else
+  the end (or start) of `effectivePeriod`, else `issued`; a result dated more than a day in the future is ignored.
+  Results of another patient, with an unknown modifier extension, or failing FHIR R4 validation of an element a rule
+  reads are skipped and counted.
+- **Codes and units.** An Observation belongs to an analyte when any of its codings is in the analyte's lab value set
+  (`terminology/data/valuesets/lab-*.json`, each code with its provenance). The value is converted to the analyte's
+  canonical unit (UCUM code first, then the display unit; factors with their sources in
+  `terminology/data/units.json`). A value whose unit cannot be mapped is never converted on a guess; only potassium
+  and sodium (mmol/L = mEq/L) and the ABI (a ratio) are read without a unit.
+- **The lab's own range wins** when it applies to the patient: `type` absent or `normal` (not therapeutic or
+  treatment ranges); `appliesTo` absent, or naming the whole population, the patient's sex (SNOMED CT 248153007
+  male, 248152002 female, or the words) or age group (adult/child); `age` containing the patient's age (an adult is
+  assumed when the birth date is unknown). A pregnancy-specific range or a population the service cannot interpret
+  (a race, a local code) is not used. Else the lab's interpretation flag (L, H, LL, HH, A, AA) decides; else the
+  default range of the knowledge data below.
+- **Censored values** (`valueQuantity.comparator`, or `valueString` such as "<2.5" or "> 7.0 mmol/L") are kept with
+  their comparator. A censored value is out of range, or critical, only when every value it allows is: "<2.5"
+  potassium is critical (< 2.5 mmol/L), "<5.0" is not graded by its number (its flag still counts).
+- **A result that exists but cannot be read** (no number, text such as "haemolysed", an unmappable unit) is kept as
+  unreadable: its interpretation flag still grades it (LL on an unreadable potassium is critical), and a card names
+  it with its date and what was sent - never "no result".
+- **Severity.** Critical: the lab flags LL/HH/AA, or the value passes the critical threshold of its analyte (CTCAE
+  v5.0 grade 4; potassium >= 6.5 mmol/L, UK Kidney Association 2020 "severe"). Warning: it passes the moderate
+  threshold. Info: any milder abnormality. The card's indicator is the worst severity it shows.
+- **Conditions** match by code (any coding; ICD-10-CM with or without the dot, and descendants where the value set
+  says so). Text is the fallback only when no coding is in ICD-10-CM or SNOMED CT: a Condition coded outside the
+  value set is not matched by its words. Active: clinicalStatus active/recurrence/relapse (or absent with no
+  abatement); never refuted or entered-in-error.
+- **Medications** match by RxNorm ingredient, RxNorm product (clinical drug, branded drug or ingredient+strength
+  component, mapped to its ingredients), ATC, and by name only when no coding matched. Current: MedicationStatement
+  active/intended; MedicationRequest active with intent order/plan/original-order. A medication's start is the
+  request's `authoredOn`, else the statement's effective start, else `dateAsserted`.
 """
 
 
-def thresholds(module: ModuleType) -> list[tuple[str, str, str]]:
-    """(name, value expression, source) for each module-level UPPER_CASE constant carrying a `# source:` comment."""
-    text = inspect.getsource(module)
-    lines = text.splitlines()
-    found = []
-    for node in ast.parse(text).body:
-        target: str | None = None
-        value: ast.expr | None = None
-        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-            target, value = node.targets[0].id, node.value
-        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            target, value = node.target.id, node.value
-        if target is None or value is None or not target.isupper():
-            continue
-        source = _source_comment(lines, node.lineno, node.end_lineno or node.lineno)
-        if source:
-            found.append((target, ast.unparse(value), source))
+def _threshold_ids(module: ModuleType) -> list[str]:
+    """Ids of ``threshold("...")`` calls in `module`, in source order."""
+    found: list[tuple[int, int, str]] = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+                and isinstance(node.args[0].value, str)
+                and ((isinstance(node.func, ast.Name) and node.func.id == "threshold")
+                     or (isinstance(node.func, ast.Attribute) and node.func.attr == "threshold"))):
+            found.append((node.lineno, node.col_offset, node.args[0].value))
+    return list(dict.fromkeys(key for _, _, key in sorted(found)))
+
+
+def _imported_rules(module: ModuleType) -> list[Rule]:
+    """The rules of the sibling rule modules `module` imports (whose grading decides its findings too)."""
+    out: list[Rule] = []
+    for node in ast.walk(ast.parse(inspect.getsource(module))):
+        if isinstance(node, ast.ImportFrom) and node.module == "cards.rules":
+            for alias in node.names:
+                rule = getattr(importlib.import_module(f"cards.rules.{alias.name}"), "RULE", None)
+                if isinstance(rule, Rule):
+                    out.append(rule)
+    return out
+
+
+def rule_thresholds(rule: Rule) -> list[knowledge.Threshold]:
+    """The knowledge entries `rule`'s own module reads (those of rules it builds on are in their sections)."""
+    return [knowledge.threshold(i) for i in _threshold_ids(sys.modules[rule.applies.__module__])]
+
+
+def used_threshold_ids() -> set[str]:
+    """Every knowledge id some module of the cards package reads."""
+    found: set[str] = set()
+    for path in Path(__file__).parent.rglob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
+                    and isinstance(node.args[0].value, str)
+                    and ((isinstance(node.func, ast.Name) and node.func.id == "threshold")
+                         or (isinstance(node.func, ast.Attribute) and node.func.attr == "threshold"))):
+                found.add(node.args[0].value)
     return found
-
-
-def _source_comment(lines: list[str], first: int, last: int) -> str | None:
-    """The `# source:` text on the statement's lines, else in the comment block right above it."""
-    for line in lines[first - 1:last]:
-        match = SOURCE_TAG.search(line)
-        if match:
-            return line[match.end():].strip()
-    block: list[str] = []
-    index = first - 2
-    while index >= 0 and lines[index].strip().startswith("#"):
-        block.insert(0, lines[index].strip().lstrip("#").strip())
-        index -= 1
-    joined = " ".join(block)
-    at = joined.lower().find("source:")
-    return joined[at + len("source:"):].strip() if at >= 0 else None
 
 
 def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _rule_section(rule: Rule) -> str:
-    module = sys.modules[rule.applies.__module__]
-    out = [f"### {rule.topic.display} - `{rule.id}` {rule.version}", "",
-           f"Topic code `{rule.topic.value}`; hooks: {', '.join(sorted(rule.hooks))}; module "
-           f"`{module.__name__}`.", "", rule.summary, "",
-           f"- **Fires when:** {rule.fires_when}", f"- **Quiet when:** {rule.quiet_when}"]
+def _value(item: knowledge.Threshold) -> str:
+    if item.compare == "=":
+        return f"{item.value:g} {item.unit}".strip()
+    return item.text
+
+
+def _source(item: knowledge.Threshold) -> str:
+    if item.source is None:
+        return "product decision"
+    g = guidelines.get(item.source)
+    return f"[{g.label}]({g.url}): {item.where}"
+
+
+def _threshold_table(items: list[knowledge.Threshold]) -> list[str]:
+    rows = ["| Knowledge id | Value | Meaning | Primary source (section, table) | Product decision |",
+            "|---|---|---|---|---|"]
+    rows += [f"| `{t.id}` | {_cell(_value(t))} | {_cell(t.means)} | {_cell(_source(t))} | "
+             f"{_cell(t.decision or '-')} |" for t in items]
+    return rows
+
+
+def _reads(rule: Rule) -> list[str]:
     reads = []
     if rule.analytes:
         reads.append("analytes " + ", ".join(f"`{a}`" for a in rule.analytes))
     if rule.valuesets:
-        reads.append("value sets " + ", ".join(f"`{v}`" for v in rule.valuesets))
+        sets = []
+        for slug in rule.valuesets:
+            vs = valuesets.load(slug)
+            sets.append(f"`{slug}` {vs.version} ({len(vs.codes)} codes)")
+        reads.append("value sets " + ", ".join(sets))
     if rule.drug_classes:
-        reads.append("drug classes " + ", ".join(f"`{d}`" for d in rule.drug_classes))
+        names = drugs.classes()
+        reads.append("drug classes " + ", ".join(f"`{d}` ({names.get(d, d)})" for d in rule.drug_classes))
+    return reads
+
+
+def _rule_section(rule: Rule) -> str:
+    module = sys.modules[rule.applies.__module__]
+    out = [f"### {rule.topic.display} - `{rule.id}` {rule.version}", "",
+           f"Topic code `{rule.topic.value}`; hooks: {', '.join(sorted(rule.hooks))}; module `{module.__name__}`.", "",
+           rule.summary, "",
+           f"- **Fires when:** {rule.fires_when}",
+           f"- **Quiet when:** {rule.quiet_when}",
+           f"- **The card advises:** {rule.advice or '-'}"]
+    reads = _reads(rule)
     out.append(f"- **Reads:** {'; '.join(reads) if reads else 'data keys ' + ', '.join(rule.needs)}")
-    rows = thresholds(module)
-    if rows:
-        out += ["", "| Threshold | Value | Source |", "|---|---|---|"]
-        out += [f"| `{name}` | `{_cell(value)}` | {_cell(source)} |" for name, value, source in rows]
+    items = rule_thresholds(rule)
+    if items:
+        out += ["", *_threshold_table(items)]
+    built_on = [r for r in _imported_rules(module) if r.id != rule.id]
+    if built_on:
+        out += ["", "Also applies the grading and thresholds of " + ", ".join(f"`{r.id}`" for r in built_on)
+                + " (their sections)."]
     out += ["", "References:"]
     for key in rule.references:
         g = guidelines.get(key)
@@ -99,18 +182,9 @@ def _rule_section(rule: Rule) -> str:
     return "\n".join(out)
 
 
-def render_rules_markdown() -> str:
-    """The generated rules section (without the markers), rules ordered by topic then id."""
-    order = {topic: index for index, topic in enumerate(Topic)}
-    rules = sorted(registry.all_rules(), key=lambda r: (order[r.topic], r.id))
-    intro = (f"{len(rules)} rules. Thresholds are module constants with their `# source:`; clinical codes live in "
-             "the terminology value sets named under *Reads*.")
-    return "\n\n".join(["## Rules", intro] + [_rule_section(r) for r in rules] + [_drug_effects()]) + "\n"
-
-
 def _drug_effects() -> str:
-    """The drug-class knowledge the medication-effect, restless-legs and electrolyte cards share."""
-    out = ["### Drug effects (`cards/drug_effects.py`)", "",
+    out = ["## Drug effects (`cards/drug_effects.py`)", "",
+           "The drug-class knowledge the medication-effect, restless-legs and electrolyte cards share.", "",
            "| Drug class | Effect on the legs | Explains | Worsens RLS | Source |", "|---|---|---|---|---|"]
     for e in drug_effects.EFFECTS:
         labs = ", ".join(f"{analyte} {direction}" for analyte, direction in e.labs) or "-"
@@ -121,6 +195,49 @@ def _drug_effects() -> str:
     return "\n".join(out)
 
 
+def _all_numbers() -> str:
+    items = sorted(knowledge.all_thresholds().values(), key=lambda t: (t.topic, t.id))
+    decisions = sum(1 for t in items if t.decision)
+    out = ["## Every number", "",
+           f"{len(items)} entries in `cards/knowledge/data/*.json`; {decisions} carry a product decision (the number "
+           "or its use as a cut-off is the product's choice, with the reason). The others are the source's own "
+           "number.", ""]
+    for topic in sorted({t.topic for t in items}):
+        out += [f"### `{topic}.json`", "", *_threshold_table([t for t in items if t.topic == topic]), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render_clinical_basis() -> str:
+    """The whole of docs/clinical-basis.md."""
+    order = {topic: index for index, topic in enumerate(Topic)}
+    rules = sorted(registry.all_rules(), key=lambda r: (order[r.topic], r.id))
+    head = "\n".join([
+        "# Clinical basis", "",
+        "What each rule of the service reads, what makes it fire, what keeps it quiet, what its card advises, and every",
+        "number it uses with its primary source. Generated by `python -m cards.docs --write` from the knowledge data",
+        "(`cards/knowledge/data/*.json`), the rules (`cards/rules/*.py`), the drug effects and the value sets; a test",
+        "fails when this file is stale, so what a clinician reviews here is what the service does. Edit the data or",
+        "the rules, not this file.", "",
+        "Scope: adults. The cards are decision support, not a diagnosis: they suggest, never order or stop a drug.", "",
+    ])
+    parts = [head, _READING, f"## Rules\n\n{len(rules)} rules.", *[_rule_section(r) for r in rules], _drug_effects(),
+             _all_numbers()]
+    return "\n\n".join(p.strip("\n") for p in parts) + "\n"
+
+
+def render_rules_markdown() -> str:
+    """The README's catalogue (between the markers): one line per rule, the detail in docs/clinical-basis.md."""
+    order = {topic: index for index, topic in enumerate(Topic)}
+    rules = sorted(registry.all_rules(), key=lambda r: (order[r.topic], r.id))
+    out = ["## Rules", "",
+           f"{len(rules)} rules. Every threshold, window and source is in "
+           "[docs/clinical-basis.md](docs/clinical-basis.md), generated from the knowledge data and the rules.", "",
+           "| Rule | Topic | Hooks | Fires when |", "|---|---|---|---|"]
+    out += [f"| `{r.id}` {r.version} | `{r.topic.value}` | {', '.join(sorted(r.hooks))} | {_cell(r.fires_when)} |"
+            for r in rules]
+    return "\n".join(out) + "\n"
+
+
 def section_of(text: str) -> str | None:
     """The text between the markers of a document, or None when the markers are missing."""
     if START not in text or END not in text:
@@ -129,8 +246,8 @@ def section_of(text: str) -> str | None:
 
 
 def write(path: Path = DOC_PATH) -> None:
-    """Regenerate the section in place (creating the file, with its header, when it does not exist)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else _HEADER + f"{START}\n{END}\n"
+    """Regenerate the README section in place (creating the file when it does not exist)."""
+    text = path.read_text(encoding="utf-8") if path.exists() else f"{START}\n{END}\n"
     if section_of(text) is None:
         text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
     before, rest = text.split(START, 1)
@@ -138,17 +255,22 @@ def write(path: Path = DOC_PATH) -> None:
     path.write_text(f"{before}{START}\n{render_rules_markdown()}{END}{after}", encoding="utf-8")
 
 
+def write_basis(path: Path = BASIS_PATH) -> None:
+    path.write_text(render_clinical_basis(), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cards.docs", description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help=f"regenerate {DOC_PATH}")
+    parser.add_argument("--write", action="store_true", help=f"regenerate {BASIS_PATH.name} and the README section")
     args = parser.parse_args(argv)
     if args.write:
-        if not (DOC_PATH.parent / "pyproject.toml").exists():
-            parser.error("--write works in a source checkout only (README.md is not installed)")
+        if not (ROOT / "pyproject.toml").exists():
+            parser.error("--write works in a source checkout only (the docs are not installed)")
         write()
-        print(f"wrote {DOC_PATH}")
+        write_basis()
+        print(f"wrote {DOC_PATH} and {BASIS_PATH}")
     else:
-        sys.stdout.write(render_rules_markdown())
+        sys.stdout.write(render_clinical_basis())
     return 0
 
 

@@ -7,7 +7,11 @@ the newest usable result per analyte, medications that match a known drug, condi
 validated with fhir.resources.R4B. Validating every resource of a heavy prefetch would cost 20-30x the JSON parse
 itself.
 
-Handling rules follow clinical-reference.md §1.1 (observations), §3.1 (medications) and §4 (conditions).
+How results are read (docs/clinical-basis.md, "How results are read"): final/amended/corrected only; the lab's own
+reference range when it applies to this patient (type normal or absent; appliesTo absent or naming the whole
+population, the patient's sex or age group; an age range containing the patient's age); interpretation flags; censored
+values ("<2.5", comparator "<") kept with their comparator; a result that exists but cannot be read is kept as an
+UnreadableResult so that a card can name it instead of saying "no result".
 """
 from __future__ import annotations
 
@@ -34,26 +38,27 @@ from terminology.systems import ICD10CM, V3_INTERPRETATION
 
 log = logging.getLogger(__name__)
 
-# clinical-reference.md §1.1 rule 1: only these statuses are results.
+# FHIR R4 ObservationStatus: only these statuses are results (preliminary, registered, cancelled and
+# entered-in-error are not).
 RESULT_STATUSES = frozenset({"final", "amended", "corrected"})
-# §3.1: current medications.
+# FHIR R4 MedicationStatementStatus / MedicationRequestStatus: current medications.
 STATEMENT_ACTIVE = frozenset({"active", "intended"})
 REQUEST_ACTIVE = frozenset({"active"})
 REQUEST_INTENTS = frozenset({"order", "plan", "original-order"})
-# §4: condition statuses.
+# FHIR R4 condition-clinical / condition-ver-status codes.
 CONDITION_ACTIVE = frozenset({"active", "recurrence", "relapse"})
 CONDITION_EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
 # A result dated more than a day in the future is a data error (clock skew of a day is tolerated).
 FUTURE_TOLERANCE = timedelta(days=1)
 
-# The oldest result a rule may read: just past the longest lookback any rule uses (ABI and iron studies, 12 months,
-# clinical-reference.md §6.5). The FHIR fallback searches the same window (registry.FALLBACK_LOOKBACK). Results
+# The oldest result a rule may read: just past the longest lookback any rule uses (ABI and iron studies, 12 months;
+# cards/knowledge). The FHIR fallback searches the same window (registry.FALLBACK_LOOKBACK). Results
 # older than this (and a 2-day margin for time zones) keep only their date, for notes such as "last potassium
 # 2024-03-01"; their resource is let go in the pre-filter. results() and results_on() refuse to look further back,
 # so a rule cannot silently read less than it asks for.
 READ_WINDOW = timedelta(days=400)
 _KEEP_MARGIN = timedelta(days=2)
-# ABI plausibility gate (clinical-reference.md §2.1 step 4).
+# ABI plausibility gate: a ratio outside (0, 3] is a data error, not a measurement.
 ABI_PLAUSIBLE = (0.0, 3.0)
 # Validation covers exactly the elements a rule reads, each with its fhir.resources R4B datatype model (Quantity,
 # CodeableConcept, Observation.referenceRange/component, Reference): not meta, identifier, performer, note,
@@ -65,6 +70,28 @@ ABI_PLAUSIBLE = (0.0, 3.0)
 INVALID = (ValidationError, ValueError, TypeError, RecursionError)
 PATIENT_READS = (("id", "gender", "birthDate", "modifierExtension", "implicitRules"), ())
 ABI_TEXT = re.compile(r"ankle.?brachial|\bABI\b|\bAAI\b", re.IGNORECASE)
+# FHIR R4 referencerange-meaning: the range that describes "normal" for the patient (type absent means the same).
+NORMAL_RANGE_TYPES = frozenset({"normal"})
+# SNOMED CT codes of the FHIR R4 example value set ReferenceRangeAppliesTo (http://hl7.org/fhir/ValueSet/
+# referencerange-appliesto): male, female, pregnant.
+APPLIES_MALE, APPLIES_FEMALE, APPLIES_PREGNANT = "248153007", "248152002", "77386006"
+_APPLIES_WORDS = (
+    (re.compile(r"\b(?:all|everyone|general|whole population|both sexes|any|normal|reference)\b", re.I), "all"),
+    (re.compile(r"\bpregnan", re.I), "pregnant"),
+    (re.compile(r"\b(?:female|women|woman|girls?)\b", re.I), "female"),
+    (re.compile(r"\b(?:male|men|man|boys?)\b", re.I), "male"),
+    (re.compile(r"\b(?:child|children|paediatric|pediatric|neonat\w*|infant\w*|newborn)\b", re.I), "child"),
+    (re.compile(r"\badults?\b", re.I), "adult"),
+)
+_AGE_UNITS = {"a": 1.0, "yr": 1.0, "yrs": 1.0, "year": 1.0, "years": 1.0, "mo": 1 / 12, "month": 1 / 12,
+              "months": 1 / 12, "wk": 1 / 52.18, "week": 1 / 52.18, "weeks": 1 / 52.18, "d": 1 / 365.25,
+              "day": 1 / 365.25, "days": 1 / 365.25}
+ADULT_AGE = 18
+# A censored or numeric value sent as text: "<2.5", "> 7.0 mmol/L", "<=0.5", "3.4".
+_VALUE_TEXT = re.compile(r"^\s*(<=|>=|<|>|\u2264|\u2265)?\s*([0-9]+(?:[.,][0-9]+)?|[.,][0-9]+)\s*([^\s\d].*)?$")
+_COMPARATORS = {"\u2264": "<=", "\u2265": ">="}
+# Analytes whose unit is unambiguous when a value comes without one (mmol/L = mEq/L for K and Na; ABI is a ratio).
+UNIT_WHEN_ABSENT = {"potassium": "mmol/L", "sodium": "mmol/L", "abi": "{ratio}"}
 LEFT = re.compile(r"\bleft\b|\blt\b|\bL\b", re.IGNORECASE)
 RIGHT = re.compile(r"\bright\b|\brt\b|\bR\b", re.IGNORECASE)
 
@@ -100,6 +127,8 @@ class LabResult:
     interpretation: frozenset[str] = frozenset()
     original: str = ""
     side: str | None = None
+    comparator: str | None = None  # "<", "<=", ">", ">=": the true value lies beyond `value` (censored)
+    converted: bool = False  # the lab's unit differed from the canonical one (`original` shows what was sent)
 
     @property
     def day(self) -> CalendarDate:
@@ -109,7 +138,28 @@ class LabResult:
         """The value in `unit` (rules compare against thresholds in the unit their source states)."""
         if unit == self.unit:
             return self.value
-        return self.value / units.to_canonical(1.0, unit, self.analyte)
+        return units.from_canonical(self.value, unit, self.analyte)
+
+
+@dataclass(frozen=True)
+class UnreadableResult:
+    """A result that exists (final, this patient, a known analyte) but whose value cannot be read or converted.
+
+    Cards name it ("potassium of 2026-11-30 could not be read: sent 'haemolysed'") instead of saying there is no
+    result; its interpretation flags still count (an LL flag on an unreadable potassium is a critical finding).
+    """
+
+    analyte: str
+    date: datetime
+    code: str
+    display: str
+    observation_id: str | None
+    sent: str
+    interpretation: frozenset[str] = frozenset()
+
+    @property
+    def day(self) -> CalendarDate:
+        return self.date.date()
 
 
 @dataclass(frozen=True)
@@ -170,6 +220,14 @@ def _raw_effective(resource: dict[str, Any] | Resource) -> datetime | None:
     if when is None:
         when = parse_fhir_datetime(resource.get("effectiveInstant")) or parse_fhir_datetime(resource.get("issued"))
     return when
+
+
+def _medication_start(raw: dict[str, Any]) -> datetime | None:
+    """When a medication use began: a request's authoredOn; a statement's effective start; else when it was asserted."""
+    period = raw.get("effectivePeriod")
+    return (parse_fhir_datetime(raw.get("authoredOn")) or parse_fhir_datetime(raw.get("effectiveDateTime"))
+            or (parse_fhir_datetime(period.get("start")) if isinstance(period, dict) else None)
+            or parse_fhir_datetime(raw.get("dateAsserted")))
 
 
 def _array(value: Any) -> list[Any] | tuple[()]:
@@ -448,6 +506,7 @@ class PatientFacts:
         self._condition_cache: dict[str, list[ConditionMatch]] = {}
         self._valid_conditions: dict[int, bool] = {}  # id(raw) -> validated; raws live as long as the facts
         self._parsed_obs: dict[int, list[LabResult]] = {}
+        self._unreadable_obs: dict[int, UnreadableResult] = {}
         self._validate = Validator()
 
     def release(self) -> None:
@@ -463,6 +522,7 @@ class PatientFacts:
             lazy.close()
         self._lab_cache.clear()
         self._parsed_obs.clear()
+        self._unreadable_obs.clear()
         self._condition_cache.clear()
 
     # ------------------------------------------------------------------ observations
@@ -516,6 +576,35 @@ class PatientFacts:
                 return when
         return None
 
+    def latest_any(self, analyte: str, lookback: timedelta) -> LabResult | UnreadableResult | None:
+        """The newest result within `lookback`, readable or not (a card must not call an unreadable one "none")."""
+        if lookback > READ_WINDOW:
+            raise ValueError(f"lookback {lookback} is beyond READ_WINDOW ({READ_WINDOW}): older results are not kept")
+        since = self.now - lookback
+        for when, raw in self._obs_candidates.get(analyte, ()):
+            if when < since or raw is None:
+                return None
+            results = self._to_results(analyte, when, raw)
+            if results:
+                return results[0]
+            unreadable = self._unreadable_obs.get(id(raw))
+            if unreadable is not None:
+                return unreadable
+        return None
+
+    def unreadable(self, analyte: str, lookback: timedelta) -> list[UnreadableResult]:
+        """Results of `analyte` within `lookback` that exist but could not be read, newest first."""
+        if lookback > READ_WINDOW:
+            raise ValueError(f"lookback {lookback} is beyond READ_WINDOW ({READ_WINDOW}): older results are not kept")
+        since = self.now - lookback
+        found: list[UnreadableResult] = []
+        for when, raw in self._obs_candidates.get(analyte, ()):
+            if when < since or raw is None:
+                break
+            if not self._to_results(analyte, when, raw) and id(raw) in self._unreadable_obs:
+                found.append(self._unreadable_obs[id(raw)])
+        return found
+
     def _to_results(self, analyte: str, when: datetime, candidate: Resource) -> list[LabResult]:
         memo = self._parsed_obs.get(id(candidate))
         if memo is not None:
@@ -528,12 +617,12 @@ class PatientFacts:
             log.info("skipped observation: failed FHIR R4 validation", extra={"resource_id": raw.get("id")})
             results: list[LabResult] = []
         else:
-            results = self._observation_values(analyte, when, raw, obs)
+            results = self._observation_values(analyte, when, raw, obs, id(candidate))
         self._parsed_obs[id(candidate)] = results
         return results
 
     def _observation_values(
-        self, analyte: str, when: datetime, raw: dict[str, Any], obs: _ReadObservation
+        self, analyte: str, when: datetime, raw: dict[str, Any], obs: _ReadObservation, key: int
     ) -> list[LabResult]:
         code = self._matched_code(analyte, raw.get("code")) or ""
         display = _concept_text(raw.get("code")) or analyte
@@ -542,9 +631,12 @@ class PatientFacts:
             if c.code and (c.system in (None, V3_INTERPRETATION))
         )
         out: list[LabResult] = []
+        unreadable: str | None = None
         if obs.valueQuantity is not None:
-            result = self._quantity(analyte, when, raw, obs.valueQuantity, obs.referenceRange, code, display,
-                                    interpretation, side=self._side_of(raw) if analyte == "abi" else None)
+            qty = obs.valueQuantity
+            result, unreadable = self._reading(
+                analyte, when, raw, _float(qty.value), qty.comparator, qty.code, qty.unit, obs.referenceRange, code,
+                display, interpretation, side=self._side_of(raw) if analyte == "abi" else None)
             if result:
                 out.append(result)
         elif analyte == "abi" and obs.component:
@@ -553,61 +645,138 @@ class PatientFacts:
                 if comp.valueQuantity is None:
                     continue
                 side = self._side_of(comp_raw) or self._side_of(raw)
-                result = self._quantity(analyte, when, raw, comp.valueQuantity, comp.referenceRange or [], code,
-                                        display, interpretation, side=side)
+                q = comp.valueQuantity
+                result, _ = self._reading(analyte, when, raw, _float(q.value), q.comparator, q.code, q.unit,
+                                          comp.referenceRange or [], code, display, interpretation, side=side)
                 if result:
                     out.append(result)
+        elif isinstance(raw.get("valueString"), str):
+            text = raw["valueString"]
+            parsed = _VALUE_TEXT.match(text)
+            if parsed:
+                comparator = _COMPARATORS.get(parsed.group(1) or "", parsed.group(1))
+                number = float(parsed.group(2).replace(",", "."))
+                unit = (parsed.group(3) or "").strip() or None
+                result, unreadable = self._reading(analyte, when, raw, number, comparator, None, unit,
+                                                   obs.referenceRange, code, display, interpretation, side=None,
+                                                   sent=text.strip())
+                if result:
+                    out.append(result)
+            else:
+                unreadable = f'"{text.strip()[:60]}"'
         else:
-            self.notes.skip("observation-non-numeric")
-            log.info("skipped observation: no numeric value", extra={"resource_id": raw.get("id")})
+            unreadable = _absent_value_text(raw)
+        if not out:
+            self.notes.skip("observation-unreadable")
+            log.info("observation kept as unreadable: no usable value", extra={"resource_id": raw.get("id")})
+            self._unreadable_obs[key] = UnreadableResult(
+                analyte=analyte, date=when, code=code, display=display, observation_id=_str(raw.get("id")),
+                sent=unreadable or "no value", interpretation=interpretation)
         return out
 
-    def _quantity(self, analyte: str, when: datetime, raw: dict[str, Any], qty: Any, ranges: Any, code: str,
-                  display: str, interpretation: frozenset[str], side: str | None) -> LabResult | None:
-        value = _float(qty.value)
+    def _reading(self, analyte: str, when: datetime, raw: dict[str, Any], value: float | None,
+                 comparator: str | None, ucum: str | None, shown: str | None, ranges: Any, code: str, display: str,
+                 interpretation: frozenset[str], side: str | None,
+                 sent: str | None = None) -> tuple[LabResult | None, str | None]:
+        """One value as a LabResult in the canonical unit; else (None, what was sent, for the card)."""
+        sent_text = sent or f"{(comparator or '')}{_fmt(value) if value is not None else '?'} {shown or ucum or ''}".strip()
         if value is None:
-            self.notes.skip("observation-non-numeric")
-            return None
-        if qty.comparator:  # "<2.5" is not a value we can grade
-            self.notes.skip("observation-comparator")
-            log.info("skipped observation: value has a comparator", extra={"resource_id": raw.get("id")})
-            return None
-        unit = qty.code if qty.code else qty.unit
-        try:
-            canonical = units.to_canonical(value, unit, analyte)
-        except units.UnitConversionError:
-            # Try the display unit when the coded one is unknown (UCUM code first, §1.1 rule 4).
+            return None, f"{sent_text} (no number)"
+        unit = ucum or shown or self._range_unit(ranges) or UNIT_WHEN_ABSENT.get(analyte)
+        canonical: float | None = None
+        for candidate in dict.fromkeys(u for u in (unit, shown) if u):
             try:
-                if qty.unit and qty.unit != unit:
-                    canonical = units.to_canonical(value, qty.unit, analyte)
-                else:
-                    raise
+                canonical = units.to_canonical(value, candidate, analyte)
             except units.UnitConversionError:
-                self.notes.skip("observation-unknown-unit")
-                log.info("skipped observation: unit cannot be mapped", extra={"resource_id": raw.get("id")})
-                return None
+                continue
+            unit = candidate
+            break
+        if canonical is None:
+            self.notes.skip("observation-unknown-unit")
+            return None, f"{sent_text} (unit {'not given' if not (ucum or shown) else 'not recognised'})"
         if analyte == "abi" and not (ABI_PLAUSIBLE[0] < canonical <= ABI_PLAUSIBLE[1]):
             self.notes.skip("observation-implausible")
-            return None
+            return None, f"{sent_text} (implausible)"
         low, high = self._range(ranges, analyte, unit)
-        shown_unit = qty.unit or qty.code or ""
+        canonical_unit = units.canonical_unit(analyte)
+        converted = units.normalize_unit(unit or "") != units.normalize_unit(canonical_unit) and not (
+            abs(canonical - value) < 1e-9)
         return LabResult(
-            analyte=analyte, value=canonical, unit=units.canonical_unit(analyte), date=when, code=code,
-            display=display, observation_id=raw.get("id"), ref_low=low, ref_high=high,
-            interpretation=interpretation, original=f"{_fmt(value)} {shown_unit}".strip(), side=side,
-        )
+            analyte=analyte, value=canonical, unit=canonical_unit, date=when, code=code,
+            display=display, observation_id=_str(raw.get("id")), ref_low=low, ref_high=high,
+            interpretation=interpretation, original=f"{_fmt(value)} {shown or unit or ''}".strip(), side=side,
+            comparator=comparator, converted=converted,
+        ), None
+
+    @staticmethod
+    def _range_unit(ranges: Any) -> str | None:
+        for rr in ranges or []:
+            for qty in (rr.low, rr.high):
+                if qty is not None and (qty.code or qty.unit):
+                    return str(qty.code or qty.unit)
+        return None
 
     def _range(self, ranges: Any, analyte: str, unit: str | None) -> tuple[float | None, float | None]:
-        """The lab's own range (first one that applies to adults / the whole population), canonical units."""
+        """The lab's own range that applies to this patient (the first one), in canonical units."""
         for rr in ranges or []:
-            if rr.appliesTo or (rr.age and rr.age.low and _float(rr.age.low.value) is not None
-                                and (_float(rr.age.low.value) or 0) < 18 and rr.age.high):
+            if not self._range_applies(rr):
                 continue
             low = self._range_value(rr.low, analyte, unit)
             high = self._range_value(rr.high, analyte, unit)
             if low is not None or high is not None:
                 return low, high
         return None, None
+
+    def _range_applies(self, rr: Any) -> bool:
+        """Type normal (or absent); appliesTo absent or naming this patient's population; age containing theirs."""
+        if rr.type is not None:
+            codes = {c.code for c in rr.type.coding or [] if c.code}
+            if codes and not codes & NORMAL_RANGE_TYPES:
+                return False
+            if not codes and rr.type.text and re.search(r"therap|treat|target|recommend", rr.type.text, re.I):
+                return False
+        if rr.age is not None and not self._age_in(rr.age):
+            return False
+        return all(self._population_applies(concept) for concept in rr.appliesTo or [])
+
+    def _age_in(self, age: Any) -> bool:
+        """Whether the patient's age (an adult when unknown: the service's scope) lies in the range."""
+        years = self.age_years
+        for bound, is_low in ((age.low, True), (age.high, False)):
+            if bound is None or _float(bound.value) is None:
+                continue
+            factor = _AGE_UNITS.get(str(bound.code or bound.unit or "a").strip().lower())
+            if factor is None:
+                return False  # an age unit we cannot read: do not guess
+            limit = float(bound.value) * factor
+            if years is None:
+                if not is_low and limit < ADULT_AGE:
+                    return False  # a paediatric range
+                continue
+            if (years < limit) if is_low else (years > limit):
+                return False
+        return True
+
+    def _population_applies(self, concept: Any) -> bool:
+        codes = {c.code for c in concept.coding or [] if c.code}
+        if APPLIES_PREGNANT in codes:
+            return False  # the service does not know the pregnancy state at the time of the draw
+        if APPLIES_MALE in codes or APPLIES_FEMALE in codes:
+            wanted = "male" if APPLIES_MALE in codes else "female"
+            return self.sex == wanted
+        words = " ".join([concept.text or ""] + [c.display or "" for c in concept.coding or []])
+        for pattern, meaning in _APPLIES_WORDS:
+            if pattern.search(words):
+                if meaning == "all":
+                    return True
+                if meaning == "pregnant":
+                    return False
+                if meaning in ("male", "female"):
+                    return self.sex == meaning
+                if meaning == "child":
+                    return self.age_years is not None and self.age_years < ADULT_AGE
+                return self.age_years is None or self.age_years >= ADULT_AGE  # adult
+        return False  # a population we cannot interpret (a race, a local code): not assumed to be this patient
 
     @staticmethod
     def _range_value(qty: Any, analyte: str, result_unit: str | None) -> float | None:
@@ -723,9 +892,13 @@ class _ConditionView:
         return ConditionMatch(self.raw.get("id"), shown, vs.slug, kind, code, self.when)
 
     def _how(self, vs: Any) -> tuple[str, str | None] | None:
+        """By code; by text only when no coding is in a system whose codes the value set judges (a Condition coded
+        M48.02 "Spinal stenosis, cervical region" is not lumbar stenosis because its text says "spinal stenosis")."""
         for _system, code, variants in self.codes:
             if any(vs.contains(_system, variant) for variant in variants):
                 return "code", code
+        if not vs.text_allowed(system for system, _, _ in self.codes):
+            return None
         if self.all_text and vs.matches_text(self.all_text):
             return "text", None
         return None
@@ -749,6 +922,17 @@ def _code_variants(system: Any, code: str) -> tuple[str, ...]:
 
 def _fmt(value: float) -> str:
     return f"{value:.6g}"
+
+
+def _absent_value_text(raw: dict[str, Any]) -> str:
+    """What an Observation without a numeric value sent instead, for the card ("no value (error)")."""
+    concept = raw.get("valueCodeableConcept")
+    if isinstance(concept, dict):
+        return f'"{_concept_text(concept)[:60]}"' if _concept_text(concept) else "a coded value"
+    absent = raw.get("dataAbsentReason")
+    if isinstance(absent, dict):
+        return f"no value ({_concept_text(absent) or _first_code(absent) or 'reason not given'})"
+    return "no numeric value"
 
 
 # ---------------------------------------------------------------------------------------------- builder
@@ -1054,8 +1238,7 @@ class _Builder:
         if not matches:
             return []
         display = _concept_text(concept) or (texts[0] if texts else matches[0].ingredient)
-        when = (parse_fhir_datetime(raw.get("authoredOn")) or parse_fhir_datetime(raw.get("dateAsserted"))
-                or _raw_effective(raw))
+        when = _medication_start(raw)
         rid = raw.get("id") if isinstance(raw.get("id"), str) else None
         return [MedicationUse(str(raw.get("resourceType")), rid, display, m.ingredient, m.classes, m.matched_by,
                               m.evidence, when, draft) for m in matches]

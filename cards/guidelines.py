@@ -1,4 +1,4 @@
-"""The guidelines cards cite (clinical-reference.md §7). One entry per source; cards link to `url`."""
+"""The primary sources cards and cards/knowledge cite: one entry per source; cards link to `url`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -77,7 +77,7 @@ _ALL = [
               "Loprinzi CL et al. Prevention and management of chemotherapy-induced peripheral neuropathy in "
               "survivors of adult cancers: ASCO guideline update. J Clin Oncol 2020;38:3325-3348",
               "https://doi.org/10.1200/JCO.20.01399"),
-    # URL from the FDA's Drug Safety Communication index; clinical-reference.md §5.1 row I tags it UNVERIFIED.
+    # URL from the FDA's Drug Safety Communication index (not re-checked: no network here).
     Guideline("fda-ppi-2011", "FDA PPI hypomagnesaemia safety communication 2011",
               "FDA Drug Safety Communication: low magnesium levels can be associated with long-term use of proton "
               "pump inhibitor drugs (PPIs), 2011-03-02",
@@ -86,9 +86,33 @@ _ALL = [
     Guideline("kdigo-ckd-2024", "KDIGO CKD guideline 2024",
               "KDIGO 2024 Clinical Practice Guideline for the Evaluation and Management of Chronic Kidney Disease. "
               "Kidney Int 2024;105(4S):S117-S314", "https://kdigo.org/guidelines/ckd-evaluation-and-management/"),
+    Guideline("nih-cc-ranges", "NIH Clinical Center adult reference ranges",
+              "NIH Clinical Center, Department of Laboratory Medicine: adult reference ranges and critical values, as "
+              "published with the LOINC long common names in NLM Lister Hill Center's flowsheet-lhc tables",
+              "https://github.com/LHNCBC/flowsheet-lhc"),
+    Guideline("wermers-2007", "Wermers 2007 (thiazide-associated hypercalcaemia)",
+              "Wermers RA et al. Incidence and clinical spectrum of thiazide-associated hypercalcemia. "
+              "Am J Med 2007;120(10):911.e9-911.e15; Griebeler ML et al. Thiazide-associated hypercalcemia: incidence "
+              "and association with primary hyperparathyroidism over two decades. J Clin Endocrinol Metab "
+              "2016;101(3):1166-1173", "https://doi.org/10.1016/j.amjmed.2006.07.044"),
     Guideline("payne-1973", "Payne 1973 (albumin-corrected calcium)",
               "Payne RB et al. Interpretation of serum calcium in patients with abnormal serum proteins. "
               "BMJ 1973;4:643-646", "https://doi.org/10.1136/bmj.4.5893.643"),
+    Guideline("eas-sams-2015", "EAS consensus on statin-associated muscle symptoms 2015",
+              "Stroes ES et al. Statin-associated muscle symptoms: impact on statin therapy - European "
+              "Atherosclerosis Society Consensus Panel Statement on Assessment, Aetiology and Management. "
+              "Eur Heart J 2015;36(17):1012-1022, Table 1", "https://doi.org/10.1093/eurheartj/ehv043"),
+    Guideline("bsh-cobalamin-2014", "BSH cobalamin and folate guideline 2014",
+              "Devalia V, Hamilton MS, Molloy AM; British Committee for Standards in Haematology. Guidelines for the "
+              "diagnosis and treatment of cobalamin and folate disorders. Br J Haematol 2014;166(4):496-513",
+              "https://doi.org/10.1111/bjh.12959"),
+    Guideline("albuterol-label", "Albuterol inhalation aerosol label, Hypokalemia",
+              "Albuterol sulfate inhalation aerosol, US prescribing information, Warnings and Precautions: "
+              "Hypokalemia (beta-agonists may produce significant hypokalaemia, possibly through intracellular "
+              "shunting)", "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=albuterol"),
+    Guideline("bodenhamer-1992", "Bodenhamer 1992, nebulized beta-agonists and serum electrolytes",
+              "Bodenhamer J et al. Frequently nebulized beta-agonists for asthma: effects on serum electrolytes. "
+              "Ann Emerg Med 1992;21(11):1337-1342", "https://doi.org/10.1016/S0196-0644(05)81898-0"),
 ]
 
 GUIDELINES: dict[str, Guideline] = {g.key: g for g in _ALL}

@@ -18,8 +18,8 @@ from cards.facts import READ_WINDOW
 from cards.rule import ORDER_SELECT, ORDER_SIGN, PATIENT_VIEW, Rule
 
 # 2.0 prefetch tokens cannot express dates; the service applies its own lookback windows to prefetched data, and
-# bounds its own FHIR searches by the longest window any rule uses (ABI and iron studies: 12 months,
-# clinical-reference.md §6.5): facts.READ_WINDOW, beyond which prefetched results keep only their date.
+# bounds its own FHIR searches by the longest window any rule uses (ABI, iron studies and diuretic monitoring: 12
+# months, cards/knowledge): facts.READ_WINDOW, beyond which prefetched results keep only their date.
 FALLBACK_LOOKBACK = READ_WINDOW
 PAGE_SIZE = 200
 

@@ -36,6 +36,7 @@ class Rule:
     summary: str = ""
     fires_when: str = ""
     quiet_when: str = ""
+    advice: str = ""  # what the card tells the clinician to do (docs/clinical-basis.md)
     references: tuple[str, ...] = field(default=())
 
     @property

@@ -9,8 +9,8 @@ MedicationRequest entries coded by RxNorm product or ingredient, by text only, b
 Medication and to a contained one, in every status; active, resolved and refuted conditions.
 
 Everything comes from a seeded ``random.Random`` and a given ``now``: the same (size, seed, now) gives the same
-bytes. Codes come from /work/shared/clinical-reference.md (LOINC, RxNorm, SNOMED CT, ICD-10-CM); vital signs use a
-local code system under example.org (EHRs often send local codes), so that no code is invented. The patient is
+bytes. Codes are the project's own terminology data (terminology/data: LOINC, RxNorm, SNOMED CT, ICD-10-CM, each
+with its provenance); vital signs use a local code system under example.org (EHRs often send local codes), so that no code is invented. The patient is
 synthetic: no real person's data.
 """
 from __future__ import annotations
@@ -68,7 +68,7 @@ class _Lab:
     weight: float = 1.0
 
 
-# The analytes the rules read (clinical-reference.md §1.2, codes marked there); normal ranges from §1.4.
+# The analytes the rules read (codes of terminology/data/valuesets/lab-*.json); normal ranges as in cards/knowledge.
 RULE_LABS = (
     _Lab("2823-3", "Potassium [Moles/volume] in Serum or Plasma", "mmol/L", 3.5, 5.0, 1, 3.0),
     _Lab("6298-4", "Potassium [Moles/volume] in Blood", "mmol/L", 3.5, 5.0, 1, 0.5),
@@ -83,7 +83,7 @@ RULE_LABS = (
     _Lab("3094-0", "Urea nitrogen [Mass/volume] in Serum or Plasma", "mg/dL", 7, 20, 0, 2.0),
     _Lab("2276-4", "Ferritin [Mass/volume] in Serum or Plasma", "ng/mL", 30, 300, 0, 0.3),
 )
-# Labs no rule reads (clinical-reference.md §1.2 "supporting" and other tables).
+# Labs no rule reads (supporting chemistry, haematology and vital-sign codes).
 OTHER_LABS = (
     _Lab("2345-7", "Glucose [Mass/volume] in Serum or Plasma", "mg/dL", 70, 99, 0, 3.0),
     _Lab("2075-0", "Chloride [Moles/volume] in Serum or Plasma", "mmol/L", 98, 107, 0, 3.0),
@@ -106,7 +106,7 @@ VITALS = (
     ("WT", "Body weight", "kg", 55, 110, 1),
 )
 
-# (code, display, how it is carried, ingredient-level?) - RxNorm codes from clinical-reference.md §3.2/§3.3.
+# (code, display, how it is carried, ingredient-level?) - RxNorm codes of terminology/data/drugs.
 RX_MEDS = (
     ("313988", "furosemide 40 MG Oral Tablet"),
     ("310798", "hydrochlorothiazide 25 MG Oral Tablet"),
@@ -128,7 +128,7 @@ TEXT_MEDS = (
     "acetaminophen 500 MG Oral Tablet", "tamsulosin 0.4 MG Oral Capsule", "insulin glargine 100 UNT/ML Pen",
     "latanoprost 0.05 MG/ML Ophthalmic Solution", "docusate sodium 100 MG Oral Capsule",
 )
-# (system, code, display, clinical status, verification status) - clinical-reference.md §4.
+# (system, code, display, clinical status, verification status) - codes of terminology/data/valuesets/cond-*.json.
 CONDITIONS = (
     (SNOMED, "433144002", "Chronic kidney disease stage 3", "active", "confirmed"),
     (SNOMED, "40930008", "Hypothyroidism", "active", "confirmed"),
@@ -292,7 +292,7 @@ class _Gen:
         return obs
 
     def abi(self, recent_days: float) -> dict[str, Any]:
-        """ABI as a panel with left/right components (LOINC 77194-9 / SNOMED 446841001, clinical-reference §2.1)."""
+        """ABI as a panel with left/right components (LOINC 77194-9 / SNOMED 446841001, as in terminology/data/valuesets/lab-abi.json)."""
         code = {"coding": [{"system": LOINC, "code": "77194-9", "display": "Ankle-brachial index"},
                            {"system": SNOMED, "code": "446841001", "display": "Ankle brachial pressure index"}],
                 "text": "Ankle-brachial index"}

@@ -19,3 +19,19 @@ def test_sample_triggers_what_the_manifest_says(name: str) -> None:
     cards = engine.evaluate(registry.service("leg-pain-causes"), facts)
     assert {c.topic: c.indicator.value for c in cards} == samples.sample(name).topics
     assert len({c.topic for c in cards}) == len(cards), "one card per topic"
+
+
+def test_docs_table_lists_what_the_manifest_expects() -> None:
+    """docs/samples.md's table of expected cards says what index.json says (and so what the tests check)."""
+    import json
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    index = json.loads((root / "cds_service" / "samples" / "index.json").read_text(encoding="utf-8"))
+    table = {m.group(1): m.group(2).strip() for m in re.finditer(r"^\| `(lpc-[a-z0-9-]+)` \| [^|]+ \| ([^|]+) \|",
+                                                                  (root / "docs" / "samples.md").read_text(
+                                                                      encoding="utf-8"), re.MULTILINE)}
+    for patient in index["patients"]:
+        expected = "; ".join(f"{e['topic']}: {e['indicator']}" for e in patient["expect"]) or "none"
+        assert table.get(patient["id"]) == expected, patient["id"]

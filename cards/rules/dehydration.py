@@ -1,40 +1,46 @@
-"""Dehydration: a raised BUN/creatinine ratio with high sodium or osmolality, from the same draw.
+"""Dehydration: a raised BUN/creatinine ratio with high sodium or high osmolality, from the same draw.
 
-Fires when: within LOOKBACK, on the most recent day that has a BUN, a creatinine and a sodium or serum osmolality
-  (the same draw: results of one calendar day, never combined across days), the BUN/creatinine ratio is > 20 AND
-  (sodium > 145 mmol/L OR measured serum osmolality > 295 mOsm/kg).
-Critical: sodium > 160 mmol/L. Warning otherwise.
-Window: LOOKBACK is 90 days, the electrolyte window of issue 2 (clinical-reference.md §6.5). Volume depletion is
-  an acute state, so the card shows the draw's date and age and asks to reassess before acting; older draws are
-  ignored. The newest complete draw decides: a newer draw without the ratio or without high sodium/osmolality
-  silences an older one.
-Quiet when: no complete draw within 90 days, ratio <= 20, or sodium <= 145 and osmolality <= 295.
+Fires when: within LOOKBACK (90 days), on the most recent day that has a BUN, a creatinine and a sodium or serum
+  osmolality (the same draw: results of one calendar day, never combined across days), the BUN/creatinine ratio is
+  > 20 AND (sodium > 145 mmol/L OR measured serum osmolality > 300 mOsm/kg OR - only when that draw has no measured
+  osmolality - osmolarity calculated with the ESPEN equation 1.86 x (Na + K) + 1.15 x glucose + urea + 14 (all
+  mmol/L; needs the same draw's potassium and glucose) > 295 mmol/L). The card says when osmolarity was calculated.
+Critical: sodium > 160 mmol/L. Info when only the calculated osmolarity is high (a screen, which a measured value
+  confirms; hyperglycaemia alone raises it). Warning otherwise.
+Window: 90 days, the electrolyte window; volume depletion is an acute state, so the card shows the draw's date and
+  age and asks to reassess before acting; older draws are ignored. The newest complete draw decides: a newer draw
+  without the ratio or without a hypertonicity marker silences an older one.
+Quiet when: no complete draw within 90 days, ratio <= 20, or sodium <= 145 with measured osmolality <= 300 (or, with
+  none measured, calculated osmolarity <= 295 or not calculable).
 Also named: an active loop or thiazide diuretic as a contributor (see the Diuretic effect card).
-Needs: observations (BUN, creatinine, sodium, osmolality), medications.
-References: ESPEN geriatric hydration guideline 2019 (osmolality > 295/300 mOsm/kg); clinical-reference.md §1.4
-  (BUN/creatinine > 20 suggests pre-renal volume depletion - convention, UNVERIFIED guideline); CTCAE v5.0
-  (hypernatraemia > 160 mmol/L grade 4).
+Needs: observations (BUN, creatinine, sodium, potassium, glucose, osmolality), medications.
+References: ESPEN geriatric nutrition and hydration guideline 2019 (measured > 300 mOsm/kg; calculated > 295 mmol/L);
+  CTCAE v5.0 (hypernatraemia > 160 mmol/L grade 4). The BUN/creatinine ratio > 20 is a product decision
+  (cards/knowledge/data/dehydration.json).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
 from cards import card_text
 from cards.facts import LabResult, MedicationUse, PatientFacts
+from cards.knowledge import threshold
 from cards.model import Card, Indicator
 from cards.rule import PATIENT_VIEW, Rule
 from cards.rules import diuretic_effect
 from cards.topics import Topic
 
-LOOKBACK = timedelta(days=90)  # source: issue 2 / clinical-reference.md §6.5 - electrolyte window (see docstring)
-BUN_CREATININE_RATIO_MIN = 20.0  # source: clinical-reference.md §1.4 - BUN:Cr > 20 suggests volume depletion
-SODIUM_HIGH = 145.0  # source: clinical-reference.md §1.4 - Na > 145 mmol/L above the NIH CC range (hypernatraemia)
-OSMOLALITY_HIGH = 295.0  # source: ESPEN 2019 - serum osmolality > 295 mOsm/kg: impending/low-intake dehydration
-SODIUM_CRITICAL = 160.0  # source: CTCAE v5.0 hypernatraemia grade 4 / NIH CC danger value (> 160 mmol/L)
-BUN_DEFAULT_RANGE = (7.0, 20.0)  # source: clinical-reference.md §1.4 - NIH CC BUN range [NLM], mg/dL
-OSMOLALITY_DEFAULT_RANGE = (275.0, OSMOLALITY_HIGH)  # source: clinical-reference.md §1.4 / ESPEN 2019, mOsm/kg
-SODIUM_DEFAULT_RANGE = (135.0, SODIUM_HIGH)  # source: clinical-reference.md §1.4 - NIH CC sodium range [NLM]
+LOOKBACK = threshold("dehydration.lookback").days
+BUN_CREATININE_RATIO = threshold("dehydration.bun-creatinine-ratio")
+SODIUM_HIGH = threshold("dehydration.sodium-high")
+MEASURED_OSMOLALITY = threshold("dehydration.measured-osmolality")
+CALCULATED_OSMOLARITY = threshold("dehydration.calculated-osmolarity")
+SODIUM_CRITICAL = threshold("dehydration.sodium-critical")
+BUN_DEFAULT_HIGH = threshold("dehydration.bun-default-high")
+OSMOLARITY_NA_K = threshold("dehydration.osmolarity-sodium-potassium").value
+OSMOLARITY_GLUCOSE = threshold("dehydration.osmolarity-glucose").value
+OSMOLARITY_CONSTANT = threshold("dehydration.osmolarity-constant").value
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,22 @@ class Draw:
     creatinine: LabResult
     sodium: LabResult | None
     osmolality: LabResult | None
+    potassium: LabResult | None = None
+    glucose: LabResult | None = None
 
     @property
     def ratio(self) -> float:
         return self.bun.value_in("mg/dL") / self.creatinine.value_in("mg/dL")
+
+    @property
+    def calculated_osmolarity(self) -> float | None:
+        """ESPEN 2019: 1.86 x (Na + K) + 1.15 x glucose + urea + 14, all mmol/L; None without every term."""
+        if self.sodium is None or self.potassium is None or self.glucose is None:
+            return None
+        urea = self.bun.value_in("mmol/L")  # urea mmol/L (terminology/data/units.json: BUN mg/dL x 0.357)
+        glucose = self.glucose.value_in("mmol/L")
+        return (OSMOLARITY_NA_K * (self.sodium.value_in("mmol/L") + self.potassium.value_in("mmol/L"))
+                + OSMOLARITY_GLUCOSE * glucose + urea + OSMOLARITY_CONSTANT)
 
 
 @dataclass(frozen=True)
@@ -57,7 +75,7 @@ class Finding:
 
     @property
     def critical(self) -> bool:
-        return self.draw.sodium is not None and self.draw.sodium.value_in("mmol/L") > SODIUM_CRITICAL
+        return self.draw.sodium is not None and SODIUM_CRITICAL.met(self.draw.sodium.value_in("mmol/L"))
 
 
 def latest_draw(facts: PatientFacts) -> Draw | None:
@@ -78,52 +96,83 @@ def latest_draw(facts: PatientFacts) -> Draw | None:
         bun, creatinine = last_on("bun", day), last_on("creatinine", day)
         sodium, osmolality = last_on("sodium", day), last_on("osmolality", day)
         if bun and creatinine and creatinine.value_in("mg/dL") > 0 and (sodium or osmolality):
-            return Draw(day, bun, creatinine, sodium, osmolality)
+            potassium = last_on("potassium", day) if osmolality is None else None
+            glucose = last_on("glucose", day) if osmolality is None else None
+            return Draw(day, bun, creatinine, sodium, osmolality, potassium, glucose)
     return None
 
 
 def _sodium_high(draw: Draw) -> bool:
-    return draw.sodium is not None and draw.sodium.value_in("mmol/L") > SODIUM_HIGH
+    return draw.sodium is not None and SODIUM_HIGH.met(draw.sodium.value_in("mmol/L"))
 
 
 def _osmolality_high(draw: Draw) -> bool:
-    return draw.osmolality is not None and draw.osmolality.value_in("mosm/kg") > OSMOLALITY_HIGH
+    """Measured osmolality > 300 mOsm/kg; only without a measured value, calculated osmolarity > 295 mmol/L."""
+    if draw.osmolality is not None:
+        return MEASURED_OSMOLALITY.met(draw.osmolality.value_in("mosm/kg"))
+    calculated = draw.calculated_osmolarity
+    return calculated is not None and CALCULATED_OSMOLARITY.met(calculated)
 
 
 def _applies(facts: PatientFacts) -> Finding | None:
     draw = latest_draw(facts)
-    if draw is None or draw.ratio <= BUN_CREATININE_RATIO_MIN:
+    if draw is None or not BUN_CREATININE_RATIO.met(draw.ratio):
         return None
-    high_na = _sodium_high(draw)
-    high_osm = _osmolality_high(draw)
-    if not (high_na or high_osm):
+    if not (_sodium_high(draw) or _osmolality_high(draw)):
         return None
     diuretics = tuple(m for c in diuretic_effect.DIURETIC_CLASSES for m in facts.medications(c))
     return Finding(draw, diuretics)
 
 
+def _marker(draw: Draw) -> str:
+    if _sodium_high(draw) and draw.sodium is not None:
+        return f"sodium {card_text.value_text(draw.sodium)}"
+    if draw.osmolality is not None:
+        return f"osmolality {card_text.value_text(draw.osmolality)}"
+    return f"calculated osmolarity {card_text.fmt_value(draw.calculated_osmolarity or 0, 0)} mmol/L"
+
+
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     draw = finding.draw
-    ratio = card_text.fmt_value(draw.ratio)
-    marker = (f"sodium {card_text.value_text(draw.sodium)}" if draw.sodium is not None and _sodium_high(draw) else
-              f"osmolality {card_text.value_text(draw.osmolality)}" if draw.osmolality is not None else "")
+    ratio = card_text.fmt_value(draw.ratio, 1)
+    marker = _marker(draw)
+    screen_only = not _sodium_high(draw) and draw.osmolality is None
     if finding.critical:
         indicator = Indicator.CRITICAL
         summary = f"Severe hypernatraemia: {marker}, BUN/creatinine {ratio} ({draw.day.isoformat()}) - assess today"
+    elif screen_only:
+        # ESPEN 2019 uses calculated osmolarity to screen; a measured osmolality confirms. Hyperglycaemia alone
+        # raises it without a water deficit, so a calculated value alone is information, not a warning.
+        indicator = Indicator.INFO
+        summary = (f"Possible dehydration: {marker}, BUN/creatinine {ratio} ({draw.day.isoformat()}) - measure "
+                   "serum osmolality")
     else:
         indicator = Indicator.WARNING
         summary = f"Dehydration likely: BUN/creatinine {ratio} with {marker} ({draw.day.isoformat()}) - night cramps"
-    rows = [(draw.bun, card_text.range_text(draw.bun, BUN_DEFAULT_RANGE), f"BUN/creatinine ratio {ratio} (> 20)"),
+    rows = [(draw.bun, card_text.range_text(draw.bun, (None, BUN_DEFAULT_HIGH.value)),
+             f"BUN/creatinine ratio {ratio} ({BUN_CREATININE_RATIO.text})"),
             (draw.creatinine, card_text.range_text(draw.creatinine), "-")]
     if draw.sodium is not None:
-        high = _sodium_high(draw)
-        rows.append((draw.sodium, card_text.range_text(draw.sodium, SODIUM_DEFAULT_RANGE),
-                     ("**critical** " if finding.critical else "") + ("high" if high else "not high")))
+        rows.append((draw.sodium, card_text.range_text(draw.sodium, (None, SODIUM_HIGH.value)),
+                     ("**critical** " if finding.critical else "") + ("high" if _sodium_high(draw) else "not high")))
     if draw.osmolality is not None:
-        rows.append((draw.osmolality, card_text.range_text(draw.osmolality, OSMOLALITY_DEFAULT_RANGE),
-                     "high (> 295)" if _osmolality_high(draw) else "not high"))
+        rows.append((draw.osmolality, card_text.range_text(draw.osmolality),
+                     f"high ({MEASURED_OSMOLALITY.text}, measured)" if _osmolality_high(draw) else
+                     f"not high (measured; dehydration {MEASURED_OSMOLALITY.text})"))
+    for extra in (draw.potassium, draw.glucose):
+        if extra is not None:
+            rows.append((extra, card_text.range_text(extra), "used in the calculated osmolarity"))
     parts = ["Water and volume depletion cause muscle cramps, often at night. All values below are from the same "
              "draw.", card_text.lab_table(rows, facts.now)]
+    calculated = draw.calculated_osmolarity
+    if draw.osmolality is None and calculated is not None and draw.glucose is not None:
+        glucose_part = OSMOLARITY_GLUCOSE * draw.glucose.value_in("mmol/L")
+        parts.append(f"No measured osmolality on this draw: osmolarity **calculated** with the ESPEN 2019 equation "
+                     f"1.86 x (Na + K) + 1.15 x glucose + urea + 14 = **{card_text.fmt_value(calculated, 0)} mmol/L** "
+                     f"(screening threshold {CALCULATED_OSMOLARITY.text}; a measured osmolality "
+                     f"{MEASURED_OSMOLALITY.text} confirms). Glucose contributes "
+                     f"{card_text.fmt_value(glucose_part, 0)} mmol/L of it: high glucose raises osmolarity without a "
+                     "water deficit.")
     related = []
     if finding.diuretics:
         names = ", ".join(sorted({m.ingredient for m in finding.diuretics}))
@@ -133,11 +182,11 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         related.append("The high sodium also appears on the *Electrolyte imbalance* card.")
     if related:
         parts.append(card_text.bullets("Related", related))
-    steps = ["Assess volume status (orthostatic blood pressure, mucous membranes, weight, intake).",
-             "Oral or IV fluids as appropriate; review diuretic dose and fluid intake (ESPEN 2019).",
-             "Repeat sodium, BUN, creatinine and serum osmolality to confirm."]
+    steps = ["Assess volume status and fluid intake (orthostatic blood pressure, weight, intake).",
+             "Encourage oral fluids, or IV fluids as appropriate; review the diuretic dose (ESPEN 2019).",
+             "Repeat sodium, BUN, creatinine and a measured serum osmolality to confirm."]
     if finding.critical:
-        steps.insert(0, "Sodium > 160 mmol/L: same-day assessment; correct slowly.")
+        steps.insert(0, f"Sodium {SODIUM_CRITICAL.text}: same-day assessment; lower sodium slowly.")
     parts.append(card_text.bullets("Next steps", steps))
     suggestion = card_text.order_suggestion("Repeat basic metabolic panel and serum osmolality", facts.patient_id,
                                             card_text.lab_orders("bmp", "osmolality"),
@@ -148,14 +197,17 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="dehydration", version="1.0.0", topic=Topic.DEHYDRATION, hooks=frozenset({PATIENT_VIEW}),
+    id="dehydration", version="2.0.0", topic=Topic.DEHYDRATION, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
-    analytes=("bun", "creatinine", "sodium", "osmolality"), drug_classes=diuretic_effect.DIURETIC_CLASSES,
-    summary="BUN/creatinine > 20 with sodium > 145 mmol/L or osmolality > 295 mOsm/kg, same draw; critical if "
-            "Na > 160.",
-    fires_when="newest same-day draw within 90 days: BUN/creatinine > 20 AND (Na > 145 mmol/L OR serum osmolality "
-               "> 295 mOsm/kg)",
-    quiet_when="no same-day BUN + creatinine + sodium/osmolality within 90 days, or ratio <= 20, or Na <= 145 and "
-               "osmolality <= 295",
+    analytes=("bun", "creatinine", "sodium", "osmolality", "potassium", "glucose"),
+    drug_classes=diuretic_effect.DIURETIC_CLASSES,
+    summary="BUN/creatinine > 20 with sodium > 145 mmol/L, measured osmolality > 300 mOsm/kg or (none measured) "
+            "calculated osmolarity > 295 mmol/L, same draw; critical if Na > 160.",
+    fires_when="newest same-day draw within 90 days: BUN/creatinine > 20 AND (Na > 145 mmol/L OR measured serum "
+               "osmolality > 300 mOsm/kg OR, with none measured, ESPEN calculated osmolarity > 295 mmol/L)",
+    quiet_when="no same-day BUN + creatinine + sodium/osmolality within 90 days, or ratio <= 20, or Na <= 145 with "
+               "measured osmolality <= 300 (calculated <= 295 or not calculable when none measured)",
+    advice="Assess volume status and intake, give fluids as appropriate, review the diuretic dose, and confirm with a "
+           "repeat panel and a measured osmolality; Na > 160 mmol/L: same-day assessment.",
     references=("espen-2019", "ctcae-v5"),
 )

@@ -1,48 +1,96 @@
-"""Diuretic effect: an active loop or thiazide diuretic with a typical electrolyte effect, or unmonitored.
+"""Diuretic effect: an active loop or thiazide diuretic with an electrolyte change it explains, or unmonitored.
 
-Fires when: an active loop or thiazide(-like) diuretic AND either a diuretic-typical abnormality in the latest
-  result within 90 days - low K, low Mg (both classes); low Na (thiazides; loops less so); high Ca (thiazides);
-  low Ca (loops) - or no potassium result in the last 90 days (a monitoring gap).
-Warning: a typical abnormality. Info: a monitoring gap only.
-Quiet when: no active loop/thiazide diuretic, or its typical electrolytes are in range and potassium was measured.
+Fires when: an active loop or thiazide(-like) diuretic AND either
+  - an abnormality of the newest result within 90 days that the class explains: low K, low Mg (both classes); low Na
+    (thiazides; loops rarely, so not named); low Ca (loops); high Ca (thiazides, and only a mild one: corrected calcium
+    <= 11.5 mg/dL or ionized <= 1.5 mmol/L - above that the thiazide is not offered as the explanation), or
+  - a monitoring gap: no readable potassium since a diuretic was started (once 4 weeks have passed since the start),
+    or, for a stable user (started over 12 months ago, or start unknown), none within 12 months. A potassium that
+    exists but cannot be read does not count as monitored: the card names it.
+Indicator: warning for a moderate or worse abnormality, info for a mild one or a monitoring gap only.
+Advises: for an abnormality, the class-specific step (replace K/Mg or add a potassium-sparing agent for low K/Mg;
+  review the thiazide for low Na; PTH if a mild high Ca persists); for a gap, monitoring only (a basic metabolic
+  panel and magnesium), never supplements.
+Quiet when: no active loop/thiazide diuretic; or its typical electrolytes are in range and a potassium was measured
+  since the start / within 12 months; or a diuretic started less than 4 weeks ago.
 Needs: medications (+ medicationRequests), observations (potassium, magnesium, sodium, calcium, albumin).
-References: clinical-reference.md §5.2 drug -> lab correlations (standard pharmacology); CTCAE v5.0 (2017) for the
-  ranges; European hyponatraemia guideline 2014 (thiazide-induced hyponatraemia).
+References: European hyponatraemia guideline 2014 (thiazide-induced hyponatraemia); Wermers 2007 (thiazide-associated
+  hypercalcaemia is mild); CTCAE v5.0 (2017) for the grades.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from cards import card_text
-from cards.facts import MedicationUse, PatientFacts
+from cards.facts import LabResult, MedicationUse, PatientFacts, UnreadableResult
+from cards.knowledge import threshold
 from cards.model import Card, Indicator
 from cards.rule import PATIENT_VIEW, Rule
 from cards.rules import electrolyte_imbalance as electrolytes
 from cards.topics import Topic
 
-LOOKBACK = electrolytes.LOOKBACK  # source: issue 2 - a potassium within 90 days counts as monitored
+LOOKBACK = electrolytes.LOOKBACK
+FIRST_CHECK_AFTER = threshold("diuretic.first-check-after").days
+STABLE_MONITORING = threshold("diuretic.stable-monitoring").days
 
 DIURETIC_CLASSES = ("loop-diuretic", "thiazide-diuretic")
 CLASS_NAMES = {"loop-diuretic": "loop diuretic", "thiazide-diuretic": "thiazide"}
+MONITORED = ("potassium",)  # what loop and thiazide diuretics lose; a panel brings sodium and creatinine with it
 
-# Which (analyte, direction) each class typically causes (clinical-reference.md §5.2).
-TYPICAL: dict[str, frozenset[tuple[str, str]]] = {
-    "loop-diuretic": frozenset({("potassium", "low"), ("magnesium", "low"), ("calcium", "low")}),
-    "thiazide-diuretic": frozenset({("potassium", "low"), ("magnesium", "low"), ("sodium", "low"),
-                                    ("calcium", "high")}),
-}
+
+@dataclass(frozen=True)
+class Gap:
+    """No readable potassium when one was due."""
+
+    since: datetime | None  # the diuretic's start when the check was due after it; None: the 12-month window
+    ingredient: str | None
+    last_readable: datetime | None
+    unreadable: tuple[UnreadableResult, ...] = ()
 
 
 @dataclass(frozen=True)
 class Finding:
     diuretics: tuple[MedicationUse, ...]
     abnormal: tuple[tuple[electrolytes.Abnormal, tuple[str, ...]], ...]  # (abnormality, implicated classes)
-    monitoring_gap: bool
-    last_potassium: str | None
+    gap: Gap | None
+
+    @property
+    def monitoring_gap(self) -> bool:
+        return self.gap is not None
 
 
-def _family(analyte: str) -> str:
-    return "calcium" if analyte.startswith("calcium") else analyte
+def _starts(diuretics: tuple[MedicationUse, ...]) -> dict[str, datetime | None]:
+    """Each diuretic ingredient's start: the earliest date of its current uses (None when no use carries one)."""
+    starts: dict[str, datetime | None] = {}
+    for med in diuretics:
+        known = [d for d in (starts.get(med.ingredient), med.date) if d is not None]
+        starts[med.ingredient] = min(known) if known else None
+    return starts
+
+
+def _last_readable(facts: PatientFacts) -> datetime | None:
+    found = [r.date for r in (facts.latest(a, STABLE_MONITORING) for a in MONITORED) if r is not None]
+    return max(found) if found else None
+
+
+def _gap(facts: PatientFacts, diuretics: tuple[MedicationUse, ...]) -> Gap | None:
+    last = _last_readable(facts)
+    unreadable = tuple(u for a in MONITORED for u in facts.unreadable(a, STABLE_MONITORING))
+    stable_window_start = facts.now - STABLE_MONITORING
+    due: list[tuple[datetime, str]] = []
+    stable = False
+    for ingredient, start in sorted(_starts(diuretics).items()):
+        if start is None or start < stable_window_start:
+            stable = True
+        elif facts.now - start >= FIRST_CHECK_AFTER:
+            due.append((start, ingredient))
+    for start, ingredient in sorted(due, reverse=True):  # the newest start first: the most recent change
+        if last is None or last < start:
+            return Gap(start, ingredient, last, tuple(u for u in unreadable if u.date >= start))
+    if stable and last is None:
+        return Gap(None, None, None, unreadable)
+    return None
 
 
 def _applies(facts: PatientFacts) -> Finding | None:
@@ -55,65 +103,118 @@ def _applies(facts: PatientFacts) -> Finding | None:
         graded = electrolytes.assess(result, key)
         if graded is None:
             continue
-        implicated = tuple(sorted(c for c in classes if (_family(result.analyte), graded.direction) in TYPICAL[c]))
+        implicated = tuple(sorted(c for c in electrolytes.diuretic_explains(graded) if c in classes))
         if implicated:
             abnormal.append((graded, implicated))
-    gap = facts.latest("potassium", LOOKBACK) is None
-    if not abnormal and not gap:
+    gap = _gap(facts, diuretics)
+    if not abnormal and gap is None:
         return None
-    older = facts.older_than("potassium", LOOKBACK)
-    return Finding(diuretics, tuple(abnormal), gap, older.date().isoformat() if older else None)
+    return Finding(diuretics, tuple(abnormal), gap)
+
+
+def _gap_text(gap: Gap, facts: PatientFacts) -> tuple[str, str]:
+    """(summary part, evidence sentence) for a monitoring gap."""
+    if gap.since is not None:
+        summary = f"no potassium since {gap.ingredient} was started ({gap.since.date().isoformat()})"
+        evidence = (f"{str(gap.ingredient).capitalize()} was started on {gap.since.date().isoformat()}; electrolytes "
+                    f"are due about 2-4 weeks after a start and no readable potassium has been reported since")
+    else:
+        summary = "no potassium in 12 months"
+        evidence = "No readable potassium result in the last 12 months"
+    if gap.last_readable is not None:
+        evidence += f" (last: {card_text.age_text(gap.last_readable, facts.now)})"
+    evidence += "."
+    for u in gap.unreadable:
+        evidence += (f" A {card_text.ANALYTE_NAMES[u.analyte].lower()} result of {u.day.isoformat()} exists but could "
+                     f"not be read (sent {u.sent}).")
+    return summary, evidence
+
+
+def _one_per_ingredient(meds: tuple[MedicationUse, ...]) -> list[MedicationUse]:
+    """One line per drug, its earliest record (a drug re-ordered every month is one drug, taken since the first)."""
+    first: dict[str, MedicationUse] = {}
+    for med in meds:
+        known = first.get(med.ingredient)
+        if known is None or (med.date is not None and (known.date is None or med.date < known.date)):
+            first[med.ingredient] = med
+    return list(first.values())
+
+
+def _steps(finding: Finding) -> list[str]:
+    steps = ["Check a basic metabolic panel (potassium, sodium, creatinine) and magnesium."]
+    kinds = {(a.family, a.direction) for a, _ in finding.abnormal}
+    if kinds & {("potassium", "low"), ("magnesium", "low")}:
+        steps.append("Review the diuretic's dose and need; if low potassium or magnesium persists, replace it or add a "
+                     "potassium-sparing agent (clinician decision).")
+    if ("sodium", "low") in kinds:
+        steps.append("Review the diuretic (thiazides are the usual culprit of drug-induced hyponatraemia); repeat sodium "
+                     "after stopping or reducing it (clinician decision).")
+    if {("calcium", "high"), ("calcium-ionized", "high")} & kinds:
+        steps.append("Repeat calcium; if it stays high, check PTH - a thiazide can unmask primary "
+                     "hyperparathyroidism.")
+    if {("calcium", "low"), ("calcium-ionized", "low")} & kinds:
+        steps.append("Check magnesium, PTH and 25-OH vitamin D.")
+    if finding.gap is not None and not finding.abnormal:
+        steps.append("Repeat the panel after any dose increase; a stable user needs it about yearly.")
+    return steps
 
 
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     names = sorted({m.ingredient for m in finding.diuretics})
     drug_text = ", ".join(names)
-    lines = [card_text.medication_line(m, facts.now) for m in finding.diuretics]
+    lines = [card_text.medication_line(m, facts.now) for m in _one_per_ingredient(finding.diuretics)]
+    parts: list[str] = []
     if finding.abnormal:
-        indicator = Indicator.WARNING
-        effects = "; ".join(f"{card_text.ANALYTE_NAMES[a.result.analyte].lower()} {a.direction} "
-                            f"{card_text.value_text(a.result)}" for a, _ in finding.abnormal)
-        summary = f"{drug_text.capitalize()} may explain {effects} - a cause of night leg cramps"
-        rows = [(a.result, a.range_used, f"{a.direction}; typical of "
-                 + " and ".join(CLASS_NAMES[c] for c in classes)) for a, classes in finding.abnormal]
-        evidence = card_text.lab_table(rows, facts.now)
+        worst = max((a for a, _ in finding.abnormal), key=lambda a: electrolytes.SEVERITY_RANK[a.severity])
+        indicator = Indicator.INFO if worst.severity == "mild" else Indicator.WARNING
+        effects = "; ".join(f"{electrolytes.DIRECTION_WORDS[a.direction].lower()} "
+                            f"{card_text.ANALYTE_NAMES[a.result.analyte].lower()} {card_text.value_text(a.result)}"
+                            for a, _ in finding.abnormal)
+        implicated = {c for _, classes in finding.abnormal for c in classes}
+        culprits = ", ".join(sorted({m.ingredient for m in finding.diuretics if m.classes & implicated}))
+        summary = f"{culprits.capitalize()} may explain {effects} - a cause of night leg cramps"
+        rows: list[tuple[LabResult | UnreadableResult, str, str]] = [
+            (a.result, a.range_used, f"{a.severity} {a.direction}; typical of "
+             + " and ".join(CLASS_NAMES[c] for c in classes)) for a, classes in finding.abnormal]
+        parts.append(card_text.lab_table(rows, facts.now))
+        if finding.gap is not None:
+            parts.append(_gap_text(finding.gap, facts)[1])
     else:
+        assert finding.gap is not None
         indicator = Indicator.INFO
-        summary = f"On {drug_text} with no potassium result in 90 days - check electrolytes"
-        last = f"last potassium on file: {finding.last_potassium}" if finding.last_potassium else \
-            "no potassium result on file"
-        evidence = f"No potassium result in the last 90 days ({last})."
-    if finding.abnormal and finding.monitoring_gap:
-        evidence += "\n\nNo potassium result in the last 90 days."
-    thiazide_high_ca = any(a.direction == "high" and a.result.analyte.startswith("calcium")
-                           for a, _ in finding.abnormal)
-    steps = ["Review the diuretic's dose and indication.",
-             "Check a basic metabolic panel and magnesium.",
-             "Consider a potassium-sparing add-on or potassium/magnesium supplement (clinician decision)."]
-    if thiazide_high_ca:
-        steps.append("Thiazide with high calcium: if it persists, check PTH (thiazides can unmask "
-                     "hyperparathyroidism).")
-    detail = (
-        "Loop and thiazide diuretics waste potassium and magnesium; thiazides also lower sodium and raise calcium, "
-        "loops lower calcium. These disturbances cause muscle cramps, often at night.\n\n**Diuretics:**\n"
-        + "\n".join(lines) + "\n\n" + evidence
-        + "\n\n**Next steps:**\n" + "\n".join(f"- {s}" for s in steps)
-    )
+        gap_summary, evidence = _gap_text(finding.gap, facts)
+        summary = f"On {drug_text}: {gap_summary} - check electrolytes"
+        parts.append(evidence)
+    detail = "\n\n".join([
+        "Loop and thiazide diuretics lower potassium and magnesium; thiazides also lower sodium and can raise calcium "
+        "a little, loops lower calcium. Low potassium, magnesium, sodium or calcium causes muscle cramps, often at "
+        "night.",
+        "**Diuretics:**\n" + "\n".join(lines),
+        *parts,
+        card_text.bullets("Next steps", _steps(finding)),
+    ])
     suggestion = card_text.order_suggestion("Order basic metabolic panel and magnesium", facts.patient_id,
                                             card_text.lab_orders("bmp", "magnesium"),
                                             reason=f"Electrolyte monitoring on {drug_text}", recommended=True)
+    keys = ["hyponatraemia-2014", "ctcae-v5"]
+    if any(a.family.startswith("calcium") and a.direction == "high" for a, _ in finding.abnormal):
+        keys.insert(0, "wermers-2007")
     return card_text.make_card(rule=RULE, indicator=indicator, summary_text=summary, detail=detail,
-                               guideline_keys=("ctcae-v5", "hyponatraemia-2014"), suggestions=[suggestion],
-                               facts=facts)
+                               guideline_keys=tuple(keys), suggestions=[suggestion], facts=facts)
 
 
 RULE = Rule(
-    id="diuretic-effect", version="1.0.1", topic=Topic.DIURETIC_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    id="diuretic-effect", version="2.0.0", topic=Topic.DIURETIC_EFFECT, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=electrolytes.ANALYTES, drug_classes=DIURETIC_CLASSES,
-    summary="Active loop/thiazide diuretic with a typical electrolyte effect, or no potassium in 90 days.",
-    fires_when="active loop or thiazide diuretic AND (low K, low Mg, low Na with thiazide, high Ca with thiazide, "
-               "low Ca with loop) or no potassium result within 90 days",
-    quiet_when="no active loop/thiazide diuretic; or potassium measured within 90 days and no typical abnormality",
-    references=("ctcae-v5", "hyponatraemia-2014"),
+    summary="Active loop/thiazide diuretic with an electrolyte change it explains, or no potassium when due.",
+    fires_when="active loop or thiazide diuretic AND (low K, low Mg, low Na, low Ca with a loop, mild high Ca "
+               "(<= 11.5 mg/dL) with a thiazide; or no readable potassium since a start more than 4 weeks ago, or "
+               "none in 12 months for a stable user)",
+    quiet_when="no active loop/thiazide diuretic; or electrolytes in range and potassium measured when due; or a start "
+               "less than 4 weeks ago; or a hypercalcaemia above 11.5 mg/dL (the electrolyte card points elsewhere)",
+    advice="Abnormality: review the diuretic and the class-specific step (replace K/Mg or a potassium-sparing agent; "
+           "review a thiazide for low sodium; PTH for a persistent mild high calcium). Gap: a basic metabolic panel "
+           "and magnesium, no supplements.",
+    references=("hyponatraemia-2014", "wermers-2007", "ctcae-v5"),
 )

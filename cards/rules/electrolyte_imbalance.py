@@ -1,142 +1,211 @@
-"""Electrolyte imbalance: potassium, magnesium, calcium or sodium out of range.
+"""Electrolyte imbalance: potassium, magnesium, calcium or sodium out of range, graded by direction and severity.
 
-Fires when: the most recent usable result within LOOKBACK of potassium, magnesium, calcium (albumin-corrected total
-  calcium when an albumin from the same day exists, else ionized calcium when it is as recent, else total calcium)
-  or sodium is outside the lab's reference range (else the lab's interpretation flag, else the default range).
-Critical when: the lab flags LL/HH/AA, or K < 2.5 or > 6.5 mmol/L, Na < 120 or > 160 mmol/L, corrected Ca < 6.5 or
-  > 13 mg/dL, Mg < 1.0 mg/dL, ionized Ca < 0.8 or > 1.8 mmol/L. Other out-of-range values: warning.
-Quiet when: every latest result is in range, or there are no results within LOOKBACK.
-Needs: observations (potassium, magnesium, calcium, albumin, sodium); medications (to relate a diuretic, or another
-  drug that explains the abnormality: beta-2 agonist, SSRI, vincristine, PPI - see cards/drug_effects.py).
+Fires when: the newest result within LOOKBACK (90 days) of potassium, magnesium, sodium or calcium is out of range.
+  Calcium: ionized calcium when it is at least as recent as the total calcium; else a calcium the lab corrected;
+  else total calcium, corrected for albumin (Payne 1973) only when an albumin from the same day is below 4.0 g/dL.
+  Out of range: the lab's own reference range when it applies to the patient, else the lab's flag (L/H/LL/HH), else
+  the default range (cards/knowledge/data/electrolytes.json). A censored value ("<2.5") counts when every value it
+  allows is out of range; a result that cannot be read is graded by its flag, or named on the card as unreadable.
+Severity: critical when the lab flags LL/HH/AA or the value passes the critical threshold (CTCAE v5.0 grade 4;
+  potassium >= 6.5 mmol/L, UK Kidney Association 2020 "severe"); warning when it passes the moderate threshold
+  (CTCAE grade 2-3; potassium >= 6.0, UKKA "moderate"; sodium < 130, European guideline 2014 "moderate");
+  info for a mild abnormality. Each threshold is in the knowledge data with its source.
+Advises, by direction: low K/Mg/Ca/Na - cause, replacement and the cramp link; high K - an emergency at >= 6.5
+  (ECG now), the potassium-raising drugs on the list named, never replacement; high Ca - PTH/PTHrP, weakness rather
+  than cramps; high Na - water deficit; high Mg - supplements and kidney function.
+Quiet when: every newest result is in range, or there are no results within LOOKBACK.
+Needs: observations (potassium, magnesium, calcium, albumin, sodium); medications (the drugs that explain the
+  abnormality: diuretics, potassium-raising drugs, and the drug classes of cards/drug_effects.py).
 References: CTCAE v5.0 (2017); European hyponatraemia guideline 2014; UK Kidney Association hyperkalaemia 2020;
-  Payne 1973 (corrected calcium).
+  Payne 1973 (corrected calcium); Wermers 2007 (thiazide-associated hypercalcaemia).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from typing import Union
 
 from cards import card_text, drug_effects
-from cards.facts import LabResult, PatientFacts
+from cards.facts import LabResult, PatientFacts, UnreadableResult
+from cards.knowledge import Threshold, threshold
 from cards.model import Card, Indicator
 from cards.rule import PATIENT_VIEW, Rule
 from cards.topics import Topic
 
-# source: leg-pain issue 2 / clinical-reference.md §6.5 - electrolytes older than 90 days are stale.
-LOOKBACK = timedelta(days=90)
+Reading = Union[LabResult, UnreadableResult]
 
-# Default adult reference ranges when the lab sends none.
-# source: clinical-reference.md §1.4 (NIH CC ranges [NLM]).
-DEFAULT_RANGES: dict[str, tuple[float, float]] = {
-    "potassium": (3.5, 5.0),          # mmol/L, NIH CC [NLM]
-    "sodium": (135.0, 145.0),         # mmol/L, NIH CC [NLM]
-    "magnesium": (1.7, 2.2),          # mg/dL, clinical-reference §1.4 usual adult range
-    "calcium-corrected": (8.6, 10.2),  # mg/dL, NIH CC [NLM]
-    "calcium-total": (8.6, 10.2),     # mg/dL, NIH CC [NLM]
-    "calcium-ionized": (1.15, 1.33),  # mmol/L, typical (UNVERIFIED in clinical-reference §1.4)
-}
+LOOKBACK = threshold("electrolytes.lookback").days
 
-# Critical (panic) thresholds: strictly below LOW or strictly above HIGH is critical.
-# source: K, Na, corrected Ca, Mg from issue 2 (CTCAE v5.0 2017 grade 4 / NIH CC panic values, clinical-reference
-# §1.4); ionized Ca: CTCAE v5.0 grade 4 (< 0.8 / > 1.8 mmol/L).
-CRITICAL: dict[str, tuple[float | None, float | None]] = {
-    "potassium": (2.5, 6.5),
-    "sodium": (120.0, 160.0),
-    "calcium-corrected": (6.5, 13.0),
-    "calcium-total": (6.5, 13.0),
-    "magnesium": (1.0, None),
-    "calcium-ionized": (0.8, 1.8),
+# Grading family of each analyte key (total and corrected calcium share CTCAE's corrected-calcium grades).
+FAMILY = {"potassium": "potassium", "sodium": "sodium", "magnesium": "magnesium", "calcium-total": "calcium",
+          "calcium-corrected": "calcium", "calcium-ionized": "calcium-ionized"}
+KEYS = ("potassium", "sodium", "magnesium", "calcium", "calcium-ionized")
+DEFAULT_LOW: dict[str, Threshold] = {
+    "potassium": threshold("potassium.default-low"), "sodium": threshold("sodium.default-low"),
+    "magnesium": threshold("magnesium.default-low"), "calcium": threshold("calcium.default-low"),
+    "calcium-ionized": threshold("calcium-ionized.default-low")}
+DEFAULT_HIGH: dict[str, Threshold] = {
+    "potassium": threshold("potassium.default-high"), "sodium": threshold("sodium.default-high"),
+    "magnesium": threshold("magnesium.default-high"), "calcium": threshold("calcium.default-high"),
+    "calcium-ionized": threshold("calcium-ionized.default-high")}
+MODERATE: dict[tuple[str, str], Threshold] = {
+    ("potassium", "low"): threshold("potassium.moderate-low"),
+    ("potassium", "high"): threshold("potassium.moderate-high"),
+    ("sodium", "low"): threshold("sodium.moderate-low"), ("sodium", "high"): threshold("sodium.moderate-high"),
+    ("magnesium", "low"): threshold("magnesium.moderate-low"),
+    ("magnesium", "high"): threshold("magnesium.moderate-high"),
+    ("calcium", "low"): threshold("calcium.moderate-low"), ("calcium", "high"): threshold("calcium.moderate-high"),
+    ("calcium-ionized", "low"): threshold("calcium-ionized.moderate-low"),
+    ("calcium-ionized", "high"): threshold("calcium-ionized.moderate-high"),
 }
+CRITICAL: dict[tuple[str, str], Threshold] = {
+    ("potassium", "low"): threshold("potassium.critical-low"),
+    ("potassium", "high"): threshold("potassium.critical-high"),
+    ("sodium", "low"): threshold("sodium.critical-low"), ("sodium", "high"): threshold("sodium.critical-high"),
+    ("magnesium", "low"): threshold("magnesium.critical-low"),
+    ("magnesium", "high"): threshold("magnesium.critical-high"),
+    ("calcium", "low"): threshold("calcium.critical-low"), ("calcium", "high"): threshold("calcium.critical-high"),
+    ("calcium-ionized", "low"): threshold("calcium-ionized.critical-low"),
+    ("calcium-ionized", "high"): threshold("calcium-ionized.critical-high"),
+}
+SODIUM_PROFOUND = threshold("sodium.profound-low")
+SODIUM_MAX_CORRECTION = threshold("sodium.max-correction-24h")
+ALBUMIN_CORRECT_BELOW = threshold("calcium.correct-below-albumin")
+CALCIUM_PER_ALBUMIN = threshold("calcium.per-albumin")
+THIAZIDE_MAX_CALCIUM = {"calcium": threshold("thiazide.max-calcium"),
+                        "calcium-ionized": threshold("thiazide.max-calcium-ionized")}
 
 CRITICAL_FLAGS = frozenset({"LL", "HH", "AA"})
 LOW_FLAGS = frozenset({"L", "LL", "LU"})
 HIGH_FLAGS = frozenset({"H", "HH", "HU"})
 ABNORMAL_FLAGS = LOW_FLAGS | HIGH_FLAGS | frozenset({"A", "AA"})
 
-# source: Payne 1973 - Ca_corr (mg/dL) = Ca + 0.8 x (4.0 - albumin g/dL).
-ALBUMIN_REFERENCE_G_DL = 4.0
-CALCIUM_PER_ALBUMIN = 0.8
-
 ANALYTES = ("potassium", "magnesium", "sodium", "calcium-total", "calcium-ionized", "calcium-corrected", "albumin")
+
+SEVERITY_INDICATOR = {"mild": Indicator.INFO, "moderate": Indicator.WARNING, "critical": Indicator.CRITICAL}
+SEVERITY_RANK = {"mild": 0, "moderate": 1, "critical": 2}
 
 
 @dataclass(frozen=True)
 class Abnormal:
-    result: LabResult
+    result: Reading
     direction: str  # "low" | "high" | "abnormal"
     critical: bool
     range_used: str
     note: str = ""
+    severity: str = "moderate"  # "mild" | "moderate" | "critical"
+
+    @property
+    def family(self) -> str:
+        return FAMILY.get(self.result.analyte, self.result.analyte)
+
+    @property
+    def indicator(self) -> Indicator:
+        return SEVERITY_INDICATOR[self.severity]
 
 
 @dataclass(frozen=True)
 class Finding:
     abnormal: tuple[Abnormal, ...]
     normal: tuple[LabResult, ...]
+    unreadable: tuple[UnreadableResult, ...] = ()
 
 
-def assess(result: LabResult, key: str | None = None) -> Abnormal | None:
-    """Grade one result: None when in range. Lab range first, then lab flag, then the default range."""
-    key = key or result.analyte
-    default = DEFAULT_RANGES.get(key)
+def beyond(result: LabResult, op: str, limit: float) -> bool:
+    """Whether every value `result` allows (a censored one included) is `op` `limit` ("<", "<=", ">", ">=")."""
+    value, comparator = result.value, result.comparator
+    if op in ("<", "<="):
+        if comparator in (">", ">="):
+            return False
+        strict = op == "<" and comparator != "<"
+        return value < limit if strict else value <= limit
+    if comparator in ("<", "<="):
+        return False
+    strict = op == ">" and comparator != ">"
+    return value > limit if strict else value >= limit
+
+
+def assess(result: Reading, key: str | None = None) -> Abnormal | None:
+    """Grade one result: None when in range (or not gradable). Lab range first, then lab flag, then default range."""
+    family = FAMILY.get(key or result.analyte, key or result.analyte)
     flags = result.interpretation
     direction: str | None = None
+    if isinstance(result, UnreadableResult):
+        direction = ("low" if flags & LOW_FLAGS else "high" if flags & HIGH_FLAGS
+                     else "abnormal" if flags & ABNORMAL_FLAGS else None)
+        if direction is None:
+            return None
+        severity = "critical" if flags & CRITICAL_FLAGS else "moderate"
+        return Abnormal(result, direction, severity == "critical", "lab flag (value not readable)", severity=severity)
     if result.ref_low is not None or result.ref_high is not None:
         range_used = card_text.range_text(result)
-        if result.ref_low is not None and result.value < result.ref_low:
+        if result.ref_low is not None and beyond(result, "<", result.ref_low):
             direction = "low"
-        elif result.ref_high is not None and result.value > result.ref_high:
+        elif result.ref_high is not None and beyond(result, ">", result.ref_high):
             direction = "high"
     elif flags & ABNORMAL_FLAGS or "N" in flags:
         range_used = "lab flag"
-        if flags & LOW_FLAGS:
-            direction = "low"
-        elif flags & HIGH_FLAGS:
-            direction = "high"
-        elif flags & {"A", "AA"}:
-            direction = "abnormal"
+        direction = ("low" if flags & LOW_FLAGS else "high" if flags & HIGH_FLAGS
+                     else "abnormal" if flags & ABNORMAL_FLAGS else None)
     else:
-        range_used = card_text.range_text(result, default)
-        if default and result.value < default[0]:
+        low, high = DEFAULT_LOW.get(family), DEFAULT_HIGH.get(family)
+        range_used = card_text.range_text(result, (low.value if low else None, high.value if high else None))
+        if low is not None and beyond(result, low.compare, low.value):
             direction = "low"
-        elif default and result.value > default[1]:
+        elif high is not None and beyond(result, high.compare, high.value):
             direction = "high"
-    low_crit, high_crit = CRITICAL.get(key, (None, None))
-    beyond_critical = (low_crit is not None and result.value < low_crit) or (
-        high_crit is not None and result.value > high_crit)
-    if beyond_critical and direction is None:
-        direction = "low" if low_crit is not None and result.value < low_crit else "high"
+    # A value past a critical threshold is abnormal whatever range the lab sent.
+    for side in ("low", "high"):
+        crit = CRITICAL.get((family, side))
+        if direction is None and crit is not None and beyond(result, crit.compare, crit.value):
+            direction = side
     if direction is None:
         return None
-    critical = bool(flags & CRITICAL_FLAGS) or beyond_critical
-    return Abnormal(result, direction, critical, range_used)
+    crit = CRITICAL.get((family, direction))
+    moderate = MODERATE.get((family, direction))
+    if flags & CRITICAL_FLAGS or (crit is not None and beyond(result, crit.compare, crit.value)):
+        severity = "critical"
+    elif direction == "abnormal" or (moderate is not None and beyond(result, moderate.compare, moderate.value)):
+        severity = "moderate"
+    elif moderate is None:
+        severity = "moderate"
+    else:
+        severity = "mild"
+    return Abnormal(result, direction, severity == "critical", range_used, severity=severity)
 
 
-def calcium(facts: PatientFacts) -> tuple[LabResult, str, str] | None:
-    """The calcium to grade: (result, grading key, note). Corrected > ionized > total, newest first."""
-    total = facts.latest("calcium-total", LOOKBACK)
+def calcium(facts: PatientFacts) -> tuple[Reading, str, str] | None:
+    """The calcium to grade: (result, grading key, how it was chosen). Ionized > lab-corrected > total."""
+    total = facts.latest_any("calcium-total", LOOKBACK)
     ionized = facts.latest("calcium-ionized", LOOKBACK)
     reported_corrected = facts.latest("calcium-corrected", LOOKBACK)
     if ionized is not None and (total is None or ionized.day >= total.day):
-        return ionized, "calcium-ionized", ""
+        return ionized, "calcium-ionized", "ionized calcium (measured; used before total calcium)"
     if reported_corrected is not None and (total is None or reported_corrected.day >= total.day):
-        return reported_corrected, "calcium-corrected", "corrected by the lab"
+        return reported_corrected, "calcium-corrected", "corrected for albumin by the lab"
     if total is None:
         return None
+    if isinstance(total, UnreadableResult):
+        return total, "calcium-total", ""
     albumin = next((a for a in facts.results("albumin", LOOKBACK) if a.day == total.day), None)
     if albumin is None:
-        return total, "calcium-total", "not corrected: no albumin from the same day"
-    corrected_value = total.value + CALCIUM_PER_ALBUMIN * (ALBUMIN_REFERENCE_G_DL - albumin.value)
-    corrected = replace(total, analyte="calcium-corrected", value=corrected_value,
-                        original=f"total {card_text.fmt_value(total.value)} mg/dL, "
-                                 f"albumin {card_text.fmt_value(albumin.value)} g/dL")
-    return corrected, "calcium-corrected", "estimated (Payne 1973); unreliable in CKD and critical illness"
+        return total, "calcium-total", "total calcium, not corrected: no albumin from the same day"
+    albumin_g_dl = albumin.value_in("g/dL")
+    if not ALBUMIN_CORRECT_BELOW.met(albumin_g_dl):
+        return total, "calcium-total", (f"total calcium; albumin {card_text.fmt_value(albumin_g_dl)} g/dL is not low, "
+                                        "so no correction")
+    corrected_value = total.value_in("mg/dL") + CALCIUM_PER_ALBUMIN.value * (
+        ALBUMIN_CORRECT_BELOW.value - albumin_g_dl)
+    corrected = replace(total, analyte="calcium-corrected", value=corrected_value, unit="mg/dL", converted=True,
+                        original=f"total {card_text.fmt_value(total.value_in('mg/dL'))} mg/dL, "
+                                 f"albumin {card_text.fmt_value(albumin_g_dl)} g/dL")
+    return corrected, "calcium-corrected", ("corrected for albumin (Payne 1973): an estimate, unreliable in kidney "
+                                            "failure and critical illness; ionized calcium confirms")
 
 
-def latest_graded(facts: PatientFacts) -> list[tuple[LabResult, str, str]]:
-    graded: list[tuple[LabResult, str, str]] = []
+def latest_graded(facts: PatientFacts) -> list[tuple[Reading, str, str]]:
+    graded: list[tuple[Reading, str, str]] = []
     for analyte in ("potassium", "magnesium", "sodium"):
-        result = facts.latest(analyte, LOOKBACK)
+        result = facts.latest_any(analyte, LOOKBACK)
         if result is not None:
             graded.append((result, analyte, ""))
     ca = calcium(facts)
@@ -148,87 +217,259 @@ def latest_graded(facts: PatientFacts) -> list[tuple[LabResult, str, str]]:
 def _applies(facts: PatientFacts) -> Finding | None:
     abnormal: list[Abnormal] = []
     normal: list[LabResult] = []
+    unreadable: list[UnreadableResult] = []
     for result, key, note in latest_graded(facts):
         graded = assess(result, key)
-        if graded is None:
-            normal.append(result)
-        else:
+        if graded is not None:
             abnormal.append(replace(graded, note=note))
+        elif isinstance(result, UnreadableResult):
+            unreadable.append(result)
+        else:
+            normal.append(result)
     if not abnormal:
         return None
-    abnormal.sort(key=lambda a: (not a.critical, a.result.analyte))
-    return Finding(tuple(abnormal), tuple(normal))
+    abnormal.sort(key=lambda a: (-SEVERITY_RANK[a.severity], KEYS.index(a.family) if a.family in KEYS else 9))
+    return Finding(tuple(abnormal), tuple(normal), tuple(unreadable))
 
 
-DIURETIC_LINKS = {  # clinical-reference.md §5.2 (standard pharmacology)
+# Drug classes that explain an abnormality, by (family, direction): standard pharmacology, as summarised in the
+# hyperkalaemia guideline's list of potassium-raising drugs (UK Kidney Association 2020) and the drug labels.
+DIURETIC_LINKS: dict[tuple[str, str], tuple[str, ...]] = {
     ("potassium", "low"): ("loop-diuretic", "thiazide-diuretic"),
     ("magnesium", "low"): ("loop-diuretic", "thiazide-diuretic"),
-    ("sodium", "low"): ("thiazide-diuretic", "loop-diuretic"),
-    ("calcium-corrected", "high"): ("thiazide-diuretic",), ("calcium-total", "high"): ("thiazide-diuretic",),
-    ("calcium-ionized", "high"): ("thiazide-diuretic",),
-    ("calcium-corrected", "low"): ("loop-diuretic",), ("calcium-total", "low"): ("loop-diuretic",),
-    ("calcium-ionized", "low"): ("loop-diuretic",),
+    ("sodium", "low"): ("thiazide-diuretic",),  # loops lower sodium far less often (European guideline 2014)
+    ("calcium", "high"): ("thiazide-diuretic",), ("calcium-ionized", "high"): ("thiazide-diuretic",),
+    ("calcium", "low"): ("loop-diuretic",), ("calcium-ionized", "low"): ("loop-diuretic",),
 }
+POTASSIUM_RAISING = ("ace-inhibitor", "arb", "arni", "mra", "potassium-sparing-diuretic", "trimethoprim", "nsaid",
+                     "heparin", "calcineurin-inhibitor", "potassium-supplement")
+POTASSIUM_RAISING_TEXT = ("ACE inhibitors, ARBs, sacubitril/valsartan, spironolactone/eplerenone and other "
+                          "potassium-sparing diuretics, trimethoprim, NSAIDs, heparins, ciclosporin/tacrolimus, "
+                          "potassium supplements")
+
+
+def diuretic_explains(a: Abnormal) -> tuple[str, ...]:
+    """The diuretic classes that can explain abnormality `a` (a thiazide only a mild hypercalcaemia)."""
+    classes = DIURETIC_LINKS.get((a.family, a.direction), ())
+    ceiling = THIAZIDE_MAX_CALCIUM.get(a.family)
+    if a.direction == "high" and ceiling is not None and isinstance(a.result, LabResult):
+        value = a.result.value_in(ceiling.unit)
+        if not ceiling.met(value) or a.result.comparator in (">", ">="):
+            classes = tuple(c for c in classes if c != "thiazide-diuretic")
+    elif a.direction == "high" and ceiling is not None:
+        classes = ()  # an unreadable value: its size is unknown
+    return classes
+
+
+def _names(facts: PatientFacts, classes: tuple[str, ...]) -> list[str]:
+    return sorted({m.ingredient for c in classes for m in facts.medications(c)})
+
+
+def _dated_names(facts: PatientFacts, classes: tuple[str, ...]) -> list[str]:
+    """The drugs of `classes` with the date of their earliest current record ("enoxaparin (since 2026-09-10)"), so
+    that a clinician can tell a long-standing drug from an order that may have ended."""
+    since: dict[str, str | None] = {}
+    for med in (m for c in classes for m in facts.medications(c)):
+        day = med.date.date().isoformat() if med.date else None
+        known = since.get(med.ingredient)
+        since[med.ingredient] = min(d for d in (known, day) if d) if (known or day) else None
+    return [f"{name} (since {day})" if day else name for name, day in sorted(since.items())]
+
+
+_WHY: dict[tuple[str, str], str] = {
+    ("potassium", "low"): "Low potassium causes muscle cramps and weakness and, when severe, arrhythmias.",
+    ("potassium", "high"): ("High potassium causes muscle weakness, paraesthesia and dangerous arrhythmias; it is "
+                            "not a cause of cramps. A haemolysed or delayed sample can raise it falsely."),
+    ("magnesium", "low"): ("Low magnesium causes cramps and makes low potassium and low calcium hard to correct."),
+    ("magnesium", "high"): ("High magnesium causes weakness, low reflexes and low blood pressure, usually with "
+                            "kidney impairment or magnesium-containing drugs; it is not a cause of cramps."),
+    ("calcium", "low"): "Low calcium causes muscle cramps, spasms (tetany) and tingling.",
+    ("calcium", "high"): ("High calcium causes weakness, thirst, polyuria, constipation and bone pain rather than "
+                          "cramps; most cases are primary hyperparathyroidism or malignancy."),
+    ("sodium", "low"): "Low sodium causes cramps, weakness, unsteadiness and confusion.",
+    ("sodium", "high"): "High sodium means a water deficit (low intake or losses) and causes weakness and confusion.",
+}
+_WHY["calcium-ionized", "low"] = _WHY["calcium", "low"]
+_WHY["calcium-ionized", "high"] = _WHY["calcium", "high"]
+
+_SUMMARY_TAIL: dict[tuple[str, str], str] = {
+    ("potassium", "high"): "not a cramp cause; review K-raising drugs",
+    ("calcium", "high"): "check PTH", ("calcium-ionized", "high"): "check PTH",
+    ("magnesium", "high"): "check kidney function and supplements",
+    ("sodium", "high"): "assess water deficit",
+}
+DIRECTION_WORDS = {"low": "Low", "high": "High", "abnormal": "Abnormal"}
+
+
+def _steps(a: Abnormal, facts: PatientFacts, families: set[str]) -> list[str]:
+    """Next steps for one abnormality: direction- and severity-specific, never another direction's advice."""
+    family, direction, severity = a.family, a.direction, a.severity
+    value = card_text.value_text(a.result)
+    steps: list[str] = []
+    if (family, direction) == ("potassium", "high"):
+        if severity == "critical":
+            crit = CRITICAL[family, direction]
+            steps.append(f"Potassium {value} ({crit.text}: severe hyperkalaemia) is an emergency: 12-lead ECG now and "
+                         "start the acute hyperkalaemia treatment pathway today (UK Kidney Association 2020).")
+        elif severity == "moderate":
+            steps.append(f"Potassium {MODERATE[family, direction].text}: 12-lead ECG now and repeat potassium today "
+                         "(UK Kidney Association 2020).")
+        else:
+            steps.append("Repeat potassium on a fresh, promptly analysed sample with creatinine/eGFR.")
+        raisers = _dated_names(facts, POTASSIUM_RAISING)
+        if raisers:
+            steps.append(f"Review the potassium-raising drugs on the list: {', '.join(raisers)} - confirm each is "
+                         "still taken, then reduce or hold as appropriate.")
+        else:
+            steps.append(f"Look for potassium-raising drugs ({POTASSIUM_RAISING_TEXT}) and kidney impairment.")
+        steps.append("Do not give potassium or magnesium supplements; stop any potassium supplement.")
+    elif (family, direction) == ("potassium", "low"):
+        if severity == "critical":
+            steps.append(f"Potassium {CRITICAL[family, direction].text} is critical: ECG now and urgent "
+                         "replacement with monitoring.")
+        elif severity == "moderate":
+            steps.append(f"Potassium {MODERATE[family, direction].text}: ECG and same-day review.")
+        steps.append("Repeat potassium with magnesium to confirm.")
+        if "magnesium" not in families:
+            steps.append("Check magnesium: low potassium does not correct while magnesium is low.")
+        steps.append("Look for the cause: diuretics, beta-2 agonists, vomiting or diarrhoea; replace potassium "
+                     "(clinician decision).")
+    elif (family, direction) == ("magnesium", "low"):
+        if severity == "critical":
+            steps.append(f"Magnesium {CRITICAL[family, direction].text} is critical: ECG and urgent replacement "
+                         "with monitoring.")
+        steps.append("Repeat magnesium with potassium and calcium.")
+        steps.append("Look for the cause: long-term proton-pump inhibitor, diuretics, alcohol, diarrhoea; replace "
+                     "magnesium (clinician decision).")
+    elif (family, direction) == ("magnesium", "high"):
+        if severity == "critical":
+            steps.append(f"Magnesium {CRITICAL[family, direction].text} is critical: ECG and same-day review.")
+        steps.append("Stop magnesium-containing supplements, antacids and laxatives; check creatinine/eGFR.")
+    elif direction == "low" and family in ("calcium", "calcium-ionized"):
+        if severity == "critical":
+            steps.append(f"Calcium {CRITICAL[family, direction].text} is critical: ECG (QT) and same-day review.")
+        if family == "calcium":
+            steps.append("Confirm with an ionized calcium (or an albumin from the same draw).")
+        steps.append("Check magnesium, phosphate, creatinine, PTH and 25-OH vitamin D.")
+    elif direction == "high" and family in ("calcium", "calcium-ionized"):
+        if severity == "critical":
+            steps.append(f"Calcium {CRITICAL[family, direction].text} is critical: same-day assessment (fluids, "
+                         "ECG).")
+        if family == "calcium":
+            steps.append("Repeat calcium with albumin, or an ionized calcium.")
+        steps.append("Check PTH; if PTH is low or suppressed, PTHrP and a search for malignancy.")
+        steps.append("Stop calcium and vitamin D supplements.")
+    elif (family, direction) == ("sodium", "low"):
+        if severity == "critical" or (isinstance(a.result, LabResult) and beyond(a.result, SODIUM_PROFOUND.compare,
+                                                                                 SODIUM_PROFOUND.value)):
+            steps.append(f"Sodium {SODIUM_PROFOUND.text} (profound): same-day assessment of symptoms; raise sodium "
+                         f"by no more than {SODIUM_MAX_CORRECTION.value:g} mmol/L in the first 24 h "
+                         "(European hyponatraemia guideline 2014).")
+        steps.append("Repeat sodium with serum osmolality, urine sodium and urine osmolality.")
+        steps.append("Review sodium-lowering drugs (thiazides, SSRIs, carbamazepine, vincristine) and fluid intake.")
+    elif (family, direction) == ("sodium", "high"):
+        if severity == "critical":
+            steps.append(f"Sodium {CRITICAL[family, direction].text} is critical: same-day assessment; lower sodium "
+                         "slowly.")
+        steps.append("Assess fluid intake, losses and volume status; repeat sodium.")
+    else:
+        steps.append("Repeat the test and review with the lab's comment.")
+    return steps
+
+
+def _part(a: Abnormal) -> str:
+    name = card_text.ANALYTE_NAMES[a.result.analyte].lower()
+    return f"{DIRECTION_WORDS[a.direction].lower()} {name} {card_text.value_text(a.result)}"
 
 
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     first = finding.abnormal[0]
-    critical = any(a.critical for a in finding.abnormal)
-    indicator = Indicator.CRITICAL if critical else Indicator.WARNING
-    parts = [f"{card_text.ANALYTE_NAMES[a.result.analyte]} {a.direction} {card_text.value_text(a.result)}"
-             f" ({a.result.day.isoformat()})" for a in finding.abnormal]
-    prefix = "Critical electrolyte value" if critical else "Electrolyte imbalance"
-    summary = f"{prefix}: " + "; ".join(parts) + " - can cause night leg cramps"
-    rows = [(a.result, a.range_used, ("**critical** " if a.critical else "") + a.direction
-             + (f"; {a.note}" if a.note else "")) for a in finding.abnormal]
-    rows += [(r, card_text.range_text(r, DEFAULT_RANGES.get(r.analyte)), "in range") for r in finding.normal]
+    indicator = first.indicator
+    parts = "; ".join(_part(a) for a in finding.abnormal)
+    day = first.result.day.isoformat()
+    if first.severity == "critical":
+        prefix = "Critical: "
+        tail = ("ECG now, emergency" if (first.family, first.direction) == ("potassium", "high")
+                else "same-day review")
+    else:
+        prefix = ""
+        tail = _SUMMARY_TAIL.get((first.family, first.direction), "can cause night leg cramps")
+    summary = f"{prefix}{parts} ({day}) - {tail}"
+    summary = summary[0].upper() + summary[1:]
+    rows = [(a.result, a.range_used, f"**{a.severity}** {a.direction}" + (f"; {a.note}" if a.note else ""))
+            for a in finding.abnormal]
+    rows += [(r, card_text.range_text(r, _default(r)), "in range") for r in finding.normal]
+    rows += [(u, "-", "could not be read") for u in finding.unreadable]
+    families = {a.family for a in finding.abnormal}
+    why = []
+    for a in finding.abnormal:
+        text = _WHY.get((a.family, a.direction))
+        if text and text not in why:
+            why.append(text)
     related = []
     for a in finding.abnormal:
-        classes = DIURETIC_LINKS.get((a.result.analyte, a.direction), ())
-        meds = [m for c in classes for m in facts.medications(c)]
-        if meds:
-            names = ", ".join(sorted({m.ingredient for m in meds}))
-            related.append(f"{card_text.ANALYTE_NAMES[a.result.analyte]} {a.direction} may be explained by "
-                           f"{names} (see the *Diuretic effect* card).")
-        family = "calcium" if a.result.analyte.startswith("calcium") else a.result.analyte
+        name = card_text.ANALYTE_NAMES[a.result.analyte]
+        diuretics = _names(facts, diuretic_explains(a))
+        if diuretics:
+            related.append(f"{DIRECTION_WORDS[a.direction]} {name.lower()} may be explained by {', '.join(diuretics)} (see the "
+                           "*Diuretic effect* card).")
+        elif (a.family, a.direction) in (("calcium", "high"), ("calcium-ionized", "high")) and _names(
+                facts, ("thiazide-diuretic",)):
+            related.append(f"A thiazide causes only mild hypercalcaemia (corrected calcium "
+                           f"{THIAZIDE_MAX_CALCIUM['calcium'].text}); this value points to another cause.")
+        if (a.family, a.direction) == ("potassium", "high"):
+            raisers = _dated_names(facts, POTASSIUM_RAISING)
+            if raisers:
+                related.append(f"Potassium-raising drugs on the list: {', '.join(raisers)}.")
+        family = "calcium" if a.family.startswith("calcium") else a.family
         others = sorted({m.ingredient for e in drug_effects.EFFECTS if (family, a.direction) in e.labs
                          for m in facts.medications(e.drug_class)})
         if others:
-            related.append(f"{card_text.ANALYTE_NAMES[a.result.analyte]} {a.direction} may also be explained by "
-                           f"{', '.join(others)} (see the *Medication side effect* card).")
-    steps = ["Repeat a basic metabolic panel with magnesium (and albumin or ionized calcium) to confirm."]
-    analytes = {a.result.analyte for a in finding.abnormal}
-    if "potassium" in analytes and "magnesium" not in analytes:
-        steps.append("Check magnesium: hypokalaemia is refractory while magnesium is low.")
-    if any(a.critical for a in finding.abnormal) or any(
-            a.result.analyte == "potassium" and (a.result.value < 3.0 or a.result.value >= 6.0)
-            for a in finding.abnormal):
-        steps.append("Consider an ECG (K < 3.0 or >= 6.0 mmol/L, or a critical value) and same-day review.")
-    steps.append("Look for culprit drugs and GI or renal losses; replete magnesium before or with potassium.")
-    detail = (
-        "Low or high potassium, magnesium, calcium or sodium can cause muscle cramps and leg pain at night.\n\n"
-        + card_text.lab_table(rows, facts.now)
-        + ("\n\n**Related:** " + " ".join(related) if related else "")
-        + "\n\n**Next steps:**\n" + "\n".join(f"- {s}" for s in steps)
-    )
+            related.append(f"{DIRECTION_WORDS[a.direction]} {name.lower()} may also be explained by {', '.join(others)} (see "
+                           "the *Medication side effect* card).")
+    steps: list[str] = []
+    for a in finding.abnormal:
+        steps += [s for s in _steps(a, facts, families) if s not in steps]
+    detail = "\n\n".join(p for p in (
+        " ".join(why),
+        card_text.lab_table(rows, facts.now),
+        card_text.bullets("Related", related),
+        card_text.bullets("Next steps", steps),
+    ) if p)
     orders = card_text.lab_orders("bmp", "magnesium")
-    if any(a.result.analyte.startswith("calcium") for a in finding.abnormal):
+    if any(a.family.startswith("calcium") for a in finding.abnormal):
         orders += card_text.lab_orders("albumin", "calcium-ionized")
     suggestion = card_text.order_suggestion("Repeat basic metabolic panel and magnesium", facts.patient_id, orders,
-                                            reason=f"Confirm {first.result.analyte} {first.direction}",
-                                            recommended=True)
+                                            reason=f"Confirm {first.direction} {first.result.analyte}",
+                                            recommended=first.severity != "critical" or None)
+    keys = ["ctcae-v5"]
+    if "potassium" in families and any(a.direction == "high" for a in finding.abnormal if a.family == "potassium"):
+        keys.insert(0, "hyperkalaemia-2020")
+    if "sodium" in families:
+        keys.append("hyponatraemia-2014")
+    if any(a.note.startswith("corrected for albumin (Payne") for a in finding.abnormal):
+        keys.append("payne-1973")
     return card_text.make_card(rule=RULE, indicator=indicator, summary_text=summary, detail=detail,
-                               guideline_keys=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020"),
-                               suggestions=[suggestion], facts=facts)
+                               guideline_keys=tuple(dict.fromkeys(keys)), suggestions=[suggestion], facts=facts)
+
+
+def _default(result: LabResult) -> tuple[float | None, float | None] | None:
+    family = FAMILY.get(result.analyte)
+    if family is None:
+        return None
+    return DEFAULT_LOW[family].value, DEFAULT_HIGH[family].value
 
 
 RULE = Rule(
-    id="electrolyte-imbalance", version="1.1.0", topic=Topic.ELECTROLYTE_IMBALANCE, hooks=frozenset({PATIENT_VIEW}),
+    id="electrolyte-imbalance", version="2.0.0", topic=Topic.ELECTROLYTE_IMBALANCE, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=ANALYTES,
-    summary="Latest potassium, magnesium, calcium or sodium out of range (lab range first).",
-    fires_when="latest K, Mg, Ca (corrected/ionized) or Na within 90 days is outside the lab's range, lab flag or "
-               "default range",
-    quiet_when="all latest values in range, or no results within 90 days",
-    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "payne-1973"),
+    summary="Newest potassium, magnesium, calcium or sodium out of range, graded by direction and severity.",
+    fires_when="newest K, Mg, Na or Ca (ionized, lab-corrected, or total corrected for albumin < 4.0 g/dL) within "
+               "90 days is outside the lab's applicable range, flagged L/H/LL/HH, or outside the default range",
+    quiet_when="every newest value in range, or no results within 90 days",
+    advice="Direction-specific: low K/Mg/Ca/Na - confirm, find the cause, replace; K >= 6.0 mmol/L - 12-lead ECG "
+           "now, K >= 6.5 mmol/L - the emergency pathway, the potassium-raising drugs on the list named and no "
+           "supplements; high calcium - PTH (PTHrP if suppressed); profound low sodium - slow correction.",
+    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "payne-1973", "wermers-2007"),
 )

@@ -2,7 +2,7 @@
 
 Fires when: a draft order starts a loop, thiazide(-like) or potassium-sparing diuretic (see cards.order_checks: not
   already current) AND the latest result within 90 days shows an abnormality that class causes: thiazide with low
-  sodium, high calcium, low potassium or low magnesium; loop diuretic with low potassium, low magnesium or low
+  sodium, mild high calcium (the electrolyte rule's thiazide ceiling), low potassium or low magnesium; loop diuretic with low potassium, low magnesium or low
   calcium (the same table as the patient-view rule diuretic-effect); potassium-sparing diuretic (spironolactone,
   eplerenone, amiloride, triamterene) with high potassium. Graded by the lab's range, else its flag, else the
   default range.
@@ -11,9 +11,9 @@ Quiet when: no such draft; the diuretic is already current (a re-order); or the 
   range or not measured within 90 days.
 Needs: draftOrders, medications (+ medicationRequests), observations (potassium, magnesium, sodium, calcium,
   albumin).
-References: clinical-reference.md §5.2 (drug -> lab, standard pharmacology); CTCAE v5.0 (2017) for the ranges;
-  European hyponatraemia guideline 2014 (thiazide-induced hyponatraemia); UK Kidney Association hyperkalaemia
-  guideline 2020.
+References: CTCAE v5.0 (2017) for the grades; European hyponatraemia guideline 2014 (thiazide-induced
+  hyponatraemia); UK Kidney Association hyperkalaemia guideline 2020 (potassium-sparing diuretics and MRAs raise
+  potassium); Wermers 2007 (a thiazide explains only a mild hypercalcaemia).
 """
 from __future__ import annotations
 
@@ -28,10 +28,7 @@ from cards.topics import Topic
 K_SPARING = "potassium-sparing-diuretic"
 CLASSES = diuretic_effect.DIURETIC_CLASSES + (K_SPARING,)
 CLASS_NAMES = {**diuretic_effect.CLASS_NAMES, K_SPARING: "potassium-sparing diuretic"}
-# Loop and thiazide: the patient-view table. Potassium-sparing: raises potassium (clinical-reference.md §5.2; risk
-# highest with CKD, ACE inhibitors/ARBs and NSAIDs).
-TYPICAL = {**diuretic_effect.TYPICAL, K_SPARING: frozenset({("potassium", "high")})}
-MECHANISM = {  # clinical-reference.md §5.2
+MECHANISM = {  # standard pharmacology, as in the drug labels and the guidelines under References
     "loop-diuretic": "loop diuretics waste potassium and magnesium and raise urinary calcium loss",
     "thiazide-diuretic": "thiazides lower sodium (most in older women), waste potassium and magnesium and raise "
                          "calcium (hypocalciuria)",
@@ -45,8 +42,15 @@ def _worsened(abnormal: list[electrolytes.Abnormal], drug_class: str) -> list[or
     verb = {"low": "lowers it further", "high": "raises it further"}
     return [order_checks.lab_evidence(a.result, f"{a.direction}; a {name} {verb[a.direction]}", a.range_used,
                                       qualifier=a.direction)
-            for a in abnormal if a.direction in verb
-            and (a.result.analyte.partition("-")[0], a.direction) in TYPICAL[drug_class]]
+            for a in abnormal if a.direction in verb and _worsens(a, drug_class)]
+
+
+def _worsens(a: electrolytes.Abnormal, drug_class: str) -> bool:
+    """Loop and thiazide: the patient-view table (electrolytes.diuretic_explains). Potassium-sparing diuretics and
+    MRAs raise potassium (UK Kidney Association 2020: among the drugs to review in hyperkalaemia)."""
+    if drug_class == K_SPARING:
+        return (a.family, a.direction) == ("potassium", "high")
+    return drug_class in electrolytes.diuretic_explains(a)
 
 
 def _applies(facts: PatientFacts) -> OrderFinding | None:
@@ -60,7 +64,7 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
         evidence = [e for c in classes for e in _worsened(abnormal, c)]
         if evidence:
             mechanism = "; ".join(MECHANISM[c] for c in classes)
-            hits.append(Hit(draft, tuple(evidence), f"{mechanism} (clinical-reference.md §5.2)."))
+            hits.append(Hit(draft, tuple(evidence), f"{mechanism}."))
     return OrderFinding(tuple(hits)) if hits else None
 
 
@@ -69,14 +73,13 @@ def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
         RULE, finding, facts, headline=order_checks.worsens_headline,
         intro="Low potassium, magnesium, sodium or calcium, or high calcium or potassium, cause muscle cramps, "
               "weakness and leg pain at night. Starting a diuretic that causes the same disturbance makes it worse.",
-        next_steps=["Correct the electrolyte first (replete magnesium before or with potassium), or choose a "
-                    "diuretic that does not worsen it.",
+        next_steps=["Correct the electrolyte first, or choose a diuretic that does not worsen it.",
                     "If the diuretic is needed, recheck a basic metabolic panel and magnesium after starting it."],
         guideline_keys=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020"))
 
 
 RULE = Rule(
-    id="order-diuretic-effect", version="1.0.0", topic=Topic.DIURETIC_EFFECT,
+    id="order-diuretic-effect", version="1.1.0", topic=Topic.DIURETIC_EFFECT,
     hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=electrolytes.ANALYTES, drug_classes=CLASSES,
@@ -84,5 +87,7 @@ RULE = Rule(
     fires_when="draft starts a thiazide with low Na, high Ca, low K or low Mg; a loop diuretic with low K, low Mg "
                "or low Ca; a potassium-sparing diuretic with high K (latest result within 90 days)",
     quiet_when="diuretic already current (re-order), or the relevant electrolytes in range or not measured in 90 days",
-    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020"),
+    advice="Remove the draft or correct the electrolyte first, or choose a diuretic that does not worsen it; if "
+           "needed, recheck a basic metabolic panel and magnesium after starting.",
+    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "wermers-2007"),
 )

@@ -34,6 +34,39 @@ ATORVASTATIN = ("617312", "atorvastatin 10 MG Oral Tablet")
 LOCAL = "http://hospital.example.org/fhir/CodeSystem/problem-list"
 
 Chart = dict[str, list[dict[str, Any]]]
+HCTZ = ("310798", "hydrochlorothiazide 25 MG Oral Tablet")
+LISINOPRIL = ("314076", "lisinopril 10 MG Oral Tablet")
+RANGE_MEANING = "http://terminology.hl7.org/CodeSystem/referencerange-meaning"
+
+
+def _censored_potassium() -> dict[str, Any]:
+    """A critical potassium as labs send it below the reportable range: comparator "<" and flag LL."""
+    o = obs("2823-3", 2.5, "mmol/L", days=1, low=3.5, high=5.1, flag="LL")
+    o["valueQuantity"]["comparator"] = "<"
+    return o
+
+
+def _string_potassium() -> dict[str, Any]:
+    o = obs("2823-3", None, days=1, flag="LL")
+    o["valueString"] = "<2.5"
+    return o
+
+
+def _us_core_potassium() -> dict[str, Any]:
+    """US Core's serum potassium example, re-dated: 5.4 mmol/L with its normal range 3.5-5.5 (type normal)."""
+    o = obs("2823-3", 5.4, "mmol/L", days=2, low=3.5, high=5.5)
+    o["referenceRange"][0]["type"] = {"coding": [{"system": RANGE_MEANING, "code": "normal",
+                                                  "display": "Normal Range"}], "text": "Normal Range"}
+    return o
+
+
+def _magnesium_all_ages() -> dict[str, Any]:
+    o = obs("19123-9", 1.65, "mg/dL", days=2, low=1.6, high=2.6)
+    o["referenceRange"][0]["age"] = {"low": {"value": 0, "unit": "a", "system": "http://unitsofmeasure.org",
+                                             "code": "a"},
+                                     "high": {"value": 150, "unit": "a", "system": "http://unitsofmeasure.org",
+                                              "code": "a"}}
+    return o
 
 
 def _draw(bun: float, creatinine: float, sodium: float | None, osmolality: float | None = None,
@@ -105,14 +138,40 @@ CASES: dict[str, Chart] = {
         "conditions": [cond("G25.81", ICD10CM, verification="refuted")],
         "observations": [obs("2276-4", 20, "ng/mL", days=400)]},
     # dehydration
-    "fires-dehydration-ratio-21-osmolality-296": {"observations": _draw(21, 1.0, 140, osmolality=296)},
+    "fires-dehydration-ratio-21-osmolality-301": {"observations": _draw(21, 1.0, 140, osmolality=301)},
+    # Measured 297 is not dehydration: 295 is the threshold of *calculated* osmolarity (ESPEN 2019).
+    "quiet-dehydration-measured-osmolality-297": {"observations": _draw(30, 1.0, 140, osmolality=297)},
     "quiet-dehydration-ratio-20": {"observations": _draw(20, 1.0, 140, osmolality=300)},
-    "quiet-dehydration-osmolality-295": {"observations": _draw(30, 1.0, 140, osmolality=295)},
+    "quiet-dehydration-osmolality-300": {"observations": _draw(30, 1.0, 140, osmolality=300)},
     "quiet-dehydration-sodium-from-another-day": {"observations": _draw(30, 1.0, 144, days=3)
                                                   + [obs("2692-2", 300, "mosm/kg", days=5)]},
     "quiet-dehydration-stale-draw": {"observations": _draw(30, 1.0, 140, osmolality=305, days=91)},
     "multi-dehydration-sodium-161-on-furosemide": {"observations": _draw(36, 1.2, 161),
                                                    "medications": [med(*FUROSEMIDE)]},
+    # issue 13 classes: lab ranges, censored results, direction and severity, calcium, monitoring
+    "multi-censored-potassium-ll-on-furosemide": {"observations": [_censored_potassium()],
+                                                  "medications": [med(*FUROSEMIDE)]},
+    "multi-string-potassium-ll-on-furosemide": {"observations": [_string_potassium()],
+                                                "medications": [med(*FUROSEMIDE)]},
+    "quiet-us-core-potassium-5-4-normal-range-5-5": {"observations": [_us_core_potassium()]},
+    "quiet-magnesium-inside-lab-range-for-all-ages": {"observations": [_magnesium_all_ages()]},
+    "fires-electrolyte-imbalance-potassium-6-5-on-lisinopril-critical": {
+        "observations": [obs("2823-3", 6.5, "mmol/L", days=1, low=3.5, high=5.1)],
+        "medications": [med(*LISINOPRIL)]},
+    "multi-calcium-13-6-on-thiazide-not-explained": {
+        "observations": [obs("17861-6", 13.6, "mg/dL", days=2, low=8.6, high=10.2)], "medications": [med(*HCTZ)]},
+    "quiet-calcium-8-6-with-albumin-4-79": {"observations": [obs("17861-6", 8.6, "mg/dL", days=2, low=8.6, high=10.2),
+                                                             obs("1751-7", 4.79, "g/dL", days=2, low=3.5, high=5.0)]},
+    "quiet-thiazide-stable-user-yearly-panel": {
+        "observations": [obs("2823-3", 4.2, "mmol/L", days=200, low=3.5, high=5.1),
+                         obs("2951-2", 139, "mmol/L", days=200, low=135, high=145)],
+        "medications": [med(*HCTZ)]},
+    "fires-diuretic-effect-no-panel-since-start-info": {
+        "observations": [obs("2823-3", 4.2, "mmol/L", days=200, low=3.5, high=5.1)],
+        "medicationRequests": [med(*HCTZ, resource="MedicationRequest", authoredOn="2026-10-01")]},
+    "fires-dehydration-calculated-osmolarity": {
+        "observations": _draw(30, 1.0, 138) + [obs("2823-3", 4.0, "mmol/L", days=3, low=3.5, high=5.1),
+                                               obs("2345-7", 190, "mg/dL", days=3, low=70, high=99)]},
     # nerve-compression
     "fires-nerve-compression-icd-without-dot": {"conditions": [cond("M5416", ICD10CM,
                                                                     display="Radiculopathy, lumbar region")]},
@@ -143,10 +202,17 @@ CASES: dict[str, Chart] = {
 }
 
 EXPECTED: dict[str, list[tuple[str, str]]] = {
-    "multi-albuterol-contained-low-potassium": [("electrolyte-imbalance", "warning"),
-                                                ("medication-effect", "warning")],
-    "multi-vincristine-low-sodium": [("electrolyte-imbalance", "warning"), ("medication-effect", "warning")],
-    "multi-omeprazole-low-magnesium": [("electrolyte-imbalance", "warning"), ("medication-effect", "warning")],
+    # Mild abnormalities (CTCAE grade 1, or mild hyponatraemia): info, and the drug that explains one as urgent.
+    "multi-albuterol-contained-low-potassium": [("electrolyte-imbalance", "info"), ("medication-effect", "info")],
+    "multi-vincristine-low-sodium": [("electrolyte-imbalance", "info"), ("medication-effect", "info")],
+    "multi-omeprazole-low-magnesium": [("electrolyte-imbalance", "info"), ("medication-effect", "info")],
+    "multi-censored-potassium-ll-on-furosemide": [("electrolyte-imbalance", "critical"),
+                                                  ("diuretic-effect", "warning")],
+    "multi-string-potassium-ll-on-furosemide": [("electrolyte-imbalance", "critical"),
+                                                ("diuretic-effect", "warning")],
+    # The thiazide is not offered as the cause of 13.6 mg/dL; its card is only the missing K/Na monitoring.
+    "multi-calcium-13-6-on-thiazide-not-explained": [("electrolyte-imbalance", "critical"), ("diuretic-effect", "info")],
+    # Furosemide does not explain a high sodium; its card is only the missing potassium (this draw has none).
     "multi-dehydration-sodium-161-on-furosemide": [("dehydration", "critical"), ("electrolyte-imbalance", "critical"),
                                                    ("diuretic-effect", "info")],
     "multi-every-cause": [

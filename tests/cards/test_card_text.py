@@ -1,4 +1,4 @@
-"""Draft orders carry only LOINC codes the terminology package knows (verified in clinical-reference.md §1.2)."""
+"""Draft orders carry only LOINC codes the terminology package knows (each with its provenance in the lab value sets)."""
 from __future__ import annotations
 
 import pytest

@@ -12,12 +12,16 @@ T = "dehydration"
 
 
 def draw(bun: float = 30.0, creatinine: float = 1.0, sodium: float | None = 150.0, osm: float | None = None,
-         days: float = 3) -> list[dict[str, Any]]:
+         days: float = 3, potassium: float | None = None, glucose: float | None = None) -> list[dict[str, Any]]:
     out = [obs("3094-0", bun, "mg/dL", days=days), obs("2160-0", creatinine, "mg/dL", days=days)]
     if sodium is not None:
         out.append(obs("2951-2", sodium, "mmol/L", days=days))
     if osm is not None:
         out.append(obs("2692-2", osm, "mosm/kg", days=days))
+    if potassium is not None:
+        out.append(obs("2823-3", potassium, "mmol/L", days=days))
+    if glucose is not None:
+        out.append(obs("2345-7", glucose, "mg/dL", days=days))
     return out
 
 
@@ -40,14 +44,37 @@ def test_sodium_cut_offs(sodium: float, expected: str | None) -> None:
     assert indicator(T, *draw(sodium=sodium)) == expected
 
 
-@pytest.mark.parametrize(("osm", "expected"), [(294.0, None), (295.0, None), (296.0, "warning")])
-def test_osmolality_cut_off(osm: float, expected: str | None) -> None:
+def test_thresholds_equal_espen_2019() -> None:
+    from cards.knowledge import threshold
+
+    assert threshold("dehydration.measured-osmolality").value == 300
+    assert threshold("dehydration.calculated-osmolarity").value == 295
+    assert [threshold(f"dehydration.osmolarity-{k}").value for k in ("sodium-potassium", "glucose", "constant")] \
+        == [1.86, 1.15, 14]
+
+
+@pytest.mark.parametrize(("osm", "expected"), [(295.0, None), (297.0, None), (300.0, None), (301.0, "warning")])
+def test_measured_osmolality_cut_off(osm: float, expected: str | None) -> None:
+    """Measured 297 is not dehydration: 295 is the calculated-osmolarity threshold, measured is > 300 (ESPEN 2019)."""
     assert indicator(T, *draw(sodium=140.0, osm=osm)) == expected
 
 
 def test_osmolality_without_sodium() -> None:
-    c = card(T, *draw(sodium=None, osm=300.0))
-    assert c is not None and "osmolality 300 mOsm/kg" in c.summary
+    c = card(T, *draw(sodium=None, osm=305.0))
+    assert c is not None and "osmolality 305 mOsm/kg" in c.summary
+
+
+@pytest.mark.parametrize(("glucose", "expected"), [(90.0, None), (200.0, "info")])
+def test_calculated_osmolarity_only_without_a_measured_value(glucose: float, expected: str | None) -> None:
+    # 1.86 x (Na 138 + K 4.0) + urea 10.7 (BUN 30 mg/dL / 2.8) + 14 = 288.8, plus 1.15 x glucose (mmol/L):
+    # glucose 90 mg/dL (5.0 mmol/L) -> 294.6 (quiet); 200 mg/dL (11.1 mmol/L) -> 301.6 (fires).
+    found = card(T, *draw(sodium=138.0, potassium=4.0, glucose=glucose))
+    assert (found.indicator.value if found else None) == expected
+    if found is not None:
+        assert "calculated osmolarity" in found.summary and "**calculated**" in (found.detail or "")
+        assert "measure serum osmolality" in found.summary and "Glucose contributes" in (found.detail or "")
+    # With a measured osmolality on the draw, the calculation is not used.
+    assert indicator(T, *draw(sodium=138.0, potassium=4.0, glucose=glucose, osm=290.0)) is None
 
 
 def test_results_from_different_days_are_not_combined() -> None:
@@ -66,7 +93,7 @@ def test_newest_complete_draw_decides() -> None:
 
 
 def test_creatinine_in_micromoles() -> None:
-    # 88.4 umol/L = 1.0 mg/dL (clinical-reference §1.3): ratio 30.
+    # 88.4 umol/L = 1.0 mg/dL (creatinine 113.12 g/mol): ratio 30.
     assert indicator(T, obs("3094-0", 30, "mg/dL"), obs("14682-9", 88.4, "umol/L"), obs("2951-2", 150, "mmol/L")) \
         == "warning"
 

@@ -1,42 +1,98 @@
+"""Diuretic effect: class-specific abnormalities (a thiazide only for a mild hypercalcaemia), and a monitoring gap
+that follows the start of the drug (2-4 weeks) or a yearly check for a stable user - with monitoring advice only."""
 from __future__ import annotations
+
+from typing import Any
 
 import pytest
 
+from cards.knowledge import threshold
 from tests.cards.helpers import card, indicator
-from tests.fhir_builders import med, obs
+from tests.fhir_builders import days_ago, med, obs
 
 T = "diuretic-effect"
 FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
 HCTZ = ("310798", "hydrochlorothiazide 25 MG Oral Tablet")
 
 
+def _started(drug: tuple[str, str], days: float, **kw: Any) -> dict[str, Any]:
+    return med(*drug, resource="MedicationRequest", authoredOn=days_ago(days), **kw)
+
+
+def test_windows_are_the_product_decisions() -> None:
+    assert threshold("diuretic.first-check-after").value == 28
+    assert threshold("diuretic.stable-monitoring").value == 365
+    assert threshold("thiazide.max-calcium").value == 11.5
+
+
 def test_quiet_without_diuretic() -> None:
     assert indicator(T, obs("2823-3", 3.0, "mmol/L")) is None
 
 
-def test_loop_with_low_potassium_is_warning() -> None:
-    c = card(T, med(*FUROSEMIDE), obs("2823-3", 3.2, "mmol/L"))
+def test_loop_with_low_potassium() -> None:
+    c = card(T, med(*FUROSEMIDE), obs("2823-3", 2.9, "mmol/L"))
     assert c is not None and c.indicator.value == "warning"
-    assert "furosemide" in c.summary.lower() and "3.2 mmol/L" in c.summary
+    assert "furosemide" in c.summary.lower() and "2.9 mmol/L" in c.summary
+    assert "potassium-sparing agent" in (c.detail or "")
+    mild = card(T, med(*FUROSEMIDE), obs("2823-3", 3.3, "mmol/L"))
+    assert mild is not None and mild.indicator.value == "info"
 
 
 def test_loop_with_normal_potassium_is_quiet() -> None:
     assert indicator(T, med(*FUROSEMIDE), obs("2823-3", 4.0, "mmol/L")) is None
 
 
-def test_monitoring_gap_is_info() -> None:
-    c = card(T, med(*FUROSEMIDE), obs("2823-3", 4.0, "mmol/L", days=120))
+def test_stable_user_with_a_yearly_panel_is_quiet() -> None:
+    """Every stable diuretic user with a panel older than 90 days used to get a card: a yearly check is enough."""
+    assert indicator(T, med(*FUROSEMIDE), obs("2823-3", 4.0, "mmol/L", days=200)) is None
+    assert indicator(T, _started(FUROSEMIDE, 800), obs("2823-3", 4.3, "mmol/L", days=364)) is None
+
+
+def test_stable_user_without_a_panel_in_twelve_months_gets_monitoring_advice() -> None:
+    c = card(T, _started(FUROSEMIDE, 800), obs("2823-3", 4.0, "mmol/L", days=380))
     assert c is not None and c.indicator.value == "info"
-    assert "no potassium" in c.summary.lower()
+    assert "no potassium in 12 months" in c.summary
+    text = c.detail or ""
+    assert "basic metabolic panel" in text and "supplement" not in text.lower() and "replace" not in text.lower()
+
+
+def test_new_start_needs_a_check_after_four_weeks() -> None:
+    old_panel = obs("2823-3", 4.1, "mmol/L", days=100)
+    assert indicator(T, _started(HCTZ, 20), old_panel) is None  # not yet due
+    c = card(T, _started(HCTZ, 40), old_panel)
+    assert c is not None and c.indicator.value == "info"
+    assert "since hydrochlorothiazide was started" in c.summary
+    assert indicator(T, _started(HCTZ, 40), obs("2823-3", 4.0, "mmol/L", days=10)) is None  # checked since
+
+
+def test_unreadable_potassium_is_named_not_called_missing() -> None:
+    unreadable = obs("2823-3", None, days=10)
+    unreadable["valueString"] = "haemolysed"
+    c = card(T, _started(HCTZ, 40), unreadable)
+    assert c is not None and "could not be read (sent \"haemolysed\")" in (c.detail or "")
+    # A stable user whose only potassium is unreadable, with a sodium that was read: still told (outside data).
+    stable = card(T, med(*HCTZ), unreadable, obs("2951-2", 139.0, "mmol/L", days=10))
+    assert stable is not None and "could not be read" in (stable.detail or "") and "no potassium" in stable.summary
+
+
+def test_a_drug_reordered_is_listed_once_since_its_first_order() -> None:
+    orders = [_started(HCTZ, days) for days in (700, 400, 40)]
+    c = card(T, *orders, obs("2823-3", 2.9, "mmol/L"))
+    assert c is not None and (c.detail or "").count("hydrochlorothiazide 25 MG Oral Tablet**") == 1
+    assert "since 2024-12-25" in (c.detail or "")
 
 
 @pytest.mark.parametrize(("drug", "code", "value", "unit", "expected"), [
-    (HCTZ, "2951-2", 130.0, "mmol/L", "warning"),      # thiazide + low sodium
-    (FUROSEMIDE, "2951-2", 130.0, "mmol/L", None),     # loop + low sodium: not loop-typical here
-    (HCTZ, "17861-6", 10.8, "mg/dL", "warning"),       # thiazide + high calcium
+    (HCTZ, "2951-2", 128.0, "mmol/L", "warning"),      # thiazide + low sodium
+    (HCTZ, "2951-2", 133.0, "mmol/L", "info"),         # mild
+    (FUROSEMIDE, "2951-2", 128.0, "mmol/L", None),     # loop + low sodium: not named
+    (HCTZ, "17861-6", 10.8, "mg/dL", "info"),          # thiazide + mild high calcium
+    (HCTZ, "17861-6", 11.5, "mg/dL", "info"),
+    (HCTZ, "17861-6", 11.6, "mg/dL", None),            # above 11.5: the thiazide does not explain it
+    (HCTZ, "17861-6", 13.6, "mg/dL", None),
     (FUROSEMIDE, "17861-6", 10.8, "mg/dL", None),
-    (FUROSEMIDE, "17861-6", 8.0, "mg/dL", "warning"),  # loop + low calcium
-    (HCTZ, "17861-6", 8.0, "mg/dL", None),
+    (FUROSEMIDE, "17861-6", 7.9, "mg/dL", "warning"),  # loop + low calcium
+    (HCTZ, "17861-6", 7.9, "mg/dL", None),
 ])
 def test_class_specific_effects(drug: tuple[str, str], code: str, value: float, unit: str,
                                 expected: str | None) -> None:
@@ -48,8 +104,14 @@ def test_stopped_diuretic_is_ignored() -> None:
 
 
 def test_medication_request_and_text_only() -> None:
-    assert indicator(T, med(*FUROSEMIDE, resource="MedicationRequest"), obs("2823-3", 3.0, "mmol/L")) == "warning"
-    assert indicator(T, med(text="Lasix 40 mg tablet"), obs("2823-3", 3.0, "mmol/L")) == "warning"
+    assert indicator(T, med(*FUROSEMIDE, resource="MedicationRequest"), obs("2823-3", 2.9, "mmol/L")) == "warning"
+    assert indicator(T, med(text="Lasix 40 mg tablet"), obs("2823-3", 2.9, "mmol/L")) == "warning"
     draft = med(*FUROSEMIDE, resource="MedicationRequest")
     draft["intent"] = "proposal"
-    assert indicator(T, draft, obs("2823-3", 3.0, "mmol/L")) is None
+    assert indicator(T, draft, obs("2823-3", 2.9, "mmol/L")) is None
+
+
+def test_name_match_is_described_once() -> None:
+    c = card(T, med(text="Lasix 40 mg tablet"), obs("2823-3", 2.9, "mmol/L"))
+    assert c is not None and "matched by name 'Lasix'" in (c.detail or "")
+    assert "matched by name `matched by name" not in (c.detail or "")
