@@ -25,6 +25,7 @@ from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Sequence, overload
 
 import orjson
+from cards.knowledge import threshold
 from cards.projection import UNSET, Resource, as_dict, of_dict
 from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.observation import ObservationComponent, ObservationReferenceRange
@@ -44,7 +45,8 @@ RESULT_STATUSES = frozenset({"final", "amended", "corrected"})
 # FHIR R4 MedicationStatementStatus / MedicationRequestStatus: current medications.
 STATEMENT_ACTIVE = frozenset({"active", "intended"})
 REQUEST_ACTIVE = frozenset({"active"})
-REQUEST_INTENTS = frozenset({"order", "plan", "original-order"})
+# Every intent that is an order (or a plan) for the patient; proposals and options are not.
+REQUEST_INTENTS = frozenset({"order", "plan", "original-order", "reflex-order", "filler-order", "instance-order"})
 # FHIR R4 condition-clinical / condition-ver-status codes.
 CONDITION_ACTIVE = frozenset({"active", "recurrence", "relapse"})
 CONDITION_EXCLUDED_VERIFICATION = frozenset({"refuted", "entered-in-error"})
@@ -220,6 +222,34 @@ def _raw_effective(resource: dict[str, Any] | Resource) -> datetime | None:
     if when is None:
         when = parse_fhir_datetime(resource.get("effectiveInstant")) or parse_fhir_datetime(resource.get("issued"))
     return when
+
+
+ACUTE_COURSE_CURRENT = threshold("medication.acute-course-current").days
+_DURATION_DAYS = {"d": 1.0, "day": 1.0, "days": 1.0, "wk": 7.0, "week": 7.0, "weeks": 7.0, "mo": 30.0, "h": 1 / 24}
+
+
+def _finished_course(raw: dict[str, Any], now: datetime) -> bool:
+    """A short (acute) course whose supply ended, or that was ordered, more than ACUTE_COURSE_CURRENT ago.
+
+    Only courseOfTherapyType "acute" is aged (continuous therapy is re-ordered on its own schedule); the end is the
+    dispense validity period's end, else the expected supply (times the repeats) from its start or authoredOn, else
+    authoredOn itself. A request that says nothing of this stays current.
+    """
+    if _status_code(raw.get("courseOfTherapyType")) != "acute":
+        return False
+    dispense = raw.get("dispenseRequest") if isinstance(raw.get("dispenseRequest"), dict) else {}
+    validity = dispense.get("validityPeriod") if isinstance(dispense.get("validityPeriod"), dict) else {}
+    start = parse_fhir_datetime(validity.get("start")) or parse_fhir_datetime(raw.get("authoredOn"))
+    end = parse_fhir_datetime(validity.get("end"))
+    supply = dispense.get("expectedSupplyDuration")
+    if end is None and start is not None and isinstance(supply, dict) and _float(supply.get("value")) is not None:
+        per_day = _DURATION_DAYS.get(str(supply.get("code") or supply.get("unit") or "d").strip().lower())
+        repeats = dispense.get("numberOfRepeatsAllowed")
+        fills = 1 + (repeats if isinstance(repeats, int) and not isinstance(repeats, bool) and repeats > 0 else 0)
+        if per_day is not None:
+            end = start + timedelta(days=float(supply["value"]) * per_day * fills)
+    end = end or start
+    return end is not None and now - end > ACUTE_COURSE_CURRENT
 
 
 def _medication_start(raw: dict[str, Any]) -> datetime | None:
@@ -1162,6 +1192,9 @@ class _Builder:
     def _add_MedicationRequest(self, raw: dict[str, Any]) -> None:
         if _text(raw.get("status")) not in REQUEST_ACTIVE or _text(raw.get("intent")) not in REQUEST_INTENTS:
             self.notes.skip("medication-not-current")
+            return
+        if _finished_course(raw, self.facts.now):
+            self.notes.skip("medication-course-finished")
             return
         self.med_resources.append(raw)
 

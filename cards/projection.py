@@ -80,6 +80,8 @@ class Resource(msgspec.Struct, gc=False):
     contained: Any = UNSET
     authoredOn: Any = UNSET
     dateAsserted: Any = UNSET
+    courseOfTherapyType: Any = UNSET  # an acute (short) course ends with its supply
+    dispenseRequest: Any = UNSET  # its validity period and expected supply
     # Condition (abatement[x]: any of them makes a Condition without clinicalStatus read as resolved)
     clinicalStatus: Any = UNSET
     verificationStatus: Any = UNSET

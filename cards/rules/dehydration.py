@@ -3,8 +3,9 @@
 Fires when: within LOOKBACK (90 days), on the most recent day that has a BUN, a creatinine and a sodium or serum
   osmolality (the same draw: results of one calendar day, never combined across days), the BUN/creatinine ratio is
   > 20 AND (sodium > 145 mmol/L OR measured serum osmolality > 300 mOsm/kg OR - only when that draw has no measured
-  osmolality - osmolarity calculated with the ESPEN equation 1.86 x (Na + K) + 1.15 x glucose + urea + 14 (all
-  mmol/L; needs the same draw's potassium and glucose) > 295 mmol/L). The card says when osmolarity was calculated.
+  osmolality, and in a patient aged 65 or more (the guideline's older persons) - osmolarity calculated with the
+  ESPEN equation 1.86 x (Na + K) + 1.15 x glucose + urea + 14 (all mmol/L; needs the same draw's potassium and
+  glucose) > 295 mmol/L). The card says when osmolarity was calculated.
 Critical: sodium > 160 mmol/L. Info when only the calculated osmolarity is high (a screen, which a measured value
   confirms; hyperglycaemia alone raises it). Warning otherwise.
 Window: 90 days, the electrolyte window; volume depletion is an acute state, so the card shows the draw's date and
@@ -36,6 +37,7 @@ BUN_CREATININE_RATIO = threshold("dehydration.bun-creatinine-ratio")
 SODIUM_HIGH = threshold("dehydration.sodium-high")
 MEASURED_OSMOLALITY = threshold("dehydration.measured-osmolality")
 CALCULATED_OSMOLARITY = threshold("dehydration.calculated-osmolarity")
+CALCULATED_MIN_AGE = threshold("dehydration.calculated-min-age")
 SODIUM_CRITICAL = threshold("dehydration.sodium-critical")
 BUN_DEFAULT_HIGH = threshold("dehydration.bun-default-high")
 OSMOLARITY_NA_K = threshold("dehydration.osmolarity-sodium-potassium").value
@@ -106,10 +108,13 @@ def _sodium_high(draw: Draw) -> bool:
     return draw.sodium is not None and SODIUM_HIGH.met(draw.sodium.value_in("mmol/L"))
 
 
-def _osmolality_high(draw: Draw) -> bool:
-    """Measured osmolality > 300 mOsm/kg; only without a measured value, calculated osmolarity > 295 mmol/L."""
+def _osmolality_high(draw: Draw, facts: PatientFacts) -> bool:
+    """Measured osmolality > 300 mOsm/kg; only without a measured value, and in an older person (ESPEN 2019's
+    population), calculated osmolarity > 295 mmol/L."""
     if draw.osmolality is not None:
         return MEASURED_OSMOLALITY.met(draw.osmolality.value_in("mosm/kg"))
+    if facts.age_years is None or not CALCULATED_MIN_AGE.met(facts.age_years):
+        return False
     calculated = draw.calculated_osmolarity
     return calculated is not None and CALCULATED_OSMOLARITY.met(calculated)
 
@@ -118,7 +123,7 @@ def _applies(facts: PatientFacts) -> Finding | None:
     draw = latest_draw(facts)
     if draw is None or not BUN_CREATININE_RATIO.met(draw.ratio):
         return None
-    if not (_sodium_high(draw) or _osmolality_high(draw)):
+    if not (_sodium_high(draw) or _osmolality_high(draw, facts)):
         return None
     diuretics = tuple(m for c in diuretic_effect.DIURETIC_CLASSES for m in facts.medications(c))
     return Finding(draw, diuretics)
@@ -157,7 +162,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
                      ("**critical** " if finding.critical else "") + ("high" if _sodium_high(draw) else "not high")))
     if draw.osmolality is not None:
         rows.append((draw.osmolality, card_text.range_text(draw.osmolality),
-                     f"high ({MEASURED_OSMOLALITY.text}, measured)" if _osmolality_high(draw) else
+                     f"high ({MEASURED_OSMOLALITY.text}, measured)" if _osmolality_high(draw, facts) else
                      f"not high (measured; dehydration {MEASURED_OSMOLALITY.text})"))
     for extra in (draw.potassium, draw.glucose):
         if extra is not None:
@@ -165,7 +170,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     parts = ["Water and volume depletion cause muscle cramps, often at night. All values below are from the same "
              "draw.", card_text.lab_table(rows, facts.now)]
     calculated = draw.calculated_osmolarity
-    if draw.osmolality is None and calculated is not None and draw.glucose is not None:
+    if draw.osmolality is None and calculated is not None and draw.glucose is not None and _osmolality_high(draw, facts):
         glucose_part = OSMOLARITY_GLUCOSE * draw.glucose.value_in("mmol/L")
         parts.append(f"No measured osmolality on this draw: osmolarity **calculated** with the ESPEN 2019 equation "
                      f"1.86 x (Na + K) + 1.15 x glucose + urea + 14 = **{card_text.fmt_value(calculated, 0)} mmol/L** "
@@ -204,7 +209,8 @@ RULE = Rule(
     summary="BUN/creatinine > 20 with sodium > 145 mmol/L, measured osmolality > 300 mOsm/kg or (none measured) "
             "calculated osmolarity > 295 mmol/L, same draw; critical if Na > 160.",
     fires_when="newest same-day draw within 90 days: BUN/creatinine > 20 AND (Na > 145 mmol/L OR measured serum "
-               "osmolality > 300 mOsm/kg OR, with none measured, ESPEN calculated osmolarity > 295 mmol/L)",
+               "osmolality > 300 mOsm/kg OR, with none measured and age >= 65, ESPEN calculated osmolarity > 295 "
+               "mmol/L)",
     quiet_when="no same-day BUN + creatinine + sodium/osmolality within 90 days, or ratio <= 20, or Na <= 145 with "
                "measured osmolality <= 300 (calculated <= 295 or not calculable when none measured)",
     advice="Assess volume status and intake, give fluids as appropriate, review the diuretic dose, and confirm with a "

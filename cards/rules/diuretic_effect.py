@@ -5,8 +5,9 @@ Fires when: an active loop or thiazide(-like) diuretic AND either
     (thiazides; loops rarely, so not named); low Ca (loops); high Ca (thiazides, and only a mild one: corrected calcium
     <= 11.5 mg/dL or ionized <= 1.5 mmol/L - above that the thiazide is not offered as the explanation), or
   - a monitoring gap: no readable potassium since a diuretic was started (once 4 weeks have passed since the start),
-    or, for a stable user (started over 12 months ago, or start unknown), none within 12 months. A potassium that
-    exists but cannot be read does not count as monitored: the card names it.
+    or, for a stable user (started over 12 months ago, or start unknown), none within 12 months; or the newest
+    potassium within 90 days exists but cannot be read (and carries no flag). A potassium that cannot be read does
+    not count as monitored: the card names it, with its date and what was sent.
 Indicator: warning for a moderate or worse abnormality, info for a mild one or a monitoring gap only.
 Advises: for an abnormality, the class-specific step (replace K/Mg or add a potassium-sparing agent for low K/Mg;
   review the thiazide for low Na; PTH if a mild high Ca persists); for a gap, monitoring only (a basic metabolic
@@ -47,6 +48,7 @@ class Gap:
     ingredient: str | None
     last_readable: datetime | None
     unreadable: tuple[UnreadableResult, ...] = ()
+    newest_unreadable: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,11 @@ def _last_readable(facts: PatientFacts) -> datetime | None:
 
 def _gap(facts: PatientFacts, diuretics: tuple[MedicationUse, ...]) -> Gap | None:
     last = _last_readable(facts)
+    newest = facts.latest_any("potassium", LOOKBACK)
+    if isinstance(newest, UnreadableResult):
+        # The newest potassium exists but cannot be read: the diuretic is effectively unmonitored, whatever its
+        # start date (a result with a low or high flag is graded by electrolyte-imbalance instead).
+        return Gap(None, None, last, (newest,), newest_unreadable=True)
     unreadable = tuple(u for a in MONITORED for u in facts.unreadable(a, STABLE_MONITORING))
     stable_window_start = facts.now - STABLE_MONITORING
     due: list[tuple[datetime, str]] = []
@@ -114,6 +121,13 @@ def _applies(facts: PatientFacts) -> Finding | None:
 
 def _gap_text(gap: Gap, facts: PatientFacts) -> tuple[str, str]:
     """(summary part, evidence sentence) for a monitoring gap."""
+    if gap.newest_unreadable:
+        u = gap.unreadable[0]
+        evidence = (f"The newest potassium, {card_text.age_text(u.date, facts.now)}, exists but could not be read "
+                    f"(sent {u.sent}): read the lab's comment, or repeat it")
+        if gap.last_readable is not None:
+            evidence += f"; the last readable potassium is from {card_text.age_text(gap.last_readable, facts.now)}"
+        return f"newest potassium ({u.day.isoformat()}) could not be read", evidence + "."
     if gap.since is not None:
         summary = f"no potassium since {gap.ingredient} was started ({gap.since.date().isoformat()})"
         evidence = (f"{str(gap.ingredient).capitalize()} was started on {gap.since.date().isoformat()}; electrolytes "

@@ -73,6 +73,14 @@ def test_calculated_osmolarity_only_without_a_measured_value(glucose: float, exp
     if found is not None:
         assert "calculated osmolarity" in found.summary and "**calculated**" in (found.detail or "")
         assert "measure serum osmolality" in found.summary and "Glucose contributes" in (found.detail or "")
+    # Only in the guideline's older persons (patient() is 76): a 61-year-old with the same draw is judged by sodium.
+    from cards import engine, registry
+    from cards.facts import build_facts
+    from tests.fhir_builders import NOW, PATIENT_ID, patient
+
+    younger = build_facts([patient(birth="1965-06-01"), *draw(sodium=138.0, potassium=4.0, glucose=glucose)],
+                          now=NOW, patient_id=PATIENT_ID)
+    assert not [c for c in engine.evaluate(registry.service("leg-pain-causes"), younger) if c.topic == T]
     # With a measured osmolality on the draw, the calculation is not used.
     assert indicator(T, *draw(sodium=138.0, potassium=4.0, glucose=glucose, osm=290.0)) is None
 

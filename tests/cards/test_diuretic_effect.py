@@ -72,7 +72,7 @@ def test_unreadable_potassium_is_named_not_called_missing() -> None:
     assert c is not None and "could not be read (sent \"haemolysed\")" in (c.detail or "")
     # A stable user whose only potassium is unreadable, with a sodium that was read: still told (outside data).
     stable = card(T, med(*HCTZ), unreadable, obs("2951-2", 139.0, "mmol/L", days=10))
-    assert stable is not None and "could not be read" in (stable.detail or "") and "no potassium" in stable.summary
+    assert stable is not None and "could not be read" in (stable.detail or "") and "could not be read" in stable.summary
 
 
 def test_a_drug_reordered_is_listed_once_since_its_first_order() -> None:
@@ -115,3 +115,42 @@ def test_name_match_is_described_once() -> None:
     c = card(T, med(text="Lasix 40 mg tablet"), obs("2823-3", 2.9, "mmol/L"))
     assert c is not None and "matched by name 'Lasix'" in (c.detail or "")
     assert "matched by name `matched by name" not in (c.detail or "")
+
+
+def test_newest_potassium_unreadable_is_named_whatever_the_start() -> None:
+    """Outside data (carebundle defect injector): a thiazide ordered 5 days ago, potassium sent as 'see comment'."""
+    unreadable = obs("2823-3", None, days=5)
+    unreadable["valueString"] = "see comment"
+    c = card(T, _started(HCTZ, 5), unreadable)
+    assert c is not None and c.indicator.value == "info"
+    assert "newest potassium" in c.summary and "could not be read" in c.summary
+    assert 'sent "see comment"' in (c.detail or "")
+    flagged = obs("2823-3", None, days=5, flag="L")
+    flagged["valueString"] = "see comment"
+    graded = card(T, _started(HCTZ, 5), flagged)  # a flag grades it: the abnormality, not the gap
+    assert graded is not None and "may explain low potassium" in graded.summary
+
+
+def test_finished_short_courses_are_not_current() -> None:
+    """A 5-day course ordered months ago and still 'active' is not a current diuretic (outside data, clinosim)."""
+    acute = {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/medicationrequest-course-of-therapy",
+                         "code": "acute"}]}
+    supply = {"validityPeriod": {"start": days_ago(120)},
+              "expectedSupplyDuration": {"value": 5, "unit": "days", "code": "d"}}
+    old = _started(FUROSEMIDE, 120, courseOfTherapyType=acute, dispenseRequest=supply)
+    assert indicator(T, old, obs("2823-3", 2.9, "mmol/L")) is None
+    recent = _started(FUROSEMIDE, 10, courseOfTherapyType=acute, dispenseRequest={
+        **supply, "validityPeriod": {"start": days_ago(10)}})
+    assert indicator(T, recent, obs("2823-3", 2.9, "mmol/L")) == "warning"
+    no_supply = _started(FUROSEMIDE, 45, courseOfTherapyType=acute)  # an inpatient order left active
+    assert indicator(T, no_supply, obs("2823-3", 2.9, "mmol/L")) is None
+    continuous = _started(FUROSEMIDE, 400, courseOfTherapyType={"coding": [{"code": "continuous"}]},
+                          dispenseRequest=supply)
+    assert indicator(T, continuous, obs("2823-3", 2.9, "mmol/L")) == "warning"
+
+
+@pytest.mark.parametrize(("intent", "current"), [("order", True), ("instance-order", True), ("filler-order", True),
+                                                 ("proposal", False), ("option", False)])
+def test_request_intents(intent: str, current: bool) -> None:
+    found = indicator(T, _started(FUROSEMIDE, 100, intent=intent), obs("2823-3", 2.9, "mmol/L"))
+    assert (found == "warning") is current
