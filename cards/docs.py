@@ -229,8 +229,7 @@ def render_rules_markdown() -> str:
     """The README's catalogue (between the markers): one line per rule, the detail in docs/clinical-basis.md."""
     order = {topic: index for index, topic in enumerate(Topic)}
     rules = sorted(registry.all_rules(), key=lambda r: (order[r.topic], r.id))
-    out = ["## Rules", "",
-           f"{len(rules)} rules. Every threshold, window and source is in "
+    out = [f"{len(rules)} rules. Every threshold, window and source is in "
            "[docs/clinical-basis.md](docs/clinical-basis.md), generated from the knowledge data and the rules.", "",
            "| Rule | Topic | Hooks | Fires when |", "|---|---|---|---|"]
     out += [f"| `{r.id}` {r.version} | `{r.topic.value}` | {', '.join(sorted(r.hooks))} | {_cell(r.fires_when)} |"

@@ -3,9 +3,10 @@
 Fires when: an active beta-2 agonist, vinca alkaloid (vincristine), antipsychotic, metoclopramide (D2-antagonist
   antiemetic), sedating antihistamine, SSRI, SNRI or mirtazapine; or an active proton-pump inhibitor together with
   a low magnesium (PPIs are listed only with the abnormality: they are very common and act through low magnesium).
-Warning: a related lab abnormality in the latest result within 90 days - beta-2 agonist + low potassium or low
-  magnesium; SSRI or vincristine + low sodium; PPI + low magnesium (graded exactly as the electrolyte card grades).
-Info: the drug alone (a medication review prompt).
+Warning: a related moderate or worse lab abnormality in the latest result within 90 days - beta-2 agonist + low
+  potassium or low magnesium; SSRI or vincristine + low sodium; PPI + low magnesium (graded exactly as the
+  electrolyte card grades; a critical value stays a warning here, the electrolyte card carries it).
+Info: the drug alone (a medication review prompt), or with a mild abnormality.
 Quiet when: none of these drug classes is active (diuretics and statins have their own cards).
 Card text: the opening line names the symptoms of the classes present, and each class present adds its own next
   step (cards.drug_effects, naming the patient's own drugs): no text meant for a drug the patient does not take.
@@ -174,13 +175,13 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="medication-effect", version="1.1.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    id="medication-effect", version="1.2.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("potassium", "magnesium", "sodium"), drug_classes=tuple(e.drug_class for e in EFFECTS),
     summary="Active non-diuretic, non-statin drug known to cause cramps, neuropathy or restless legs.",
     fires_when="active beta-2 agonist, vincristine, antipsychotic, metoclopramide, sedating antihistamine, SSRI, SNRI "
-               f"or mirtazapine; or a PPI with low magnesium. Warning with a related low K/Mg/Na within "
-               f"{LAB_WINDOW.value:g} days",
+               f"or mirtazapine; or a PPI with low magnesium. Warning with a related moderate or worse low K/Mg/Na "
+               f"within {LAB_WINDOW.value:g} days (info when mild)",
     quiet_when="none of these drug classes active (a PPI only counts with low magnesium)",
     advice="Review each drug's indication and dose with its prescriber (no automatic stop), with one step per drug "
            "class present (e.g. the oncology team decides about vincristine); correct and recheck a related low "

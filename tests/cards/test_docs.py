@@ -67,7 +67,7 @@ def test_write_creates_and_refreshes_the_section(tmp_path: Path) -> None:
     docs.write(target)
     first = target.read_text(encoding="utf-8")
     assert docs.section_of(first) == docs.render_rules_markdown()
-    target.write_text(first.replace("## Rules\n", "## Stale\n", 1) + "\nkept after the markers\n", encoding="utf-8")
+    target.write_text(first.replace("| Rule |", "| Stale |", 1) + "\nkept after the markers\n", encoding="utf-8")
     docs.write(target)
     refreshed = target.read_text(encoding="utf-8")
     assert docs.section_of(refreshed) == docs.render_rules_markdown() and "kept after the markers" in refreshed
