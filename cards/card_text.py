@@ -152,6 +152,16 @@ def medication_line(med: MedicationUse, now: datetime) -> str:
     return f"- **{med.display}** -> {med.ingredient} ({kind}{since}; {medication_evidence(med)})"
 
 
+def one_per_ingredient(meds: Iterable[MedicationUse]) -> list[MedicationUse]:
+    """One line per drug, its earliest record (a drug re-ordered at every visit is one drug, taken since the first)."""
+    first: dict[str, MedicationUse] = {}
+    for med in meds:
+        known = first.get(med.ingredient)
+        if known is None or (med.date is not None and (known.date is None or med.date < known.date)):
+            first[med.ingredient] = med
+    return list(first.values())
+
+
 def medication_evidence(med: MedicationUse) -> str:
     """How the drug was recognised, said once: "RxNorm ingredient 8640", "matched by name 'Lasix'" (terminology.drugs
     writes the evidence as card-ready text naming the code system)."""

@@ -95,6 +95,12 @@ _ALL = [
               "Am J Med 2007;120(10):911.e9-911.e15; Griebeler ML et al. Thiazide-associated hypercalcemia: incidence "
               "and association with primary hyperparathyroidism over two decades. J Clin Endocrinol Metab "
               "2016;101(3):1166-1173", "https://doi.org/10.1016/j.amjmed.2006.07.044"),
+    Guideline("ckd-epi-2021", "CKD-EPI 2021 creatinine equation",
+              "Inker LA et al. New creatinine- and cystatin C-based equations to estimate GFR without race. "
+              "N Engl J Med 2021;385:1737-1749", "https://doi.org/10.1056/NEJMoa2102953"),
+    Guideline("hillier-1999", "Hillier 1999 (sodium correction for hyperglycaemia)",
+              "Hillier TA, Abbott RD, Barrett EJ. Hyponatremia: evaluating the correction factor for hyperglycemia. "
+              "Am J Med 1999;106(4):399-403", "https://doi.org/10.1016/S0002-9343(99)00055-8"),
     Guideline("payne-1973", "Payne 1973 (albumin-corrected calcium)",
               "Payne RB et al. Interpretation of serum calcium in patients with abnormal serum proteins. "
               "BMJ 1973;4:643-646", "https://doi.org/10.1136/bmj.4.5893.643"),

@@ -173,8 +173,10 @@ def worsens_headline(hit: Hit) -> str:
 
 
 def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Callable[[Hit], str], intro: str,
-         next_steps: Sequence[str], guideline_keys: Sequence[str]) -> Card:
-    """One warning card for every draft of this topic; `headline(hit)` is the summary for the first hit."""
+         next_steps: Sequence[str], guideline_keys: Sequence[str],
+         indicator: Indicator = Indicator.WARNING) -> Card:
+    """One card (a warning unless the rule says critical) for every draft of this topic; `headline(hit)` is the
+    summary for the first hit."""
     hits = finding.hits
     more = len({h.draft.reference or h.draft.display for h in hits}) - 1
     suffix = f" (+{more} more draft{'s' if more > 1 else ''})" if more > 0 else ""
@@ -204,7 +206,7 @@ def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Ca
         parts.append(card_text.lab_table(labs.values(), facts.now))
     parts.append("**Next steps:**\n" + "\n".join(f"- {s}" for s in next_steps))
     offered = suggestions(finding, facts.patient_id)
-    built = card_text.make_card(rule=rule, indicator=Indicator.WARNING, summary_text=summary,
+    built = card_text.make_card(rule=rule, indicator=indicator, summary_text=summary,
                                 detail="\n\n".join(parts), guideline_keys=guideline_keys, suggestions=offered,
                                 facts=facts)
     # A draft is either kept, removed or replaced: the choices exclude each other.

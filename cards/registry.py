@@ -130,8 +130,8 @@ def _service(id_: str, hook: str, title: str, description: str) -> Service:
 def services() -> tuple[Service, ...]:
     order_description = (
         "Checks draft medication orders against this patient's findings (low potassium, magnesium or sodium, high "
-        "calcium, high CK, restless legs, iron deficiency) and warns before a drug that would cause or worsen "
-        "nocturnal leg pain is {verb}. Decision support, not a diagnosis."
+        "potassium or calcium, high CK, restless legs, iron deficiency) and warns before a drug that would cause or "
+        "worsen them is {verb}. Decision support, not a diagnosis."
     )
     candidates = [
         _service("leg-pain-causes", PATIENT_VIEW, "Causes of leg pain at night or when lying down",

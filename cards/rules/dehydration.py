@@ -11,8 +11,10 @@ Critical: sodium > 160 mmol/L. Info when only the calculated osmolarity is high 
 Window: 90 days, the electrolyte window; volume depletion is an acute state, so the card shows the draw's date and
   age and asks to reassess before acting; older draws are ignored. The newest complete draw decides: a newer draw
   without the ratio or without a hypertonicity marker silences an older one.
+Kidney failure: with an eGFR < 30 (the draw's own, else CKD-EPI 2021 from its creatinine) the osmolality criteria are
+  not used - urea raises osmolality without a water deficit - and fluid advice is left to the kidney team.
 Quiet when: no complete draw within 90 days, ratio <= 20, or sodium <= 145 with measured osmolality <= 300 (or, with
-  none measured, calculated osmolarity <= 295 or not calculable).
+  none measured, calculated osmolarity <= 295 or not calculable), or eGFR < 30 with sodium <= 145.
 Also named: an active loop or thiazide diuretic as a contributor (see the Diuretic effect card).
 Needs: observations (BUN, creatinine, sodium, potassium, glucose, osmolality), medications.
 References: ESPEN geriatric nutrition and hydration guideline 2019 (measured > 300 mOsm/kg; calculated > 295 mmol/L);
@@ -38,6 +40,7 @@ SODIUM_HIGH = threshold("dehydration.sodium-high")
 MEASURED_OSMOLALITY = threshold("dehydration.measured-osmolality")
 CALCULATED_OSMOLARITY = threshold("dehydration.calculated-osmolarity")
 CALCULATED_MIN_AGE = threshold("dehydration.calculated-min-age")
+OSMOLALITY_MIN_EGFR = threshold("dehydration.osmolality-min-egfr")
 SODIUM_CRITICAL = threshold("dehydration.sodium-critical")
 BUN_DEFAULT_HIGH = threshold("dehydration.bun-default-high")
 OSMOLARITY_NA_K = threshold("dehydration.osmolarity-sodium-potassium").value
@@ -108,9 +111,40 @@ def _sodium_high(draw: Draw) -> bool:
     return draw.sodium is not None and SODIUM_HIGH.met(draw.sodium.value_in("mmol/L"))
 
 
+def ckd_epi_2021(creatinine_mg_dl: float, age: int, sex: str | None) -> float | None:
+    """eGFR (mL/min/1.73 m2) by the race-free CKD-EPI 2021 creatinine equation (Inker et al., NEJM 2021):
+    142 x min(Scr/k, 1)^a x max(Scr/k, 1)^-1.200 x 0.9938^age [x 1.012 if female]; k 0.7 (female) / 0.9 (male),
+    a -0.241 (female) / -0.302 (male). None when sex is unknown or the creatinine is not positive."""
+    if sex not in ("female", "male") or creatinine_mg_dl <= 0:
+        return None
+    female = sex == "female"
+    kappa, alpha = (0.7, -0.241) if female else (0.9, -0.302)
+    ratio = creatinine_mg_dl / kappa
+    return (142 * min(ratio, 1.0) ** alpha * max(ratio, 1.0) ** -1.200 * 0.9938 ** age
+            * (1.012 if female else 1.0))
+
+
+def draw_egfr(draw: Draw, facts: PatientFacts) -> float | None:
+    """The draw's own eGFR when the lab reported one that day, else CKD-EPI 2021 from its creatinine."""
+    reported = facts.results_on("egfr", draw.day)
+    if reported:
+        return reported[0].value
+    if facts.age_years is None:
+        return None
+    return ckd_epi_2021(draw.creatinine.value_in("mg/dL"), facts.age_years, facts.sex)
+
+
+def _kidney_failure(draw: Draw, facts: PatientFacts) -> bool:
+    egfr = draw_egfr(draw, facts)
+    return egfr is not None and not OSMOLALITY_MIN_EGFR.met(egfr)
+
+
 def _osmolality_high(draw: Draw, facts: PatientFacts) -> bool:
     """Measured osmolality > 300 mOsm/kg; only without a measured value, and in an older person (ESPEN 2019's
-    population), calculated osmolarity > 295 mmol/L."""
+    population), calculated osmolarity > 295 mmol/L. Neither in severe kidney impairment (eGFR < 30), where urea
+    raises osmolality without a water deficit."""
+    if _kidney_failure(draw, facts):
+        return False
     if draw.osmolality is not None:
         return MEASURED_OSMOLALITY.met(draw.osmolality.value_in("mosm/kg"))
     if facts.age_years is None or not CALCULATED_MIN_AGE.met(facts.age_years):
@@ -187,9 +221,14 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         related.append("The high sodium also appears on the *Electrolyte imbalance* card.")
     if related:
         parts.append(card_text.bullets("Related", related))
-    steps = ["Assess volume status and fluid intake (orthostatic blood pressure, weight, intake).",
-             "Encourage oral fluids, or IV fluids as appropriate; review the diuretic dose (ESPEN 2019).",
-             "Repeat sodium, BUN, creatinine and a measured serum osmolality to confirm."]
+    steps = ["Assess volume status and fluid intake (orthostatic blood pressure, weight, intake)."]
+    if _kidney_failure(draw, facts):
+        steps.append(f"eGFR below {OSMOLALITY_MIN_EGFR.value:g}: decide on fluids with the kidney team (fluid "
+                     "overload risk); urea raises osmolality without a water deficit.")
+    else:
+        steps.append("Encourage oral fluids, or IV fluids as appropriate (ESPEN 2019)"
+                     + ("; review the diuretic dose." if finding.diuretics else "."))
+    steps.append("Repeat sodium, BUN, creatinine and a measured serum osmolality to confirm.")
     if finding.critical:
         steps.insert(0, f"Sodium {SODIUM_CRITICAL.text}: same-day assessment; lower sodium slowly.")
     parts.append(card_text.bullets("Next steps", steps))
@@ -202,9 +241,9 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="dehydration", version="2.0.0", topic=Topic.DEHYDRATION, hooks=frozenset({PATIENT_VIEW}),
+    id="dehydration", version="2.1.0", topic=Topic.DEHYDRATION, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
-    analytes=("bun", "creatinine", "sodium", "osmolality", "potassium", "glucose"),
+    analytes=("bun", "creatinine", "sodium", "osmolality", "potassium", "glucose", "egfr"),
     drug_classes=diuretic_effect.DIURETIC_CLASSES,
     summary="BUN/creatinine > 20 with sodium > 145 mmol/L, measured osmolality > 300 mOsm/kg or (none measured) "
             "calculated osmolarity > 295 mmol/L, same draw; critical if Na > 160.",
@@ -215,5 +254,5 @@ RULE = Rule(
                "measured osmolality <= 300 (calculated <= 295 or not calculable when none measured)",
     advice="Assess volume status and intake, give fluids as appropriate, review the diuretic dose, and confirm with a "
            "repeat panel and a measured osmolality; Na > 160 mmol/L: same-day assessment.",
-    references=("espen-2019", "ctcae-v5"),
+    references=("espen-2019", "ctcae-v5", "kdigo-ckd-2024", "ckd-epi-2021"),
 )

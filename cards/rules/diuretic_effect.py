@@ -6,7 +6,8 @@ Fires when: an active loop or thiazide(-like) diuretic AND either
     <= 11.5 mg/dL or ionized <= 1.5 mmol/L - above that the thiazide is not offered as the explanation), or
   - a monitoring gap: no readable potassium since a diuretic was started (once 4 weeks have passed since the start),
     or, for a stable user (started over 12 months ago, or start unknown), none within 12 months; or the newest
-    potassium within 90 days exists but cannot be read (and carries no flag). A potassium that cannot be read does
+    potassium within 90 days exists but cannot be read (and carries no flag); or the last potassium (older than 90
+    days, within 12 months) was abnormal in the way the diuretic explains (a low one) and has not been repeated. A potassium that cannot be read does
     not count as monitored: the card names it, with its date and what was sent.
 Indicator: warning for a moderate or worse abnormality, info for a mild one or a monitoring gap only.
 Advises: for an abnormality, the class-specific step (replace K/Mg or add a potassium-sparing agent for low K/Mg;
@@ -49,6 +50,7 @@ class Gap:
     last_readable: datetime | None
     unreadable: tuple[UnreadableResult, ...] = ()
     newest_unreadable: bool = False
+    abnormal_not_repeated: electrolytes.Abnormal | None = None
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,13 @@ def _last_readable(facts: PatientFacts) -> datetime | None:
 def _gap(facts: PatientFacts, diuretics: tuple[MedicationUse, ...]) -> Gap | None:
     last = _last_readable(facts)
     newest = facts.latest_any("potassium", LOOKBACK)
+    if newest is None:
+        old = facts.latest("potassium", STABLE_MONITORING)
+        graded = electrolytes.assess(old, "potassium") if old is not None else None
+        classes = {c for m in diuretics for c in m.classes}
+        if old is not None and graded is not None and set(electrolytes.diuretic_explains(graded)) & classes:
+            # An abnormal potassium that was never repeated is not monitoring (a K of 3.1 ten months ago).
+            return Gap(None, None, old.date, (), abnormal_not_repeated=graded)
     if isinstance(newest, UnreadableResult):
         # The newest potassium exists but cannot be read: the diuretic is effectively unmonitored, whatever its
         # start date (a result with a low or high flag is graded by electrolyte-imbalance instead).
@@ -121,6 +130,12 @@ def _applies(facts: PatientFacts) -> Finding | None:
 
 def _gap_text(gap: Gap, facts: PatientFacts) -> tuple[str, str]:
     """(summary part, evidence sentence) for a monitoring gap."""
+    if gap.abnormal_not_repeated is not None:
+        a = gap.abnormal_not_repeated
+        value = card_text.value_text(a.result)
+        return (f"last potassium {value} ({a.result.day.isoformat()}) was {a.direction}, not repeated",
+                f"The last potassium, {value} on {card_text.age_text(a.result.date, facts.now)}, was {a.direction} "
+                "and has not been repeated: recheck it.")
     if gap.newest_unreadable:
         u = gap.unreadable[0]
         evidence = (f"The newest potassium, {card_text.age_text(u.date, facts.now)}, exists but could not be read "
@@ -144,22 +159,24 @@ def _gap_text(gap: Gap, facts: PatientFacts) -> tuple[str, str]:
     return summary, evidence
 
 
-def _one_per_ingredient(meds: tuple[MedicationUse, ...]) -> list[MedicationUse]:
-    """One line per drug, its earliest record (a drug re-ordered every month is one drug, taken since the first)."""
-    first: dict[str, MedicationUse] = {}
-    for med in meds:
-        known = first.get(med.ingredient)
-        if known is None or (med.date is not None and (known.date is None or med.date < known.date)):
-            first[med.ingredient] = med
-    return list(first.values())
-
-
-def _steps(finding: Finding) -> list[str]:
+def _steps(finding: Finding, facts: PatientFacts) -> list[str]:
     steps = ["Check a basic metabolic panel (potassium, sodium, creatinine) and magnesium."]
     kinds = {(a.family, a.direction) for a, _ in finding.abnormal}
-    if kinds & {("potassium", "low"), ("magnesium", "low")}:
-        steps.append("Review the diuretic's dose and need; if low potassium or magnesium persists, replace it or add a "
-                     "potassium-sparing agent (clinician decision).")
+    potassium = next((a for a in (electrolytes.assess(r, k) for r, k, _ in electrolytes.latest_graded(facts)
+                                  if k == "potassium") if a is not None), None)
+    k_high = potassium is not None and potassium.direction == "high"
+    on_k_sparing = bool(facts.medications("potassium-sparing-diuretic") or facts.medications("mra"))
+    if ("potassium", "low") in kinds:
+        extra = "" if on_k_sparing else " or add a potassium-sparing agent"
+        steps.append(f"Review the diuretic's dose and need; if low potassium persists, replace it{extra} (clinician "
+                     "decision).")
+    if ("magnesium", "low") in kinds:
+        steps.append("Replace magnesium if it stays low (clinician decision)."
+                     + (" Potassium is high: no potassium replacement and no potassium-sparing agent." if k_high
+                        else ""))
+    if any(a.severity == "critical" for a, _ in finding.abnormal):
+        steps.append("The value is more than a diuretic usually causes: look for other causes too (vomiting, "
+                     "diarrhoea, other drugs, hormonal causes) - see the electrolyte card.")
     if ("sodium", "low") in kinds:
         steps.append("Review the diuretic (thiazides are the usual culprit of drug-induced hyponatraemia); repeat sodium "
                      "after stopping or reducing it (clinician decision).")
@@ -176,7 +193,7 @@ def _steps(finding: Finding) -> list[str]:
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     names = sorted({m.ingredient for m in finding.diuretics})
     drug_text = ", ".join(names)
-    lines = [card_text.medication_line(m, facts.now) for m in _one_per_ingredient(finding.diuretics)]
+    lines = [card_text.medication_line(m, facts.now) for m in card_text.one_per_ingredient(finding.diuretics)]
     parts: list[str] = []
     if finding.abnormal:
         worst = max((a for a, _ in finding.abnormal), key=lambda a: electrolytes.SEVERITY_RANK[a.severity])
@@ -205,7 +222,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         "night.",
         "**Diuretics:**\n" + "\n".join(lines),
         *parts,
-        card_text.bullets("Next steps", _steps(finding)),
+        card_text.bullets("Next steps", _steps(finding, facts)),
     ])
     suggestion = card_text.order_suggestion("Order basic metabolic panel and magnesium", facts.patient_id,
                                             card_text.lab_orders("bmp", "magnesium"),

@@ -34,6 +34,7 @@ from cards.topics import Topic
 Reading = Union[LabResult, UnreadableResult]
 
 LOOKBACK = threshold("electrolytes.lookback").days
+HISTORY = threshold("electrolytes.history").days
 
 # Grading family of each analyte key (total and corrected calcium share CTCAE's corrected-calcium grades).
 FAMILY = {"potassium": "potassium", "sodium": "sodium", "magnesium": "magnesium", "calcium-total": "calcium",
@@ -69,6 +70,8 @@ CRITICAL: dict[tuple[str, str], Threshold] = {
 }
 SODIUM_PROFOUND = threshold("sodium.profound-low")
 SODIUM_MAX_CORRECTION = threshold("sodium.max-correction-24h")
+GLUCOSE_CORRECTION = threshold("sodium.glucose-correction")
+GLUCOSE_CORRECTION_ABOVE = threshold("sodium.glucose-correction-above")
 ALBUMIN_CORRECT_BELOW = threshold("calcium.correct-below-albumin")
 CALCIUM_PER_ALBUMIN = threshold("calcium.per-albumin")
 THIAZIDE_MAX_CALCIUM = {"calcium": threshold("thiazide.max-calcium"),
@@ -79,7 +82,8 @@ LOW_FLAGS = frozenset({"L", "LL", "LU"})
 HIGH_FLAGS = frozenset({"H", "HH", "HU"})
 ABNORMAL_FLAGS = LOW_FLAGS | HIGH_FLAGS | frozenset({"A", "AA"})
 
-ANALYTES = ("potassium", "magnesium", "sodium", "calcium-total", "calcium-ionized", "calcium-corrected", "albumin")
+ANALYTES = ("potassium", "magnesium", "sodium", "calcium-total", "calcium-ionized", "calcium-corrected", "albumin",
+            "glucose")
 
 SEVERITY_INDICATOR = {"mild": Indicator.INFO, "moderate": Indicator.WARNING, "critical": Indicator.CRITICAL}
 SEVERITY_RANK = {"mild": 0, "moderate": 1, "critical": 2}
@@ -93,6 +97,7 @@ class Abnormal:
     range_used: str
     note: str = ""
     severity: str = "moderate"  # "mild" | "moderate" | "critical"
+    stale: bool = False  # older than LOOKBACK and not repeated since (shown as info, to be repeated)
 
     @property
     def family(self) -> str:
@@ -100,7 +105,7 @@ class Abnormal:
 
     @property
     def indicator(self) -> Indicator:
-        return SEVERITY_INDICATOR[self.severity]
+        return Indicator.INFO if self.stale else SEVERITY_INDICATOR[self.severity]
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,12 @@ def assess(result: Reading, key: str | None = None) -> Abnormal | None:
         range_used = "lab flag"
         direction = ("low" if flags & LOW_FLAGS else "high" if flags & HIGH_FLAGS
                      else "abnormal" if flags & ABNORMAL_FLAGS else None)
+        by_value = _default_direction(result, family)
+        if direction in ("low", "high") and by_value in ("low", "high") and by_value != direction:
+            # A flag that says the opposite of the number (H on 3.2 mmol/L): trust neither, say so.
+            return Abnormal(result, "abnormal", False, "lab flag", severity="moderate",
+                            note=f"the lab flag {'/'.join(sorted(flags & (LOW_FLAGS | HIGH_FLAGS)))} disagrees with "
+                                 f"the value: check the result with the lab")
     else:
         low, high = DEFAULT_LOW.get(family), DEFAULT_HIGH.get(family)
         range_used = card_text.range_text(result, (low.value if low else None, high.value if high else None))
@@ -171,6 +182,15 @@ def assess(result: Reading, key: str | None = None) -> Abnormal | None:
     else:
         severity = "mild"
     return Abnormal(result, direction, severity == "critical", range_used, severity=severity)
+
+
+def _default_direction(result: LabResult, family: str) -> str | None:
+    low, high = DEFAULT_LOW.get(family), DEFAULT_HIGH.get(family)
+    if low is not None and beyond(result, low.compare, low.value):
+        return "low"
+    if high is not None and beyond(result, high.compare, high.value):
+        return "high"
+    return None
 
 
 def calcium(facts: PatientFacts) -> tuple[Reading, str, str] | None:
@@ -202,16 +222,51 @@ def calcium(facts: PatientFacts) -> tuple[Reading, str, str] | None:
                                             "failure and critical illness; ionized calcium confirms")
 
 
+def sodium(facts: PatientFacts) -> tuple[Reading, str, str] | None:
+    """The newest sodium; a low one corrected for a same-day glucose above 200 mg/dL (Hillier 1999)."""
+    result = facts.latest_any("sodium", LOOKBACK)
+    if not isinstance(result, LabResult):
+        return (result, "sodium", "") if result is not None else None
+    glucose = next(iter(facts.results_on("glucose", result.day)), None)
+    if glucose is None or not GLUCOSE_CORRECTION_ABOVE.met(glucose.value_in("mg/dL")):
+        return result, "sodium", ""
+    measured = result.value_in("mmol/L")
+    if assess(result, "sodium") is None or measured >= DEFAULT_HIGH["sodium"].value:
+        return result, "sodium", ""  # only a low sodium is explained by glucose
+    glucose_mg_dl = glucose.value_in("mg/dL")
+    corrected = measured + GLUCOSE_CORRECTION.value * (glucose_mg_dl - 100) / 100
+    shown = replace(result, value=corrected, converted=True,
+                    original=f"measured {card_text.fmt_value(measured, 0)} mmol/L with glucose "
+                             f"{card_text.fmt_value(glucose_mg_dl, 0)} mg/dL")
+    return shown, "sodium", "corrected for the same-day glucose (Hillier 1999): high glucose lowers measured sodium"
+
+
 def latest_graded(facts: PatientFacts) -> list[tuple[Reading, str, str]]:
     graded: list[tuple[Reading, str, str]] = []
-    for analyte in ("potassium", "magnesium", "sodium"):
+    for analyte in ("potassium", "magnesium"):
         result = facts.latest_any(analyte, LOOKBACK)
         if result is not None:
             graded.append((result, analyte, ""))
+    na = sodium(facts)
+    if na is not None:
+        graded.append(na)
     ca = calcium(facts)
     if ca is not None:
         graded.append(ca)
     return graded
+
+
+def _not_repeated(facts: PatientFacts) -> list[Abnormal]:
+    """Moderate or worse abnormalities older than LOOKBACK (within HISTORY) with no result of that analyte since."""
+    found = []
+    for analyte in ("potassium", "magnesium", "sodium"):
+        if facts.latest_any(analyte, LOOKBACK) is not None:
+            continue
+        old = facts.latest(analyte, HISTORY)
+        graded = assess(old, analyte) if old is not None else None
+        if graded is not None and graded.severity != "mild" and graded.direction != "abnormal":
+            found.append(replace(graded, stale=True, note="older than 90 days, not repeated since"))
+    return found
 
 
 def _applies(facts: PatientFacts) -> Finding | None:
@@ -221,14 +276,16 @@ def _applies(facts: PatientFacts) -> Finding | None:
     for result, key, note in latest_graded(facts):
         graded = assess(result, key)
         if graded is not None:
-            abnormal.append(replace(graded, note=note))
+            abnormal.append(replace(graded, note="; ".join(n for n in (note, graded.note) if n)))
         elif isinstance(result, UnreadableResult):
             unreadable.append(result)
         else:
             normal.append(result)
+    abnormal += _not_repeated(facts)
     if not abnormal:
         return None
-    abnormal.sort(key=lambda a: (-SEVERITY_RANK[a.severity], KEYS.index(a.family) if a.family in KEYS else 9))
+    abnormal.sort(key=lambda a: (a.stale, -SEVERITY_RANK[a.severity], KEYS.index(a.family) if a.family in KEYS
+                                 else 9))
     return Finding(tuple(abnormal), tuple(normal), tuple(unreadable))
 
 
@@ -293,6 +350,9 @@ _WHY["calcium-ionized", "low"] = _WHY["calcium", "low"]
 _WHY["calcium-ionized", "high"] = _WHY["calcium", "high"]
 
 _SUMMARY_TAIL: dict[tuple[str, str], str] = {
+    ("potassium", "abnormal"): "check with the lab", ("sodium", "abnormal"): "check with the lab",
+    ("magnesium", "abnormal"): "check with the lab", ("calcium", "abnormal"): "check with the lab",
+    ("calcium-ionized", "abnormal"): "check with the lab",
     ("potassium", "high"): "not a cramp cause; review K-raising drugs",
     ("calcium", "high"): "check PTH", ("calcium-ionized", "high"): "check PTH",
     ("magnesium", "high"): "check kidney function and supplements",
@@ -306,23 +366,41 @@ def _steps(a: Abnormal, facts: PatientFacts, families: set[str]) -> list[str]:
     family, direction, severity = a.family, a.direction, a.severity
     value = card_text.value_text(a.result)
     steps: list[str] = []
+    if a.stale:
+        return [f"Repeat {card_text.ANALYTE_NAMES[a.result.analyte].lower()} now: the last result "
+                f"({card_text.age_text(a.result.date, facts.now)}) was {severity} {direction} and has not been "
+                "repeated."]
+    if isinstance(a.result, UnreadableResult):
+        name = card_text.ANALYTE_NAMES[a.result.analyte]
+        steps.append(f"{name} flagged {'critical ' if severity == 'critical' else ''}{direction} but not reportable "
+                     f"(sent {a.result.sent}): repeat it urgently on a fresh sample (haemolysis raises potassium "
+                     "falsely)." + (" 12-lead ECG now if the patient is at risk (kidney impairment, "
+                                    "potassium-raising drugs)." if (family, direction) == ("potassium", "high")
+                                   else ""))
+        if (family, direction) == ("potassium", "high"):
+            steps.append("Do not give potassium supplements; review the potassium-raising drugs on the list.")
+        return steps
     if (family, direction) == ("potassium", "high"):
         if severity == "critical":
             crit = CRITICAL[family, direction]
             steps.append(f"Potassium {value} ({crit.text}: severe hyperkalaemia) is an emergency: 12-lead ECG now and "
-                         "start the acute hyperkalaemia treatment pathway today (UK Kidney Association 2020).")
+                         "start the acute hyperkalaemia treatment pathway now (UK Kidney Association 2020).")
         elif severity == "moderate":
             steps.append(f"Potassium {MODERATE[family, direction].text}: 12-lead ECG now and repeat potassium today "
                          "(UK Kidney Association 2020).")
         else:
             steps.append("Repeat potassium on a fresh, promptly analysed sample with creatinine/eGFR.")
         raisers = _dated_names(facts, POTASSIUM_RAISING)
-        if raisers:
+        if raisers and severity == "mild":
+            steps.append(f"Potassium-raising drugs on the list: {', '.join(raisers)}. Below "
+                         f"{MODERATE[family, direction].text} keep an indicated ACE inhibitor or ARB and manage the "
+                         "potassium (KDIGO 2024): stop NSAIDs and potassium supplements, review diet, repeat.")
+        elif raisers:
             steps.append(f"Review the potassium-raising drugs on the list: {', '.join(raisers)} - confirm each is "
                          "still taken, then reduce or hold as appropriate.")
         else:
             steps.append(f"Look for potassium-raising drugs ({POTASSIUM_RAISING_TEXT}) and kidney impairment.")
-        steps.append("Do not give potassium or magnesium supplements; stop any potassium supplement.")
+        steps.append("Do not give potassium supplements (stop any) or a potassium-sparing diuretic.")
     elif (family, direction) == ("potassium", "low"):
         if severity == "critical":
             steps.append(f"Potassium {CRITICAL[family, direction].text} is critical: ECG now and urgent "
@@ -359,6 +437,10 @@ def _steps(a: Abnormal, facts: PatientFacts, families: set[str]) -> list[str]:
             steps.append("Repeat calcium with albumin, or an ionized calcium.")
         steps.append("Check PTH; if PTH is low or suppressed, PTHrP and a search for malignancy.")
         steps.append("Stop calcium and vitamin D supplements.")
+        thiazides = _names(facts, ("thiazide-diuretic",))
+        if thiazides:
+            steps.append(f"Hold {', '.join(thiazides)} while calcium is high and recheck: a thiazide raises calcium "
+                         "and can unmask primary hyperparathyroidism (Wermers 2007).")
     elif (family, direction) == ("sodium", "low"):
         if severity == "critical" or (isinstance(a.result, LabResult) and beyond(a.result, SODIUM_PROFOUND.compare,
                                                                                  SODIUM_PROFOUND.value)):
@@ -373,7 +455,7 @@ def _steps(a: Abnormal, facts: PatientFacts, families: set[str]) -> list[str]:
                          "slowly.")
         steps.append("Assess fluid intake, losses and volume status; repeat sodium.")
     else:
-        steps.append("Repeat the test and review with the lab's comment.")
+        steps.append("Repeat the test and review the result with the lab.")
     return steps
 
 
@@ -387,13 +469,16 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     indicator = first.indicator
     parts = "; ".join(_part(a) for a in finding.abnormal)
     day = first.result.day.isoformat()
-    if first.severity == "critical":
+    tails = {_SUMMARY_TAIL.get((a.family, a.direction), "can cause night leg cramps") for a in finding.abnormal}
+    if first.stale:
+        prefix, tail = "", "not repeated since - recheck"
+    elif first.severity == "critical":
         prefix = "Critical: "
         tail = ("ECG now, emergency" if (first.family, first.direction) == ("potassium", "high")
                 else "same-day review")
     else:
         prefix = ""
-        tail = _SUMMARY_TAIL.get((first.family, first.direction), "can cause night leg cramps")
+        tail = tails.pop() if len(tails) == 1 else "several findings, see details"
     summary = f"{prefix}{parts} ({day}) - {tail}"
     summary = summary[0].upper() + summary[1:]
     rows = [(a.result, a.range_used, f"**{a.severity}** {a.direction}" + (f"; {a.note}" if a.note else ""))

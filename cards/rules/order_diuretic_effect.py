@@ -6,7 +6,8 @@ Fires when: a draft order starts a loop, thiazide(-like) or potassium-sparing di
   calcium (the same table as the patient-view rule diuretic-effect); potassium-sparing diuretic (spironolactone,
   eplerenone, amiloride, triamterene) with high potassium. Graded by the lab's range, else its flag, else the
   default range.
-Warning, one card listing every such draft; suggestions remove the draft (delete action).
+Warning, one card listing every such draft (critical when the value is critical: e.g. eplerenone drafted with a
+potassium of 6.6); suggestions remove the draft (delete action).
 Quiet when: no such draft; the diuretic is already current (a re-order); or the relevant electrolytes are in
   range or not measured within 90 days.
 Needs: draftOrders, medications (+ medicationRequests), observations (potassium, magnesium, sodium, calcium,
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 from cards import order_checks
 from cards.facts import PatientFacts
-from cards.model import Card
+from cards.model import Card, Indicator
 from cards.order_checks import Hit, OrderFinding
 from cards.rule import ORDER_SELECT, ORDER_SIGN, Rule
 from cards.rules import diuretic_effect, electrolyte_imbalance as electrolytes
@@ -69,17 +70,27 @@ def _applies(facts: PatientFacts) -> OrderFinding | None:
 
 
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
+    graded = [electrolytes.assess(ev.lab) for h in finding.hits for ev in h.evidence if ev.lab is not None]
+    critical = any(a is not None and a.severity == "critical" for a in graded)
+    high_k = any(a is not None and (a.family, a.direction) == ("potassium", "high") for a in graded)
+    steps = ["Correct the electrolyte first, or choose a diuretic that does not worsen it.",
+             "If the diuretic is needed, recheck a basic metabolic panel and magnesium after starting it."]
+    if critical:
+        steps.insert(0, "The value is critical: do not start the drug now; act on the value first (see the patient's "
+                        "electrolyte card).")
+    if high_k:
+        steps.insert(0, "High potassium: do not start a potassium-sparing diuretic or MRA (their labels contraindicate "
+                        "starting them with a raised potassium).")
     return order_checks.card(
         RULE, finding, facts, headline=order_checks.worsens_headline,
-        intro="Low potassium, magnesium, sodium or calcium, or high calcium or potassium, cause muscle cramps, "
-              "weakness and leg pain at night. Starting a diuretic that causes the same disturbance makes it worse.",
-        next_steps=["Correct the electrolyte first, or choose a diuretic that does not worsen it.",
-                    "If the diuretic is needed, recheck a basic metabolic panel and magnesium after starting it."],
-        guideline_keys=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020"))
+        intro="Low potassium, magnesium, sodium or calcium cause muscle cramps and leg pain at night; high potassium "
+              "causes weakness and arrhythmias. Starting a diuretic that causes the same disturbance makes it worse.",
+        next_steps=steps, guideline_keys=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020"),
+        indicator=Indicator.CRITICAL if critical else Indicator.WARNING)
 
 
 RULE = Rule(
-    id="order-diuretic-effect", version="1.1.0", topic=Topic.DIURETIC_EFFECT,
+    id="order-diuretic-effect", version="1.2.0", topic=Topic.DIURETIC_EFFECT,
     hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=electrolytes.ANALYTES, drug_classes=CLASSES,

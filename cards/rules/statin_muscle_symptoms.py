@@ -128,7 +128,8 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         summary = f"On {names}: statins can cause leg muscle pain and cramps - consider CK if symptomatic"
     parts = ["Statin-associated muscle symptoms are typically symmetric aches or cramps of the thighs, buttocks "
              "and calves, starting weeks to months after a statin is started or its dose raised.",
-             "**Statins:**\n" + "\n".join(card_text.medication_line(m, facts.now) for m in finding.statins)]
+             "**Statins:**\n" + "\n".join(card_text.medication_line(m, facts.now)
+                                      for m in card_text.one_per_ingredient(finding.statins))]
     if finding.ck is not None:
         ck_range = card_text.range_text(finding.ck, (None, DEFAULT_CK_ULN))
         assessment = f"{multiple:.1f} x ULN" if multiple is not None else "-"

@@ -122,3 +122,25 @@ def test_diuretic_named_as_contributor_with_cross_reference() -> None:
     assert "Active furosemide may be contributing to volume depletion (see the *Diuretic effect* card)" in \
         (c.detail or "")
     assert "*Electrolyte imbalance* card" in (c.detail or "")
+
+
+def test_kidney_failure_urea_is_not_dehydration() -> None:
+    """Outside review: BUN 95, creatinine 3.6, measured osmolality 318, sodium 138 was 'Dehydration likely' with
+    advice to give fluids; urea is an ineffective osmole (eGFR about 13, CKD-EPI 2021)."""
+    assert indicator(T, *draw(bun=95.0, creatinine=3.6, sodium=138.0, osm=318.0)) is None
+    c = card(T, *draw(bun=95.0, creatinine=3.6, sodium=150.0, osm=318.0))  # a high sodium still counts
+    assert c is not None and "kidney team" in (c.detail or "") and "IV fluids" not in (c.detail or "")
+    egfr_reported = [*draw(bun=50.0, creatinine=1.2, sodium=140.0, osm=305.0), obs("62238-1", 25, "mL/min/{1.73_m2}", days=3)]
+    assert indicator(T, *egfr_reported) is None  # the lab's own eGFR wins
+
+
+def test_ckd_epi_2021() -> None:
+    from cards.rules.dehydration import ckd_epi_2021
+
+    assert round(ckd_epi_2021(1.0, 60, "male") or 0) == 86
+    assert ckd_epi_2021(1.0, 60, None) is None
+
+
+def test_no_diuretic_no_diuretic_advice() -> None:
+    c = card(T, *draw())
+    assert c is not None and "diuretic" not in (c.detail or "").lower()

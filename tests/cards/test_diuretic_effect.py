@@ -154,3 +154,26 @@ def test_finished_short_courses_are_not_current() -> None:
 def test_request_intents(intent: str, current: bool) -> None:
     found = indicator(T, _started(FUROSEMIDE, 100, intent=intent), obs("2823-3", 2.9, "mmol/L"))
     assert (found == "warning") is current
+
+
+def test_no_potassium_sparing_advice_when_potassium_is_high() -> None:
+    """Outside review (unsafe): HCTZ + lisinopril, K 5.9, Mg 1.3 was told to 'add a potassium-sparing agent'."""
+    c = card(T, med(*HCTZ), med("29046", "lisinopril"), obs("2823-3", 5.9, "mmol/L"),
+             obs("19123-9", 1.1, "mg/dL"))
+    assert c is not None
+    text = c.detail or ""
+    assert "add a potassium-sparing agent" not in text and "no potassium-sparing agent" in text
+    on_spironolactone = card(T, med(*HCTZ), med(None, text="spironolactone 25 mg"), obs("2823-3", 2.9, "mmol/L"))
+    assert on_spironolactone is not None and "potassium-sparing" not in (on_spironolactone.detail or "")
+
+
+def test_severe_values_say_they_are_more_than_a_diuretic_causes() -> None:
+    c = card(T, med(*FUROSEMIDE), obs("2823-3", 2.3, "mmol/L"))
+    assert c is not None and "more than a diuretic usually causes" in (c.detail or "")
+
+
+def test_an_abnormal_potassium_never_repeated_is_not_monitoring() -> None:
+    """Outside review: HCTZ, K 3.1 ten months ago, never repeated, gave no card."""
+    c = card(T, med(*HCTZ), obs("2823-3", 3.1, "mmol/L", days=300))
+    assert c is not None and "was low, not repeated" in c.summary
+    assert indicator(T, med(*HCTZ), obs("2823-3", 4.1, "mmol/L", days=300)) is None

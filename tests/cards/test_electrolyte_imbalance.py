@@ -215,12 +215,55 @@ def test_high_potassium_is_an_emergency_with_the_culprits_named() -> None:
     assert "lisinopril" in text and "spironolactone" in text
     for wrong in ("can cause night leg cramps", "refractory", "replete", "Replace potassium"):
         assert wrong not in text, wrong
-    assert "Do not give potassium or magnesium supplements" in text
+    assert "Do not give potassium supplements" in text and "magnesium supplements" not in text
 
 
 def test_moderate_high_potassium_asks_for_an_ecg() -> None:
     c = card(T, _k(6.1))
     assert c is not None and c.indicator.value == "warning" and "12-lead ECG now" in (c.detail or "")
+
+
+def test_a_flag_that_contradicts_the_value_is_not_trusted() -> None:
+    """Outside review: K 3.2 flagged H (no range) was called high and given 'no potassium supplements'."""
+    c = card(T, _k(3.2, flag="H"))
+    assert c is not None and "disagrees with the value" in (c.detail or "")
+    text = c.summary + (c.detail or "")
+    assert "High potassium" not in text and "supplement" not in text.lower()
+
+
+def test_unreadable_critical_potassium_states_no_value() -> None:
+    o = obs("2823-3", None, flag="HH")
+    o["valueString"] = "haemolysed"
+    c = card(T, o)
+    assert c is not None and c.indicator.value == "critical"
+    detail = c.detail or ""
+    assert "flagged critical high but not reportable" in detail and ">= 6.5" not in detail
+
+
+def test_mild_high_potassium_keeps_an_indicated_ace_inhibitor() -> None:
+    c = card(T, _k(5.6), med("29046", "lisinopril"))
+    assert c is not None and "keep an indicated ACE inhibitor or ARB" in (c.detail or "")
+    assert "reduce or hold" not in (c.detail or "")
+    severe = card(T, _k(6.2), med("29046", "lisinopril"))
+    assert severe is not None and "reduce or hold" in (severe.detail or "")
+
+
+def test_mixed_findings_get_a_neutral_summary() -> None:
+    c = card(T, _k(5.9), obs("19123-9", 1.1, "mg/dL"))
+    assert c is not None and "several findings" in c.summary and "not a cramp cause" not in c.summary
+
+
+def test_low_sodium_is_corrected_for_a_high_glucose() -> None:
+    """Outside review: sodium 129 with glucose 650 mg/dL is about 142 once corrected (Hillier 1999)."""
+    assert indicator(T, obs("2951-2", 129.0, "mmol/L"), obs("2345-7", 650, "mg/dL")) is None
+    c = card(T, obs("2951-2", 126.0, "mmol/L"), obs("2345-7", 300, "mg/dL"))  # 126 + 4.8 = 130.8: mild
+    assert c is not None and c.indicator.value == "info" and "corrected for the same-day glucose" in (c.detail or "")
+    assert indicator(T, obs("2951-2", 129.0, "mmol/L"), obs("2345-7", 180, "mg/dL")) == "warning"  # not corrected
+
+
+def test_high_calcium_on_a_thiazide_holds_it() -> None:
+    c = card(T, obs("17861-6", 12.5, "mg/dL"), med("310798", "hydrochlorothiazide 25 MG Oral Tablet"))
+    assert c is not None and "Hold hydrochlorothiazide while calcium is high" in (c.detail or "")
 
 
 def test_high_calcium_suggests_pth_not_cramps() -> None:
@@ -262,7 +305,17 @@ def test_only_the_latest_valid_result_counts() -> None:
 
 def test_lookback_window() -> None:
     assert indicator(T, _k(2.9, days=89)) == "warning"
-    assert indicator(T, _k(2.9, days=91)) is None
+    assert indicator(T, _k(3.2, days=91)) is None  # a mild value leaves with the window
+
+
+def test_a_moderate_or_worse_value_not_repeated_stays_visible() -> None:
+    """Outside review: a potassium of 6.8 from 100 days ago on lisinopril, never repeated, vanished."""
+    c = card(T, _k(6.8, days=100), med("29046", "lisinopril"))
+    assert c is not None and c.indicator.value == "info"
+    assert "not repeated since - recheck" in c.summary and "ECG now" not in (c.detail or "")
+    assert "lisinopril" in (c.detail or "")
+    assert indicator(T, _k(6.8, days=100), _k(4.4, days=10)) is None  # repeated since, and normal
+    assert indicator(T, _k(6.8, days=370)) is None  # beyond the history window
 
 
 def test_units_mg_dl_potassium_and_unknown_unit() -> None:

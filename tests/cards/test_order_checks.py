@@ -42,6 +42,7 @@ HALOPERIDOL = ("5093", "haloperidol")
 QUETIAPINE = ("312744", "quetiapine 25 MG Oral Tablet")
 METOCLOPRAMIDE = ("6915", "metoclopramide")
 DIPHENHYDRAMINE = ("1049630", "diphenhydramine hydrochloride 25 MG Oral Tablet")
+LISINOPRIL = ("314076", "lisinopril 10 MG Oral Tablet")
 
 _ids = iter(range(1, 10**6))
 
@@ -113,6 +114,7 @@ FIRES = {
     "albuterol-low-potassium": ("medication-effect", [k(3.3)], ALBUTEROL),
     "albuterol-low-magnesium": ("medication-effect", [mg(1.5)], ALBUTEROL),
     "sertraline-low-sodium": ("medication-effect", [na(131)], SERTRALINE),
+    "lisinopril-high-potassium": ("electrolyte-imbalance", [k(5.8)], LISINOPRIL),
 }
 
 
@@ -358,7 +360,7 @@ def test_order_services_are_registered(service_id: str, hook: str) -> None:
     service = registry.service(service_id)
     assert service.hook == hook
     assert {r.topic.value for r in service.rules} == {"diuretic-effect", "statin-muscle-symptoms", "restless-legs",
-                                                      "medication-effect"}
+                                                      "medication-effect", "electrolyte-imbalance"}
     assert set(service.prefetch) == {"patient", "observations", "medications", "medicationRequests", "conditions"}
     for code in ("2276-4", "2502-3", "2157-6", "2823-3"):  # ferritin, TSAT, CK, potassium reach the prefetch
         assert code in service.prefetch["observations"]
@@ -569,3 +571,23 @@ def test_order_rules_have_advice_and_cite_no_file(topic: str) -> None:
                    "medication-effect": ([k(3.1)], ALBUTEROL)}[topic]
     c = topic_card(topic, *chart, drafts=[draft(drug)])
     assert c is not None and not FORBIDDEN.search(c.detail or "") and ".md" not in (c.detail or "")
+
+
+def test_potassium_raising_drafts_with_high_potassium() -> None:
+    """Outside review (unsafe): drafting potassium chloride, lisinopril or trimethoprim with K 5.8 gave no card;
+    eplerenone with K 6.6 gave only a warning."""
+    for drug in (LISINOPRIL, (None, "potassium chloride 20 mEq extended-release tablet"),
+                 (None, "trimethoprim 100 mg tablet")):
+        rxcui, text = drug
+        d = draft((rxcui, text) if rxcui else (None, text), rid="draft-k")
+        c = topic_card("electrolyte-imbalance", k(5.8), drafts=[d])
+        assert c is not None and c.indicator.value == "warning", text
+        assert "Do not start" in (c.detail or "") and "not cramps" in (c.detail or "")
+    critical = topic_card("electrolyte-imbalance", k(6.6), drafts=[draft(LISINOPRIL, rid="draft-k")])
+    assert critical is not None and critical.indicator.value == "critical" and "ECG now" in (critical.detail or "")
+    eplerenone = topic_card("diuretic-effect", k(6.6), drafts=[draft((None, "eplerenone 25 mg tablet"),
+                                                                     rid="draft-e")])
+    assert eplerenone is not None and eplerenone.indicator.value == "critical"
+    assert topic_card("electrolyte-imbalance", k(6.6), drafts=[draft((None, "eplerenone 25 mg tablet"),
+                                                                      rid="draft-e")]) is None  # one card per draft
+    assert topic_card("electrolyte-imbalance", k(4.5), drafts=[draft(LISINOPRIL, rid="draft-k")]) is None
