@@ -52,8 +52,9 @@ These rules apply to every lab result before any rule sees it (`cards/facts.py`)
   treatment ranges); `appliesTo` absent, or naming the whole population, the patient's sex (SNOMED CT 248153007
   male, 248152002 female, or the words) or age group (adult/child); `age` containing the patient's age (an adult is
   assumed when the birth date is unknown). A pregnancy-specific range or a population the service cannot interpret
-  (a race, a local code) is not used. Else the lab's interpretation flag (L, H, LL, HH, A, AA) decides; else the
-  default range of the knowledge data below.
+  (a race, a local code) is not used. Else the lab's interpretation flag (L, H, LL, HH, A, AA) decides - unless it
+  says the opposite of the number by the default range (H on a potassium of 3.2), when the card says the two
+  disagree and asks to check with the lab; else the default range of the knowledge data below.
 - **Censored values** (`valueQuantity.comparator`, or `valueString` such as "<2.5" or "> 7.0 mmol/L") are kept with
   their comparator. A censored value is out of range, or critical, only when every value it allows is: "<2.5"
   potassium is critical (< 2.5 mmol/L), "<5.0" is not graded by its number (its flag still counts).
@@ -64,13 +65,17 @@ These rules apply to every lab result before any rule sees it (`cards/facts.py`)
   v5.0 grade 4; potassium >= 6.5 mmol/L, UK Kidney Association 2020 "severe"). Warning: it passes the moderate
   threshold. Info: any milder abnormality. The card's indicator is the worst severity it shows.
 - **Conditions** match by code (any coding; ICD-10-CM with or without the dot, and descendants where the value set
-  says so). Text is the fallback only when no coding is in ICD-10-CM or SNOMED CT: a Condition coded outside the
-  value set is not matched by its words. Active: clinicalStatus active/recurrence/relapse (or absent with no
+  says so). Text is the fallback only when no coding is in a system the value set judges (ICD-10-CM, SNOMED CT or
+  WHO ICD-10, when the set lists codes of it): a Condition coded outside the value set is not matched by its words,
+  and region words count (cervical stenosis is not lumbar stenosis). Active: clinicalStatus active/recurrence/relapse (or absent with no
   abatement); never refuted or entered-in-error.
 - **Medications** match by RxNorm ingredient, RxNorm product (clinical drug, branded drug or ingredient+strength
   component, mapped to its ingredients), ATC, and by name only when no coding matched. Current: MedicationStatement
-  active/intended; MedicationRequest active with intent order/plan/original-order. A medication's start is the
-  request's `authoredOn`, else the statement's effective start, else `dateAsserted`.
+  active/intended; MedicationRequest active with an order or plan intent (not a proposal or option), except a short
+  (acute, `courseOfTherapyType`) course more than 30 days past the end of its supply (or, with no supply given, its
+  order): EHRs leave finished courses "active". A medication's start is the request's `authoredOn`, else the
+  statement's effective start, else `dateAsserted`; a drug ordered several times is listed once, since its first
+  order.
 """
 
 

@@ -235,7 +235,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="diuretic-effect", version="2.0.0", topic=Topic.DIURETIC_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    id="diuretic-effect", version="2.1.0", topic=Topic.DIURETIC_EFFECT, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=electrolytes.ANALYTES, drug_classes=DIURETIC_CLASSES,
     summary="Active loop/thiazide diuretic with an electrolyte change it explains, or no potassium when due.",

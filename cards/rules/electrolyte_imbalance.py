@@ -13,11 +13,17 @@ Severity: critical when the lab flags LL/HH/AA or the value passes the critical 
 Advises, by direction: low K/Mg/Ca/Na - cause, replacement and the cramp link; high K - an emergency at >= 6.5
   (ECG now), the potassium-raising drugs on the list named, never replacement; high Ca - PTH/PTHrP, weakness rather
   than cramps; high Na - water deficit; high Mg - supplements and kidney function.
-Quiet when: every newest result is in range, or there are no results within LOOKBACK.
+Not repeated: a moderate or worse potassium, magnesium or sodium older than 90 days (within 12 months) with no result
+  of that analyte since is shown as info, to be repeated (it must not vanish when it leaves the window).
+Sodium and glucose: a low sodium with a same-day glucose above 200 mg/dL is graded corrected for it (2.4 mmol/L per
+  100 mg/dL, Hillier 1999).
+Quiet when: every newest result is in range, or there are no results within LOOKBACK (nor a moderate or worse one
+  within 12 months).
 Needs: observations (potassium, magnesium, calcium, albumin, sodium); medications (the drugs that explain the
   abnormality: diuretics, potassium-raising drugs, and the drug classes of cards/drug_effects.py).
 References: CTCAE v5.0 (2017); European hyponatraemia guideline 2014; UK Kidney Association hyperkalaemia 2020;
-  Payne 1973 (corrected calcium); Wermers 2007 (thiazide-associated hypercalcaemia).
+  Payne 1973 (corrected calcium); Wermers 2007 (thiazide-associated hypercalcaemia); Hillier 1999 (glucose);
+  KDIGO 2024 (potassium on RAS inhibitors).
 """
 from __future__ import annotations
 
@@ -534,6 +540,12 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         keys.append("hyponatraemia-2014")
     if any(a.note.startswith("corrected for albumin (Payne") for a in finding.abnormal):
         keys.append("payne-1973")
+    if any("Hillier 1999" in a.note for a in finding.abnormal):
+        keys.append("hillier-1999")
+    if any("KDIGO 2024" in s for s in steps):
+        keys.append("kdigo-ckd-2024")
+    if any("Wermers 2007" in s for s in steps):
+        keys.append("wermers-2007")
     return card_text.make_card(rule=RULE, indicator=indicator, summary_text=summary, detail=detail,
                                guideline_keys=tuple(dict.fromkeys(keys)), suggestions=[suggestion], facts=facts)
 
@@ -546,15 +558,19 @@ def _default(result: LabResult) -> tuple[float | None, float | None] | None:
 
 
 RULE = Rule(
-    id="electrolyte-imbalance", version="2.0.0", topic=Topic.ELECTROLYTE_IMBALANCE, hooks=frozenset({PATIENT_VIEW}),
+    id="electrolyte-imbalance", version="2.1.0", topic=Topic.ELECTROLYTE_IMBALANCE, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=ANALYTES,
     summary="Newest potassium, magnesium, calcium or sodium out of range, graded by direction and severity.",
-    fires_when="newest K, Mg, Na or Ca (ionized, lab-corrected, or total corrected for albumin < 4.0 g/dL) within "
-               "90 days is outside the lab's applicable range, flagged L/H/LL/HH, or outside the default range",
-    quiet_when="every newest value in range, or no results within 90 days",
+    fires_when="newest K, Mg, Na (a low one corrected for a same-day glucose > 200 mg/dL) or Ca (ionized, "
+               "lab-corrected, or total corrected for albumin < 4.0 g/dL) within 90 days is outside the lab's "
+               "applicable range, flagged L/H/LL/HH, or outside the default range; or a moderate or worse K/Mg/Na "
+               "within 12 months was never repeated (info)",
+    quiet_when="every newest value in range; no results within 90 days (and no moderate or worse one within 12 "
+               "months)",
     advice="Direction-specific: low K/Mg/Ca/Na - confirm, find the cause, replace; K >= 6.0 mmol/L - 12-lead ECG "
            "now, K >= 6.5 mmol/L - the emergency pathway, the potassium-raising drugs on the list named and no "
            "supplements; high calcium - PTH (PTHrP if suppressed); profound low sodium - slow correction.",
-    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "payne-1973", "wermers-2007"),
+    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "payne-1973", "wermers-2007", "hillier-1999",
+                "kdigo-ckd-2024"),
 )
