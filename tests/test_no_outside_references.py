@@ -12,7 +12,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FORBIDDEN = re.compile(r"clinical[-_ ]reference|(?<![\w.])\.\./shared|/work/|shared/clinical", re.IGNORECASE)
+# Assembled from parts so that this file does not contain what it looks for (the same holds for the examples below).
+_NOTES = "clinical" + r"[-_ ]" + "reference"
+_SHARED, _MACHINE = r"\.\./" + "shared", "/" + "work" + "/"
+FORBIDDEN = re.compile(rf"{_NOTES}|(?<![\w.]){_SHARED}|{_MACHINE}|shared/clinical", re.IGNORECASE)
 TEXT_SUFFIXES = {".py", ".md", ".json", ".toml", ".txt", ".sh", ".yaml", ".yml", ".cfg", ".ini", ""}
 
 
@@ -42,6 +45,7 @@ def test_no_file_points_outside_the_project() -> None:
     assert not offenders, "\n".join(offenders[:40])
 
 
-@pytest.mark.parametrize("text", ["see clinical-reference.md §1.4", "../shared/x", "/work/shared/y"])
+@pytest.mark.parametrize("text", ["see clinical" + "-reference.md §1.4", ".." + "/shared/x",
+                                  "/wo" + "rk/shared/y"])
 def test_the_pattern_catches_what_it_must(text: str) -> None:
     assert FORBIDDEN.search(text)
