@@ -83,3 +83,20 @@ def cond(code: str, system: str = SNOMED, *, display: str | None = None, clinica
 
 def bundle(*resources: dict[str, Any]) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": r} for r in resources]}
+
+
+def draft_order(rid: str | None, code: tuple[str, str] | None, **extra: Any) -> dict[str, Any]:
+    """A draft MedicationRequest as EHRs put it in context.draftOrders (RxNorm coded when `code` is given)."""
+    r: dict[str, Any] = {"resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
+                         "subject": {"reference": f"Patient/{PATIENT_ID}"}, "authoredOn": "2026-11-25",
+                         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
+                                                   "medicationrequest-category", "code": "outpatient",
+                                                   "display": "Outpatient"}]}],
+                         "dosageInstruction": [{"text": "as directed"}]}
+    if rid is not None:
+        r["id"] = rid
+    if code is not None:
+        r["medicationCodeableConcept"] = {"coding": [{"system": RXNORM, "code": code[0], "display": code[1]}],
+                                          "text": code[1]}
+    r.update(extra)
+    return r

@@ -16,7 +16,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from tests.fhir_builders import ICD10CM, PATIENT_ID, RXNORM, SNOMED, bundle, cond, med, obs, patient
+from tests.cards.golden_areas import AREAS
+from tests.fhir_builders import ICD10CM, PATIENT_ID, RXNORM, SNOMED, bundle, cond, draft_order, med, obs, patient
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 SERVICES = {"leg-pain-order-select": "order-select", "leg-pain-order-sign": "order-sign"}
@@ -30,23 +31,6 @@ ALBUTEROL = ("745752", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
 SERTRALINE = ("312941", "sertraline 50 MG Oral Tablet")
 QUETIAPINE = ("312744", "quetiapine 25 MG Oral Tablet")
 SPIRONOLACTONE = ("313096", "spironolactone 25 MG Oral Tablet")
-
-
-def draft_order(rid: str | None, code: tuple[str, str] | None, **extra: Any) -> dict[str, Any]:
-    """A draft MedicationRequest as EHRs put it in context.draftOrders (RxNorm coded when `code` is given)."""
-    r: dict[str, Any] = {"resourceType": "MedicationRequest", "status": "draft", "intent": "proposal",
-                         "subject": {"reference": f"Patient/{PATIENT_ID}"}, "authoredOn": "2026-11-25",
-                         "category": [{"coding": [{"system": "http://terminology.hl7.org/CodeSystem/"
-                                                   "medicationrequest-category", "code": "outpatient",
-                                                   "display": "Outpatient"}]}],
-                         "dosageInstruction": [{"text": "as directed"}]}
-    if rid is not None:
-        r["id"] = rid
-    if code is not None:
-        r["medicationCodeableConcept"] = {"coding": [{"system": RXNORM, "code": code[0], "display": code[1]}],
-                                          "text": code[1]}
-    r.update(extra)
-    return r
 
 
 def _lab(rid: str, code: str, value: float, unit: str, low: float, high: float, days: float = 4) -> dict[str, Any]:
@@ -145,6 +129,11 @@ CASES: dict[str, tuple[Chart, list[Any]]] = {
 
 EXPECTED = {"fires-four-topics-several-drafts": {"diuretic-effect", "statin-muscle-symptoms", "restless-legs",
                                                  "medication-effect"}}
+
+# Cases of later issues live beside this table, one module per clinical area (tests/cards/golden_areas/).
+for _area in AREAS:
+    CASES.update(_area.ORDER_CASES)
+    EXPECTED.update(_area.ORDER_EXPECTED)
 
 
 def expected_topics(case: str) -> set[str]:

@@ -18,6 +18,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from tests.cards.golden_areas import AREAS
 from tests.fhir_builders import ICD10CM, PATIENT_ID, SNOMED, bundle, cond, med, obs, patient
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
@@ -221,6 +222,11 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("restless-legs", "warning"), ("nerve-compression", "info"), ("poor-circulation", "info"),
         ("spinal-stenosis", "info"), ("statin-muscle-symptoms", "info")],
 }
+
+# Cases of later issues live beside this table, one module per clinical area (tests/cards/golden_areas/).
+for _area in AREAS:
+    CASES.update(_area.PATIENT_CASES)
+    EXPECTED.update(_area.PATIENT_EXPECTED)
 
 
 def expected_topics(case: str) -> list[str] | None:
