@@ -146,8 +146,29 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
+def duration_text(start: datetime, now: datetime) -> str:
+    """How long a drug has been taken, in the unit a clinician would say: "3 days", "2 weeks", "5 months", "4 years"."""
+    days = (now.date() - start.date()).days
+    if days < 0:
+        return "starts later"
+    if days < 14:
+        return "started today" if days == 0 else f"{days} day{'s' if days > 1 else ''}"
+    if days < 61:
+        return f"{days // 7} weeks"
+    if days < 730:
+        return f"{days * 12 // 365} months"
+    return f"{days // 365} years"
+
+
 def medication_line(med: MedicationUse, now: datetime) -> str:
-    since = f", since {med.date.date().isoformat()}" if med.date else ""
+    """One drug as the cards list it: product, ingredient, record kind, start date and how long taken (a drug
+    started two weeks ago reads differently from one taken for ten years), and how it was recognised."""
+    since = ""
+    if med.date and not med.draft:
+        taken = duration_text(med.date, now)
+        since = f", since {med.date.date().isoformat()}" + (f" ({taken})" if taken != "started today" else " (today)")
+    elif med.date:
+        since = f", since {med.date.date().isoformat()}"
     kind = "draft order" if med.draft else med.resource_type
     return f"- **{med.display}** -> {med.ingredient} ({kind}{since}; {medication_evidence(med)})"
 
