@@ -84,6 +84,16 @@ def ck_upper_limit(ck: LabResult | None) -> float:
     return ck.ref_high if ck is not None and ck.ref_high else DEFAULT_CK_ULN
 
 
+def stop_advised(facts: PatientFacts) -> bool:
+    """True when this chart's statin card advises stopping the statin (CK above the critical multiple of the upper
+    limit within the CK window). Other cards (peripheral artery disease) read it so that no card tells the
+    clinician to keep a statin the statin card says to stop."""
+    if not facts.medications("statin"):
+        return False
+    ck = facts.latest("ck", LOOKBACK)
+    return ck is not None and CK_CRITICAL.met(ck.value / ck_upper_limit(ck))
+
+
 def _applies(facts: PatientFacts) -> Finding | None:
     statins = facts.medications("statin")
     if not statins:
