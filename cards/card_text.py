@@ -260,6 +260,9 @@ LAB_ORDERS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
                                                                       "Serum or Plasma"),)),
     "hba1c": ("Hemoglobin A1c", ((LOINC, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood"),)),
     "b12": ("Vitamin B12", ((LOINC, "2132-9", "Cobalamin (Vitamin B12) [Mass/volume] in Serum or Plasma"),)),
+    # Text only: haemoglobin is not an analyte of terminology/data (no lab value set, no unit table), and an order
+    # carries only known lab codes.
+    "hemoglobin": ("Haemoglobin (complete blood count)", ()),
     # No verified code for these: text-only ServiceRequests.
     "venous-duplex": ("Venous duplex ultrasound of the legs (reflux study)", ()),
     "emg-ncs": ("Electrodiagnostic study of the legs (EMG and nerve conduction)", ()),

@@ -25,6 +25,7 @@ from types import ModuleType
 from terminology import drugs, valuesets
 
 from cards import drug_effects, guidelines, knowledge, registry
+from cards.knowledge import interactions
 from cards.rule import Rule
 from cards.topics import Topic
 
@@ -200,6 +201,33 @@ def _drug_effects() -> str:
     return "\n".join(out)
 
 
+def _statin_interactions() -> str:
+    """The statin interaction table (cards/knowledge/data/interactions/statin.json), one line per statin and kind."""
+    table = interactions.table()
+    out = ["## Statin interactions by the labels (`cards/knowledge/data/interactions/statin.json`)", "",
+           "Read by `statin-muscle-symptoms` and `order-statin-muscle-symptoms`. The statin dose is read per ingredient "
+           "from the product name (RxNorm or free text) and, when the dosage instruction gives a dose and a "
+           "frequency, as a daily dose; a dose that cannot be read is said so on the card, never taken as within a "
+           "cap. Contraindicated, avoided and exceeded (or unreadable) pairs make the card a warning; caution pairs "
+           "are listed.", "",
+           "| Statin | Interacting drugs | Label says | Source (section) |", "|---|---|---|---|"]
+    groups: dict[tuple[str, str, str], list[interactions.StatinInteraction]] = {}
+    for row in table.rows:
+        groups.setdefault((row.statin, row.source, row.where), []).append(row)
+    for (statin, source, where), rows in groups.items():
+        g = guidelines.get(source)
+        out.append(f"| {statin} | {', '.join(r.drug for r in rows)} | {_cell(rows[0].rule_text)} | "
+                   f"[{g.label}]({g.url}): {_cell(where)} |")
+    suspend, antibiotic = table.suspend_source, table.antibiotic_source
+    out += ["", f"Short anti-infective courses ({', '.join(sorted(table.suspend_for_course))}): the card offers to "
+                f"suspend the statin for the course ({guidelines.get(suspend[0]).label}, {suspend[1]}). Macrolides "
+                f"({', '.join(sorted(table.antibiotic_drugs))}): another antibiotic such as {table.antibiotic_name} "
+                f"({guidelines.get(antibiotic[0]).label}, {antibiotic[1]}). Statins offered in place of a "
+                "CYP3A4-dependent one: pravastatin and rosuvastatin, each within its own label's limits with the same "
+                "drug (FDA Drug Safety Communication 2011)."]
+    return "\n".join(out)
+
+
 def _all_numbers() -> str:
     items = sorted(knowledge.all_thresholds().values(), key=lambda t: (t.topic, t.id))
     decisions = sum(1 for t in items if t.decision)
@@ -226,7 +254,7 @@ def render_clinical_basis() -> str:
         "Scope: adults. The cards are decision support, not a diagnosis: they suggest, never order or stop a drug.", "",
     ])
     parts = [head, _READING, f"## Rules\n\n{len(rules)} rules.", *[_rule_section(r) for r in rules], _drug_effects(),
-             _all_numbers()]
+             _statin_interactions(), _all_numbers()]
     return "\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 

@@ -5,7 +5,9 @@ cross-references. Each entry carries its own primary sources (`guideline_keys`, 
 next step (`review`): a card shows the steps of the classes the patient takes and no other class's text.
 Sources: beta-2 agonists - albuterol label (Hypokalemia) and Bodenhamer et al. 1992 (potassium and magnesium fall
 with frequently nebulized albuterol); vincristine - ASCO CIPN guideline 2020 (neuropathy) and the European
-hyponatraemia guideline 2014 (drugs causing SIAD); SSRIs - European hyponatraemia guideline 2014 (SIAD); RLS-aggravating
+hyponatraemia guideline 2014 (drugs causing SIAD); SSRIs - European hyponatraemia guideline 2014 (SIAD); SNRIs
+(venlafaxine, duloxetine, desvenlafaxine) - their US labels, Warnings and Precautions: Hyponatremia (SIADH, as with
+SSRIs; milnacipran and levomilnacipran are not in the drug tables); RLS-aggravating
 classes - AASM RLS guideline 2024 (antidopaminergic, antihistaminergic and serotonergic medications exacerbate RLS);
 PPIs - FDA Drug Safety Communication 2011 (hypomagnesaemia with long-term use).
 """
@@ -80,9 +82,11 @@ EFFECTS: tuple[DrugEffect, ...] = (
                review="{drugs}: review the indication and dose with the prescriber.",
                labs=(("sodium", "low"),), worsens_rls=True, rls_property="serotonergic",
                guideline_keys=RLS_SOURCE + ("hyponatraemia-2014",)),
-    DrugEffect("snri", "SNRI", "restless legs", RLS_MECHANISM,
+    DrugEffect("snri", "SNRI", "restless legs",
+               RLS_MECHANISM + "; SIADH can lower sodium (older adults, with diuretics or volume depletion)",
                review="{drugs}: review the indication and dose with the prescriber.",
-               worsens_rls=True, rls_property="serotonergic", guideline_keys=RLS_SOURCE),
+               labs=(("sodium", "low"),), worsens_rls=True, rls_property="serotonergic",
+               guideline_keys=RLS_SOURCE + ("snri-labels-hyponatremia",)),
     DrugEffect("mirtazapine", "mirtazapine (NaSSA)", "restless legs", RLS_MECHANISM,
                review="{drugs}: review the indication and dose with the prescriber.",
                worsens_rls=True, rls_property="serotonergic", guideline_keys=RLS_SOURCE),

@@ -60,6 +60,10 @@ FUTURE_TOLERANCE = timedelta(days=1)
 # so a rule cannot silently read less than it asks for.
 READ_WINDOW = timedelta(days=400)
 _KEEP_MARGIN = timedelta(days=2)
+# Analytes read further back than READ_WINDOW: an abnormal ABI never expires (PAD does not resolve), so the PAD and
+# poor-circulation rules show an old one as old instead of dropping it (cards/knowledge pad.abi-history). Only the
+# few ABI resources of a chart are kept that long; the FHIR fallback search is still bounded by READ_WINDOW.
+LONG_READ_WINDOWS: dict[str, timedelta] = {"abi": threshold("pad.abi-history").days}
 # ABI plausibility gate: a ratio outside (0, 3] is a data error, not a measurement.
 ABI_PLAUSIBLE = (0.0, 3.0)
 # Validation covers exactly the elements a rule reads, each with its fhir.resources R4B datatype model (Quantity,
@@ -177,6 +181,12 @@ class MedicationUse:
     evidence: str
     date: datetime | None = None
     draft: bool = False
+    # What the dose is read from (cards.knowledge.interactions): the product names as sent (concept text, coding
+    # displays, and the RxNorm product name of a coded clinical drug), and the first dosage instruction's dose
+    # quantity (value, unit) and administrations per day, when given.
+    product_names: tuple[str, ...] = ()
+    dose: tuple[float, str] | None = None
+    per_day: float | None = None
 
     @property
     def reference(self) -> str | None:
@@ -250,6 +260,49 @@ def _finished_course(raw: dict[str, Any], now: datetime) -> bool:
             end = start + timedelta(days=float(supply["value"]) * per_day * fills)
     end = end or start
     return end is not None and now - end > ACUTE_COURSE_CURRENT
+
+
+def _product_names(codings: list[tuple[str | None, str | None, str | None]], texts: list[str]) -> tuple[str, ...]:
+    """The names a product strength can be read from: the texts, the coding displays, and the RxNorm name of a coded
+    clinical drug (a coding sent without its display still names its strength)."""
+    names = [t for t in texts if t] + [d for _, _, d in codings if d]
+    for system, code, _ in codings:
+        if code and system and "rxnorm" in system.lower():
+            product = drugs.product(code)
+            if product is not None:
+                names.append(product.display)
+    return tuple(dict.fromkeys(names))
+
+
+_PER_DAY = {"s": 86400.0, "min": 1440.0, "h": 24.0, "d": 1.0, "wk": 1 / 7, "mo": 1 / 30, "a": 1 / 365}
+
+
+def _dose(raw: dict[str, Any]) -> tuple[tuple[float, str] | None, float | None]:
+    """The first dosage instruction's dose quantity (value, unit) and administrations per day (timing.repeat
+    frequency / period): MedicationRequest.dosageInstruction, MedicationStatement.dosage."""
+    for instruction in _array(raw.get("dosageInstruction")) or _array(raw.get("dosage")):
+        if not isinstance(instruction, dict):
+            continue
+        dose: tuple[float, str] | None = None
+        for entry in _array(instruction.get("doseAndRate")):
+            quantity = entry.get("doseQuantity") if isinstance(entry, dict) else None
+            value = _float(quantity.get("value")) if isinstance(quantity, dict) else None
+            if isinstance(quantity, dict) and value is not None and value > 0:
+                unit = quantity.get("code") or quantity.get("unit") or ""
+                dose = (value, str(unit).strip())
+                break
+        per_day = None
+        timing = instruction.get("timing")
+        repeat = timing.get("repeat") if isinstance(timing, dict) else None
+        if isinstance(repeat, dict):
+            frequency = _float(repeat.get("frequency"))
+            frequency = 1.0 if frequency is None and repeat.get("period") is not None else frequency
+            period = _float(repeat.get("period"))
+            unit_per_day = _PER_DAY.get(str(repeat.get("periodUnit") or ""))
+            if frequency and period and unit_per_day:
+                per_day = frequency / period * unit_per_day
+        return dose, per_day
+    return None, None
 
 
 def _medication_start(raw: dict[str, Any]) -> datetime | None:
@@ -562,9 +615,9 @@ class PatientFacts:
 
         A sequence validated as far as it is read: a rule that looks for "the albumin of that day" validates the
         results down to that day, not every albumin of the window (docs/performance.md). ValueError for a lookback
-        beyond READ_WINDOW: older results are not kept.
+        beyond READ_WINDOW (LONG_READ_WINDOWS for the analytes kept longer): older results are not kept.
         """
-        if lookback > READ_WINDOW:
+        if lookback > LONG_READ_WINDOWS.get(analyte, READ_WINDOW):
             raise ValueError(f"lookback {lookback} is beyond READ_WINDOW ({READ_WINDOW}): older results are not kept")
         key = (analyte, lookback)
         found = self._lab_cache.get(key)
@@ -1028,6 +1081,7 @@ class _Builder:
         self.own_reference = f"Patient/{facts.patient_id}"
         self.future_limit = facts.now + FUTURE_TOLERANCE  # computed once: every candidate result is compared
         self.keep_since = facts.now - READ_WINDOW - _KEEP_MARGIN  # older candidates keep their date only
+        self.keep_long_since = {a: facts.now - w - _KEEP_MARGIN for a, w in LONG_READ_WINDOWS.items()}
         self.candidates = facts._obs_candidates
 
     def add_all(self, resources: Iterable[Any]) -> None:
@@ -1047,6 +1101,7 @@ class _Builder:
         own = self.own_reference
         future = self.future_limit
         keep_since = self.keep_since
+        keep_long_since = self.keep_long_since
         candidates = self.candidates
         statuses = RESULT_STATUSES
         fromisoformat = datetime.fromisoformat
@@ -1111,7 +1166,8 @@ class _Builder:
             if when > future:
                 self.notes.skip("observation-future-date")
                 continue
-            candidates[analyte].append((when, resource if when >= keep_since else None))
+            candidates[analyte].append((when, resource if when >= keep_since or (
+                analyte in keep_long_since and when >= keep_long_since[analyte]) else None))
 
     def _projected_observation(self, resource: Any) -> Resource | None:
         """A whole Observation dict as the projection the pre-filter loop reads; anything else add()ed, None."""
@@ -1273,8 +1329,10 @@ class _Builder:
         display = _concept_text(concept) or (texts[0] if texts else matches[0].ingredient)
         when = _medication_start(raw)
         rid = raw.get("id") if isinstance(raw.get("id"), str) else None
+        names = _product_names(codings, texts)
+        dose, per_day = _dose(raw)
         return [MedicationUse(str(raw.get("resourceType")), rid, display, m.ingredient, m.classes, m.matched_by,
-                              m.evidence, when, draft) for m in matches]
+                              m.evidence, when, draft, names, dose, per_day) for m in matches]
 
     def _resolve(self, raw: dict[str, Any]) -> dict[str, Any] | None:
         ref = raw.get("medicationReference")

@@ -46,12 +46,51 @@ _ALL = [
               "Zocor (simvastatin), 2011-06-08",
               "https://www.fda.gov/drugs/drug-safety-and-availability/fda-drug-safety-communication-new-"
               "restrictions-contraindications-and-dose-limitations-zocor-simvastatin"),
+    Guideline("simvastatin-label", "Zocor (simvastatin) US label 2023",
+              "Merck Sharp & Dohme. ZOCOR (simvastatin) tablets, US prescribing information, revised 2023: sections 2 "
+              "(dosage modifications for drug interactions), 4 (contraindications), 5.1 and 7.1 (drug interactions "
+              "that increase the risk of myopathy and rhabdomyolysis)",
+              "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=zocor"),
+    Guideline("lovastatin-label", "Lovastatin US label (FDA statin label changes 2012)",
+              "Lovastatin tablets, US prescribing information as revised under the FDA Drug Safety Communication "
+              "'Important safety label changes to cholesterol-lowering statin drugs', 2012-02-28: contraindications "
+              "with strong CYP3A4 inhibitors, avoidance and dose limits with other interacting drugs",
+              "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=lovastatin"),
+    Guideline("atorvastatin-label", "Lipitor (atorvastatin) US label 2022",
+              "Pfizer. LIPITOR (atorvastatin calcium) tablets, US prescribing information, revised 2022: sections 2 "
+              "(dosage modifications for drug interactions), 7.1 (drug interactions that increase the risk of "
+              "myopathy and rhabdomyolysis) and 12.3 (pharmacokinetic interactions)",
+              "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=lipitor"),
+    Guideline("rosuvastatin-label", "Crestor (rosuvastatin) US label",
+              "AstraZeneca. CRESTOR (rosuvastatin calcium) tablets, US prescribing information: section 2 (dosage "
+              "modifications for drug interactions) and 7 (drug interactions)",
+              "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=crestor"),
+    Guideline("pravastatin-label", "Pravachol (pravastatin) US label",
+              "Bristol-Myers Squibb. PRAVACHOL (pravastatin sodium) tablets, US prescribing information: sections "
+              "2.5-2.6 and 7.1-7.5 (cyclosporine, clarithromycin, colchicine, gemfibrozil, other fibrates)",
+              "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=pravachol"),
+    Guideline("fda-statin-protease-2012", "FDA statin and protease inhibitor safety communication 2012",
+              "FDA Drug Safety Communication: Interactions between certain HIV or hepatitis C drugs and "
+              "cholesterol-lowering statin drugs can increase the risk of muscle injury, 2012-03-01",
+              "https://www.fda.gov/drugs/drug-safety-and-availability/drug-safety-communications"),
     Guideline("acc-statin-intolerance-tool", "ACC Statin Intolerance Tool",
               "American College of Cardiology, Statin Intolerance Tool", "https://tools.acc.org/ldl/StatinIntolerance/"),
     Guideline("aasm-rls-2024", "AASM RLS guideline 2024",
               "Winkelman JW et al. Treatment of restless legs syndrome and periodic limb movement disorder: an AASM "
               "clinical practice guideline. J Clin Sleep Med 2025;21(1):137-152",
               "https://doi.org/10.5664/jcsm.11390"),
+    # Issue 14, points 5-6 (iron deficiency framed by its cause; SNRIs first-line in painful diabetic neuropathy).
+    Guideline("aga-ida-2020", "AGA iron deficiency anaemia guideline 2020",
+              "Ko CW et al. AGA Clinical Practice Guidelines on the Gastrointestinal Evaluation of Iron Deficiency "
+              "Anemia. Gastroenterology 2020;159:1085-1094 (recommendation 2: bidirectional endoscopy in "
+              "asymptomatic postmenopausal women and men with iron deficiency anaemia, strong; recommendation 3: "
+              "suggested in premenopausal women, conditional)",
+              "https://gastro.org/clinical-guidance/gastrointestinal-evaluation-of-iron-deficiency-anemia"),
+    Guideline("aan-pdn-2021", "AAN painful diabetic neuropathy guideline 2021",
+              "Price R et al. Oral and Topical Treatment of Painful Diabetic Polyneuropathy: Practice Guideline Update "
+              "Summary. Report of the AAN Guideline Subcommittee. Neurology 2022;98:31-43 (offer TCAs, SNRIs, "
+              "gabapentinoids and/or sodium-channel blockers to reduce pain, Level B)",
+              "https://doi.org/10.1212/WNL.0000000000013038"),
     Guideline("espen-2019", "ESPEN geriatric hydration guideline 2019",
               "Volkert D et al. ESPEN guideline on clinical nutrition and hydration in geriatrics. "
               "Clin Nutr 2019;38:10-47", "https://doi.org/10.1016/j.clnu.2018.05.024"),
@@ -73,6 +112,15 @@ _ALL = [
     Guideline("ada-2025", "ADA Standards of Care 2025",
               "American Diabetes Association. Standards of Care in Diabetes-2025, section 12 (neuropathy, foot care). "
               "Diabetes Care 2025;48(Suppl 1)", "https://diabetesjournals.org/care/issue/48/Supplement_1"),
+    Guideline("rabe-compression-2020", "International consensus on compression risks and contraindications 2020",
+              "Rabe E, Partsch H, Morrison N, et al. Risks and contraindications of medical compression treatment - "
+              "a critical reappraisal. An international consensus statement. Phlebology 2020;35(7):447-460",
+              "https://doi.org/10.1177/0268355520909066"),
+    Guideline("cilostazol-label", "Cilostazol label, boxed warning and contraindications",
+              "Cilostazol tablets, US prescribing information: Boxed Warning (contraindicated in patients with heart "
+              "failure of any severity: PDE3 inhibitors decreased survival in class III-IV heart failure) and "
+              "section 4 (Contraindications)",
+              "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=cilostazol"),
     Guideline("asco-cipn-2020", "ASCO CIPN guideline 2020",
               "Loprinzi CL et al. Prevention and management of chemotherapy-induced peripheral neuropathy in "
               "survivors of adult cancers: ASCO guideline update. J Clin Oncol 2020;38:3325-3348",
@@ -119,6 +167,31 @@ _ALL = [
     Guideline("bodenhamer-1992", "Bodenhamer 1992, nebulized beta-agonists and serum electrolytes",
               "Bodenhamer J et al. Frequently nebulized beta-agonists for asthma: effects on serum electrolytes. "
               "Ann Emerg Med 1992;21(11):1337-1342", "https://doi.org/10.1016/S0196-0644(05)81898-0"),
+    # Issue 14, points 7-8 (SNRIs and sodium; spinal emergencies and red flags).
+    Guideline("snri-labels-hyponatremia", "SNRI labels (venlafaxine, duloxetine, desvenlafaxine), Hyponatremia",
+              "US prescribing information of venlafaxine, duloxetine (section 5.13) and desvenlafaxine, Warnings and "
+              "Precautions: Hyponatremia (SSRIs and SNRIs can cause hyponatremia, in many cases from SIADH; elderly "
+              "patients and those taking diuretics or otherwise volume depleted are at greater risk)",
+              "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=venlafaxine"),
+    Guideline("girft-ces-2023", "GIRFT national suspected cauda equina syndrome pathway 2023",
+              "Getting It Right First Time (NHS England). National Suspected Cauda Equina Syndrome (CES) Pathway, "
+              "2023: CES is a spinal surgical emergency - immediate referral to hospital and emergency MRI",
+              "https://gettingitrightfirsttime.co.uk/pathway-supports-clinicians-to-diagnose-and-treat-cauda-"
+              "equina-syndrome-without-delay/"),
+    Guideline("nice-ng59-2016", "NICE NG59 low back pain and sciatica 2016 (updated 2020)",
+              "NICE guideline NG59. Low back pain and sciatica in over 16s: assessment and management, 2016, updated "
+              "2020; recommendation 1.1.1 (exclude specific causes such as cancer, infection, trauma or inflammatory "
+              "disease)", "https://www.nice.org.uk/guidance/ng59"),
+    Guideline("nice-cks-sciatica", "NICE CKS sciatica (lumbar radiculopathy), red flags",
+              "NICE Clinical Knowledge Summaries. Sciatica (lumbar radiculopathy): assessing for red flags (pain that "
+              "remains when lying supine raises the suspicion of spinal cancer or infection; suspected cauda equina "
+              "syndrome usually warrants immediate admission)",
+              "https://cks.nice.org.uk/topics/sciatica-lumbar-radiculopathy/"),
+    Guideline("acr-lbp-2021", "ACR Appropriateness Criteria low back pain 2021",
+              "Hutchins TA et al. ACR Appropriateness Criteria Low Back Pain: 2021 Update. J Am Coll Radiol "
+              "2021;18(11S):S361-S379; variant 4 (suspected cauda equina syndrome) and variant 7 (suspicion of "
+              "cancer, infection or immunosuppression): MRI of the lumbar spine",
+              "https://doi.org/10.1016/j.jacr.2021.08.002"),
 ]
 
 GUIDELINES: dict[str, Guideline] = {g.key: g for g in _ALL}

@@ -82,6 +82,8 @@ class Resource(msgspec.Struct, gc=False):
     dateAsserted: Any = UNSET
     courseOfTherapyType: Any = UNSET  # an acute (short) course ends with its supply
     dispenseRequest: Any = UNSET  # its validity period and expected supply
+    dosageInstruction: Any = UNSET  # MedicationRequest: dose and frequency (statin dose caps)
+    dosage: Any = UNSET  # MedicationStatement: likewise
     # Condition (abatement[x]: any of them makes a Condition without clinicalStatus read as resolved)
     clinicalStatus: Any = UNSET
     verificationStatus: Any = UNSET

@@ -38,6 +38,7 @@ CONTRACT_CLASSES = frozenset({
     "loop-diuretic", "thiazide-diuretic", "potassium-sparing-diuretic", "statin", "fibrate", "beta2-agonist",
     "vinca-alkaloid", "antipsychotic", "d2-antagonist-antiemetic", "sedating-antihistamine", "ssri", "snri",
     "mirtazapine", "strong-cyp3a4-inhibitor", "ppi", "iron-supplement",
+    "dopamine-agonist", "alpha2delta-ligand",  # RLS therapy named by the restless-legs card (AASM 2024)
     "ace-inhibitor", "arb", "arni", "mra", "trimethoprim", "nsaid", "heparin", "calcineurin-inhibitor",
     "potassium-supplement"})
 # An ingredient + strength without dose form, as RxNorm names an SCDC ("simvastatin 10 MG").

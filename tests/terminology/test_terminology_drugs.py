@@ -85,7 +85,7 @@ def test_atc_code_and_atc_class() -> None:
     m = _one([(ATC, "C10AA99", "Lasix")])  # a display naming a drug of another class is not trusted
     assert (m.ingredient, m.classes) == ("lasix", frozenset({"statin"}))
     assert _one([(ATC, "N05AH03", None)]).classes == {"antipsychotic"}
-    assert drugs.match([(ATC, "A10BA02", "metformin")]) == []
+    assert drugs.match([(ATC, "A10BB01", "glibenclamide")]) == []  # no class, no known ingredient
 
 
 @pytest.mark.parametrize(("text", "ingredient", "evidence"), [
@@ -149,6 +149,7 @@ def test_known_codes_and_regex() -> None:
         "loop-diuretic", "thiazide-diuretic", "potassium-sparing-diuretic", "statin", "fibrate", "beta2-agonist",
         "vinca-alkaloid", "antipsychotic", "d2-antagonist-antiemetic", "sedating-antihistamine", "ssri", "snri",
         "mirtazapine", "strong-cyp3a4-inhibitor", "ppi", "iron-supplement",
+        "dopamine-agonist", "alpha2delta-ligand",
         "ace-inhibitor", "arb", "arni", "mra", "trimethoprim", "nsaid", "heparin", "calcineurin-inhibitor",
         "potassium-supplement"}
 
