@@ -1,27 +1,30 @@
-"""Statin-associated muscle symptoms (SAMS): an active statin, graded by CK and interacting drugs.
+"""Statin-associated muscle symptoms (SAMS): an active statin, graded by CK, a rhabdomyolysis diagnosis and the
+interacting drugs of the statin labels.
 
 Fires when: an active statin (any product mapping to a statin ingredient).
-Critical: the latest CK within the CK window is above the critical multiple of the lab's upper limit (stop the
-  statin, look for rhabdomyolysis).
-Warning: CK above the lab's upper limit; or an interacting drug - gemfibrozil with any statin, or a strong CYP3A4
-  inhibitor (clarithromycin, itraconazole, ketoconazole, ritonavir ...) with simvastatin, lovastatin or
-  atorvastatin; or a recorded statin myopathy diagnosis.
-Info: a statin alone (statins are a common, reversible cause of leg muscle pain and cramps).
+Critical: an active rhabdomyolysis diagnosis (`cond-rhabdomyolysis`: ICD-10-CM M62.82, SNOMED CT 240131006), or the
+  latest CK within the CK window above 10 x the lab's upper limit: stop the statin, check for rhabdomyolysis.
+Warning: CK above 4 x ULN (consider stopping, repeat CK); an interaction the statin's US label calls contraindicated
+  or advises avoiding, or a labelled maximum dose (cards/knowledge/data/interactions/statin.json) that the statin dose
+  exceeds or that cannot be read; a recorded statin myopathy diagnosis.
+Info: a statin alone; CK above the upper limit but at most 4 x ULN (usually continue, NLA 2014); a "caution" pair or
+  a dose within the labelled maximum (listed on the card).
 Quiet when: no active statin.
 Thresholds and windows: cards/knowledge/data/statin.json (CK categories of the EAS 2015 consensus, Table 1; default
-  upper limit from the NIH Clinical Center ranges).
+  upper limit from the NIH Clinical Center ranges); interactions: the statin labels, per row.
 Needs: medications (+ medicationRequests), observations (CK), conditions.
 References: EAS SAMS consensus 2015 (Table 1, CK categories); 2018 AHA/ACC cholesterol guideline, section 5 (statin
-  safety: CK with severe symptoms, rechallenge); NLA Statin Muscle Safety Task Force 2014; FDA simvastatin Drug
-  Safety Communication 2011 (gemfibrozil and strong CYP3A4 inhibitors contraindicated with simvastatin).
+  safety: CK with severe symptoms, rechallenge); NLA Statin Muscle Safety Task Force 2014 (CK <= 4 x ULN: continue);
+  US labels of simvastatin (2023), lovastatin (2012 revision), atorvastatin (2022), rosuvastatin and pravastatin;
+  FDA Drug Safety Communications 2011 (simvastatin) and 2012 (protease inhibitors).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cards import card_text
+from cards import card_text, guidelines
 from cards.facts import LabResult, MedicationUse, PatientFacts
-from cards.knowledge import Threshold, threshold
+from cards.knowledge import Threshold, interactions as labels, threshold
 from cards.model import Card, Indicator
 from cards.rule import PATIENT_VIEW, Rule
 from cards.topics import Topic
@@ -33,24 +36,63 @@ CK_ABOVE_ULN = threshold("statin.ck-above-uln")
 CK_STOP = threshold("statin.ck-stop-multiple")
 CK_CRITICAL = threshold("statin.ck-critical-multiple")
 
-# Statins whose blood level a strong CYP3A4 inhibitor raises: simvastatin and lovastatin are contraindicated with
-# strong CYP3A4 inhibitors and atorvastatin is dose-limited (FDA simvastatin Drug Safety Communication 2011 and the
-# 2012 statin labelling changes); pravastatin and rosuvastatin are not CYP3A4-dependent.
-CYP3A4_STATINS = frozenset({"simvastatin", "lovastatin", "atorvastatin"})
-FIBRATE_INTERACTING = frozenset({"gemfibrozil"})  # contraindicated with simvastatin (FDA 2011); avoid with any statin
+RHABDO_VALUESET = "cond-rhabdomyolysis"
 PAD_VALUESETS = ("cond-pad", "cond-diabetic-angiopathy")  # the PAD diagnoses of the peripheral-artery-disease rule
+# Statins not metabolised by CYP3A4 (FDA 2011): offered in place of a CYP3A4-dependent statin, each within its own
+# labelled limits with the same interacting drug (e.g. rosuvastatin <= 5 mg with cyclosporine).
+NON_CYP3A4_STATINS = ("pravastatin", "rosuvastatin")
+SERIOUS = ("contraindicated", "exceeds", "avoid", "dose-unknown")  # make the card a warning, in this order
+STATUS_ORDER = {status: index for index, status in enumerate((*SERIOUS, "caution", "within"))}
 
 
 @dataclass(frozen=True)
 class Interaction:
+    """A statin the patient takes (or a draft) with an interacting drug, and what its label says of the pair."""
+
     statin: MedicationUse
     other: MedicationUse
-    reason: str
+    row: labels.StatinInteraction
+    dose: labels.Dose
 
     @property
     def kind(self) -> str:
-        """"fibrate" or "cyp3a4": chooses the next step and the explanation shown for this pair."""
-        return "fibrate" if self.other.ingredient in FIBRATE_INTERACTING else "cyp3a4"
+        """contraindicated, avoid, exceeds (dose above the labelled maximum), dose-unknown (a cap, dose not
+        readable), within (a cap the dose respects) or caution."""
+        if self.row.kind != "dose-cap":
+            return self.row.kind
+        if self.dose.mg is None:
+            return "dose-unknown"
+        return "exceeds" if self.row.max_mg is not None and self.dose.mg > self.row.max_mg else "within"
+
+    @property
+    def serious(self) -> bool:
+        return self.kind in SERIOUS
+
+    @property
+    def dosed_statin(self) -> str:
+        """The statin with its daily dose when the dose matters and was read ("simvastatin 40 mg")."""
+        if self.row.kind == "dose-cap" and self.dose.mg is not None:
+            return f"{self.statin.ingredient} {self.dose.mg:g} mg"
+        return self.statin.ingredient
+
+    @property
+    def verdict(self) -> str:
+        """The label's word on the pair, for summaries and lines ("contraindicated", "exceeds the labelled ...")."""
+        cap = f"{self.row.max_mg:g}" if self.row.max_mg is not None else ""
+        return {
+            "contraindicated": "contraindicated",
+            "avoid": "the label advises avoiding the combination" + (f" (if used, at most {cap} mg a day)"
+                                                                      if cap else ""),
+            "exceeds": f"exceeds the labelled maximum of {cap} mg a day",
+            "dose-unknown": f"labelled maximum {cap} mg a day - the dose could not be read",
+            "within": f"within the labelled maximum of {cap} mg a day",
+            "caution": "caution: weigh benefit and risk, watch for muscle symptoms",
+        }[self.kind]
+
+    @property
+    def reason(self) -> str:
+        """One line: both drugs, the verdict and its source label."""
+        return f"{_cap(self.dosed_statin)} with {self.other.ingredient}: {self.verdict} ({self.row.label})"
 
 
 @dataclass(frozen=True)
@@ -60,23 +102,77 @@ class Finding:
     ck_uln: float
     interactions: tuple[Interaction, ...]
     myopathy: tuple[str, ...]
+    rhabdomyolysis: tuple[str, ...] = ()
     pad: bool = False
 
     @property
     def ck_multiple(self) -> float | None:
         return self.ck.value / self.ck_uln if self.ck else None
 
+    @property
+    def stop(self) -> bool:
+        """The card advises stopping the statin: rhabdomyolysis on record or CK above the critical multiple."""
+        multiple = self.ck_multiple
+        return bool(self.rhabdomyolysis) or (multiple is not None and CK_CRITICAL.met(multiple))
+
+
+def _cap(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
 
 def interactions(statins: list[MedicationUse], others: list[MedicationUse]) -> list[Interaction]:
-    """Statin-drug interaction pairs (used by the order-time checks too)."""
+    """Statin-drug pairs the labels name (every kind; used by the order-time checks too), most serious first."""
     found = []
     for statin in statins:
         for other in others:
-            if other.ingredient in FIBRATE_INTERACTING:
-                found.append(Interaction(statin, other, "gemfibrozil raises statin levels and myopathy risk"))
-            elif "strong-cyp3a4-inhibitor" in other.classes and statin.ingredient in CYP3A4_STATINS:
-                found.append(Interaction(statin, other, f"strong CYP3A4 inhibitor raises {statin.ingredient} levels"))
-    return found
+            row = labels.lookup(statin.ingredient, other.ingredient)
+            if row is not None:
+                found.append(Interaction(statin, other, row, labels.daily_dose(statin)))
+    found.sort(key=lambda i: STATUS_ORDER[i.kind])
+    unique: dict[tuple[str, str], Interaction] = {}
+    for item in found:  # one line per pair: the most serious reading (a drug ordered twice at two doses)
+        unique.setdefault((item.statin.ingredient, item.other.ingredient), item)
+    return list(unique.values())
+
+
+def alternatives(statin: str, others: list[str]) -> list[tuple[str, float | None]]:
+    """Non-CYP3A4 statins usable with every drug in `others` by their own labels: (statin, labelled cap or None)."""
+    out = []
+    for candidate in NON_CYP3A4_STATINS:
+        if candidate == statin:
+            continue
+        rows = [r for r in (labels.lookup(candidate, o) for o in others) if r is not None]
+        if any(r.kind in ("contraindicated", "avoid") for r in rows):
+            continue
+        caps = [r.max_mg for r in rows if r.kind == "dose-cap" and r.max_mg is not None]
+        out.append((candidate, min(caps) if caps else None))
+    return out
+
+
+def alternative_text(item: Interaction) -> str:
+    """The safer choices for this pair: another statin within its own labels, suspending the statin for a short
+    anti-infective course, or another antibiotic."""
+    table = labels.table()
+    choices = []
+    if item.statin.ingredient not in NON_CYP3A4_STATINS or item.kind in ("exceeds", "dose-unknown"):
+        alts = alternatives(item.statin.ingredient, [item.other.ingredient])
+        if alts:
+            choices.append("switch to " + " or ".join(
+                f"{name} (at most {cap:g} mg a day with {item.other.ingredient})" if cap else name
+                for name, cap in alts))
+    if item.kind in ("exceeds", "dose-unknown") and item.row.max_mg is not None:
+        choices.insert(0, f"keep {item.statin.ingredient} at {item.row.max_mg:g} mg a day or less")
+    if item.other.ingredient in table.suspend_for_course and item.kind in ("contraindicated", "avoid"):
+        choices.insert(0, f"suspend {item.statin.ingredient} for the {item.other.ingredient} course "
+                          f"({guidelines.get(table.suspend_source[0]).label}, "
+                          f"{table.suspend_source[1].split(':')[0]})")
+    if item.other.ingredient in table.antibiotic_drugs:
+        choices.append(f"treat the infection with another antibiotic such as {table.antibiotic_name}, which does not "
+                       f"raise statin levels ({guidelines.get(table.antibiotic_source[0]).label}, "
+                       f"{table.antibiotic_source[1].split(':')[0]})")
+    if not choices:
+        choices.append(f"review the need for {item.other.ingredient}")
+    return "; or ".join(choices)
 
 
 def ck_upper_limit(ck: LabResult | None) -> float:
@@ -85,11 +181,13 @@ def ck_upper_limit(ck: LabResult | None) -> float:
 
 
 def stop_advised(facts: PatientFacts) -> bool:
-    """True when this chart's statin card advises stopping the statin (CK above the critical multiple of the upper
-    limit within the CK window). Other cards (peripheral artery disease) read it so that no card tells the
-    clinician to keep a statin the statin card says to stop."""
+    """True when this chart's statin card advises stopping the statin (an active rhabdomyolysis diagnosis, or CK
+    above the critical multiple of the upper limit within the CK window). Other cards (peripheral artery disease)
+    read it so that no card tells the clinician to keep a statin the statin card says to stop."""
     if not facts.medications("statin"):
         return False
+    if facts.conditions(RHABDO_VALUESET):
+        return True
     ck = facts.latest("ck", LOOKBACK)
     return ck is not None and CK_CRITICAL.met(ck.value / ck_upper_limit(ck))
 
@@ -99,43 +197,92 @@ def _applies(facts: PatientFacts) -> Finding | None:
     if not statins:
         return None
     ck = facts.latest("ck", LOOKBACK)
-    found = interactions(statins, facts.medications())
-    myopathy = tuple(c.display for c in facts.conditions("cond-statin-myopathy"))
+    found = interactions(statins, [m for m in facts.medications() if "statin" not in m.classes])
+    rhabdo = tuple(dict.fromkeys(c.display for c in facts.conditions(RHABDO_VALUESET)))
+    myopathy = tuple(d for d in dict.fromkeys(c.display for c in facts.conditions("cond-statin-myopathy"))
+                     if d not in rhabdo)
     pad = any(facts.conditions(vs) for vs in PAD_VALUESETS)
-    return Finding(tuple(statins), ck, ck_upper_limit(ck), tuple(found), myopathy, pad)
+    return Finding(tuple(statins), ck, ck_upper_limit(ck), tuple(found), myopathy, rhabdo, pad)
 
 
 def _x_uln(item: Threshold) -> str:
     return f"{item.value:g} x ULN"
 
 
-STEPS = {
-    "fibrate": "Gemfibrozil with a statin: avoid the combination (contraindicated with simvastatin, FDA 2011).",
-    "cyp3a4": "Strong CYP3A4 inhibitor with simvastatin, lovastatin or atorvastatin: hold simvastatin or lovastatin "
-              "for the course, limit atorvastatin, or switch to a statin not metabolised by CYP3A4 (pravastatin, "
-              "rosuvastatin) (FDA 2011).",
-}
+def _summary(finding: Finding, names: str) -> str:
+    multiple = finding.ck_multiple
+    ck = finding.ck
+    ck_text = (f"CK {card_text.fmt_value(ck.value)} U/L ({multiple:.1f} x ULN, {ck.day.isoformat()})"
+               if ck is not None and multiple is not None else "")
+    serious = [i for i in finding.interactions if i.serious]
+    if finding.rhabdomyolysis:
+        return f"On {names} with rhabdomyolysis on record: stop the statin"
+    if finding.stop:
+        return f"On {names} with {ck_text}: stop the statin, look for rhabdomyolysis"
+    if serious:
+        first = serious[0]
+        head = f"{_cap(first.dosed_statin)} with {first.other.ingredient}: {first.verdict}"
+        return head if len(head) + len(first.row.label) + 3 > card_text.MAX_SUMMARY else f"{head} ({first.row.label})"
+    if multiple is not None and CK_STOP.met(multiple):
+        return f"On {names} with {ck_text} - statin muscle injury?"
+    if multiple is not None and CK_ABOVE_ULN.met(multiple):
+        return f"On {names} with {ck_text}: mild rise, the statin can usually continue"
+    if finding.myopathy:
+        return f"On {names} with statin muscle symptoms on record ({finding.myopathy[0]})"
+    return f"On {names}: statins can cause leg muscle pain and cramps - consider CK if symptomatic"
+
+
+def _steps(finding: Finding) -> list[str]:
+    multiple = finding.ck_multiple
+    steps = []
+    if finding.stop:
+        why = ("rhabdomyolysis on record" if finding.rhabdomyolysis
+               else f"CK > {_x_uln(CK_CRITICAL)}")
+        steps.append(f"{_cap(why)}: stop the statin now; check CK, creatinine and urine myoglobin "
+                     "(rhabdomyolysis) (2018 AHA/ACC, section 5; EAS 2015).")
+        steps.append("Restart no statin until CK and kidney function have recovered; then decide on lipid lowering "
+                     "again - a non-statin, or another statin at a low dose only after review (2018 AHA/ACC, "
+                     "section 5).")
+        for item in finding.interactions:
+            if item.serious:
+                steps.append(f"Likely contributor: {item.reason}.")
+        if finding.pad:
+            steps.append("PAD is on the problem list: its lipid lowering is planned again once the muscle injury "
+                         "has resolved.")
+        return steps
+    for item in finding.interactions:
+        if item.serious:
+            steps.append(f"{item.reason}: {alternative_text(item)}.")
+        elif item.kind == "caution":
+            steps.append(f"{item.reason}.")
+    if multiple is not None and CK_STOP.met(multiple):
+        steps.append(f"CK > {_x_uln(CK_STOP)}: consider stopping the statin and repeat CK in 2-6 weeks; once CK is "
+                     "back to normal, rechallenge at a lower dose or with another statin (EAS 2015; NLA 2014).")
+    elif multiple is not None and CK_ABOVE_ULN.met(multiple):
+        steps.append(f"CK above the upper limit but at most {_x_uln(CK_STOP)}: the statin can usually be continued "
+                     "(NLA 2014); exercise, injury and hypothyroidism also raise CK.")
+    steps.append("If muscle symptoms: check CK, TSH and creatinine; untreated hypothyroidism raises the risk."
+                 if finding.ck is None else
+                 "If muscle symptoms: check TSH and creatinine; untreated hypothyroidism raises the risk.")
+    if not (multiple is not None and CK_STOP.met(multiple)):
+        steps.append("If symptoms are intolerable: rechallenge, lower the dose or switch statin, then consider a "
+                     "non-statin (2018 AHA/ACC, section 5).")
+    if finding.pad:
+        steps.append("PAD is on the problem list: weigh the statin's benefit before stopping it (see the "
+                     "*Peripheral artery disease* card).")
+    return steps
 
 
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     names = ", ".join(sorted({m.ingredient for m in finding.statins}))
     multiple = finding.ck_multiple
-    ck_high = multiple is not None and CK_ABOVE_ULN.met(multiple)
-    critical = multiple is not None and CK_CRITICAL.met(multiple)
-    if critical:
+    if finding.stop:
         indicator = Indicator.CRITICAL
-    elif ck_high or finding.interactions or finding.myopathy:
+    elif (multiple is not None and CK_STOP.met(multiple)) or finding.myopathy or any(
+            i.serious for i in finding.interactions):
         indicator = Indicator.WARNING
     else:
         indicator = Indicator.INFO
-    if ck_high and finding.ck is not None and multiple is not None:
-        summary = (f"On {names} with CK {card_text.fmt_value(finding.ck.value)} U/L ({multiple:.1f} x ULN, "
-                   f"{finding.ck.day.isoformat()}) - statin muscle injury?")
-    elif finding.interactions:
-        pair = finding.interactions[0]
-        summary = f"{pair.statin.ingredient.capitalize()} with {pair.other.ingredient}: raised statin myopathy risk"
-    else:
-        summary = f"On {names}: statins can cause leg muscle pain and cramps - consider CK if symptomatic"
     parts = ["Statin-associated muscle symptoms are typically symmetric aches or cramps of the thighs, buttocks "
              "and calves, starting weeks to months after a statin is started or its dose raised.",
              "**Statins:**\n" + "\n".join(card_text.medication_line(m, facts.now)
@@ -147,48 +294,47 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     else:
         parts.append(f"No CK result in the last {CK_WINDOW.value:g} days.")
     if finding.interactions:
-        parts.append("**Interacting drugs:**\n" + "\n".join(
-            f"- {i.other.display} with {i.statin.ingredient}: {i.reason}" for i in finding.interactions))
+        parts.append("**Interacting drugs (statin labels):**\n" + "\n".join(
+            f"- {i.other.display} with {i.dosed_statin}"
+            + (f" ({i.dose.how})" if i.row.kind == "dose-cap" else "") + f": {i.verdict} ({i.row.label}, "
+            f"{i.row.where})" for i in finding.interactions))
+    if finding.rhabdomyolysis:
+        parts.append("**Recorded diagnosis:** " + "; ".join(finding.rhabdomyolysis))
     if finding.myopathy:
         parts.append("**Recorded diagnosis:** " + "; ".join(finding.myopathy))
-    steps = []
-    if critical:
-        steps.append(f"CK > {_x_uln(CK_CRITICAL)}: stop the statin; check creatinine and urine myoglobin for "
-                     "rhabdomyolysis (2018 AHA/ACC, section 5).")
-    elif multiple is not None and CK_STOP.met(multiple):
-        steps.append(f"CK > {_x_uln(CK_STOP)}: consider stopping the statin and repeat CK; rechallenge only once CK "
-                     "is back to normal (EAS 2015).")
-    kinds = dict.fromkeys(i.kind for i in finding.interactions)
-    steps += [STEPS[kind] for kind in kinds]
-    steps += ["If muscle symptoms: check CK, TSH and creatinine; untreated hypothyroidism raises the risk.",
-              "If tolerable: rechallenge, lower the dose or switch statin, then consider a non-statin "
-              "(2018 AHA/ACC, section 5)."]
-    if finding.pad:
-        steps.append("PAD is on the problem list: weigh the statin's benefit before stopping it (see the "
-                     "*Peripheral artery disease* card).")
-    parts.append("**Next steps:**\n" + "\n".join(f"- {s}" for s in steps))
+    parts.append("**Next steps:**\n" + "\n".join(f"- {s}" for s in _steps(finding)))
+    ck_high = multiple is not None and CK_ABOVE_ULN.met(multiple)
     suggestion = card_text.order_suggestion("Order CK, TSH and creatinine", facts.patient_id,
                                             card_text.lab_orders("ck", "tsh", "creatinine"),
-                                            reason=f"Muscle symptoms on {names}", recommended=ck_high or None)
-    keys = ("aha-acc-cholesterol-2018", "eas-sams-2015", "nla-2014") + (
-        ("fda-simvastatin-2011",) if finding.interactions else ())
-    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=summary, detail="\n\n".join(parts),
-                               guideline_keys=keys, suggestions=[suggestion], facts=facts)
+                                            reason=f"Muscle symptoms on {names}",
+                                            recommended=(ck_high or finding.stop) or None)
+    sources = tuple(dict.fromkeys(i.row.source for i in finding.interactions))
+    keys = ("aha-acc-cholesterol-2018", "eas-sams-2015", "nla-2014") + sources + (
+        ("fda-simvastatin-2011",) if any(i.statin.ingredient == "simvastatin" and i.serious
+                                         for i in finding.interactions) else ())
+    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding, names),
+                               detail="\n\n".join(parts), guideline_keys=keys, suggestions=[suggestion], facts=facts)
 
 
 RULE = Rule(
-    id="statin-muscle-symptoms", version="1.1.0", topic=Topic.STATIN_MUSCLE_SYMPTOMS,
+    id="statin-muscle-symptoms", version="1.2.0", topic=Topic.STATIN_MUSCLE_SYMPTOMS,
     hooks=frozenset({PATIENT_VIEW}), needs=("patient", "observations", "medications", "medicationRequests",
                                             "conditions"),
-    applies=_applies, card=_card, analytes=("ck",), valuesets=("cond-statin-myopathy",) + PAD_VALUESETS,
+    applies=_applies, card=_card, analytes=("ck",),
+    valuesets=("cond-statin-myopathy", RHABDO_VALUESET) + PAD_VALUESETS,
     drug_classes=("statin", "fibrate", "strong-cyp3a4-inhibitor"),
-    summary=f"Active statin; warning with CK above the lab's ULN or an interacting drug, critical above "
-            f"{_x_uln(CK_CRITICAL)}.",
+    summary=f"Active statin; critical with rhabdomyolysis on record or CK above {_x_uln(CK_CRITICAL)}; warning above "
+            f"{_x_uln(CK_STOP)}, or with a drug its US label contraindicates, advises avoiding or dose-limits "
+            "(statin interaction table).",
     fires_when="active statin",
     quiet_when="no active statin",
-    advice=f"Above {_x_uln(CK_CRITICAL)} stop the statin and check creatinine and urine myoglobin; above "
-           f"{_x_uln(CK_STOP)} consider stopping and repeat CK. Avoid gemfibrozil with a statin and hold or switch a "
-           "CYP3A4-dependent statin next to a strong CYP3A4 inhibitor; with symptoms check CK, TSH and creatinine, "
-           "then rechallenge, lower the dose or switch statin.",
-    references=("aha-acc-cholesterol-2018", "eas-sams-2015", "nla-2014", "fda-simvastatin-2011"),
+    advice=f"Rhabdomyolysis or CK above {_x_uln(CK_CRITICAL)}: stop the statin, check creatinine and urine myoglobin, "
+           f"no rechallenge advice. Above {_x_uln(CK_STOP)} consider stopping and repeat CK; at most "
+           f"{_x_uln(CK_STOP)} usually continue. A contraindicated or avoided pair, or a dose above the labelled "
+           "maximum (read from the product strength and dosage), names both drugs and a safer choice: a statin not "
+           "metabolised by CYP3A4 within its own label limits, suspending the statin for a short anti-infective "
+           "course, or another antibiotic (azithromycin).",
+    references=("aha-acc-cholesterol-2018", "eas-sams-2015", "nla-2014", "fda-simvastatin-2011", "simvastatin-label",
+                "lovastatin-label", "atorvastatin-label", "rosuvastatin-label", "pravastatin-label",
+                "fda-statin-protease-2012"),
 )

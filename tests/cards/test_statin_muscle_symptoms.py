@@ -25,8 +25,8 @@ def test_statin_alone_is_info() -> None:
 
 
 @pytest.mark.parametrize(("ck", "high", "expected"), [
-    (170, None, "info"), (171, None, "warning"), (1700, None, "warning"), (1701, None, "critical"),
-    (250, 300, "info"), (301, 300, "warning"), (3001, 300, "critical"),
+    (170, None, "info"), (171, None, "info"), (680, None, "info"), (681, None, "warning"), (1700, None, "warning"),
+    (1701, None, "critical"), (250, 300, "info"), (301, 300, "info"), (1201, 300, "warning"), (3001, 300, "critical"),
 ])
 def test_ck_grading_against_lab_uln(ck: float, high: float | None, expected: str) -> None:
     o = obs("2157-6", ck, "U/L", high=high, low=30 if high else None)
@@ -37,9 +37,10 @@ def test_gemfibrozil_with_any_statin_is_warning() -> None:
     assert indicator(T, med(text=ROSUVA_TEXT), med("4719", "gemfibrozil")) == "warning"
 
 
-def test_cyp3a4_inhibitor_only_matters_for_cyp3a4_statins() -> None:
-    assert indicator(T, med(*SIMVA), med("21212", "clarithromycin")) == "warning"
-    assert indicator(T, med(*ATORVA), med("21212", "clarithromycin")) == "warning"
+def test_cyp3a4_inhibitor_by_each_statins_label() -> None:
+    assert indicator(T, med(*SIMVA), med("21212", "clarithromycin")) == "warning"  # contraindicated
+    assert indicator(T, med(*ATORVA), med("21212", "clarithromycin")) == "info"  # 10 mg: within 20 mg
+    assert indicator(T, med("617311", "atorvastatin 40 MG Oral Tablet"), med("21212", "clarithromycin")) == "warning"
     assert indicator(T, med(text=ROSUVA_TEXT), med("21212", "clarithromycin")) == "info"
 
 
@@ -63,15 +64,18 @@ def test_knowledge_values_are_the_sources() -> None:
 LAB_ULN = 200.0
 
 
-@pytest.mark.parametrize(("offset", "expected"), [(-1, "info"), (0, "info"), (1, "warning")])
-def test_ck_above_the_lab_upper_limit(offset: int, expected: str) -> None:
+@pytest.mark.parametrize(("offset", "mild"), [(-1, False), (0, False), (1, True)])
+def test_ck_above_the_lab_upper_limit_is_a_mild_rise(offset: int, mild: bool) -> None:
     ck = LAB_ULN * sams.CK_ABOVE_ULN.value + offset
-    assert indicator(T, med(*SIMVA), obs("2157-6", ck, "U/L", low=30, high=LAB_ULN)) == expected
+    c = card(T, med(*SIMVA), obs("2157-6", ck, "U/L", low=30, high=LAB_ULN))
+    assert c is not None and c.indicator.value == "info"
+    assert ("the statin can usually continue" in c.summary) is mild
 
 
 @pytest.mark.parametrize(("offset", "expected"), [(-1, "info"), (0, "info"), (1, "warning")])
 def test_ck_default_upper_limit_without_a_lab_range(offset: int, expected: str) -> None:
-    assert indicator(T, med(*SIMVA), obs("2157-6", sams.DEFAULT_CK_ULN + offset, "U/L")) == expected
+    ck = sams.DEFAULT_CK_ULN * sams.CK_STOP.value + offset
+    assert indicator(T, med(*SIMVA), obs("2157-6", ck, "U/L")) == expected
 
 
 @pytest.mark.parametrize(("offset", "expected"), [(-1, "warning"), (0, "warning"), (1, "critical")])
@@ -87,8 +91,9 @@ def test_ck_critical_multiple(offset: int, expected: str) -> None:
 def test_ck_stop_multiple_advises_stopping_and_repeating(offset: int, advised: bool) -> None:
     ck = LAB_ULN * sams.CK_STOP.value + offset
     c = card(T, med(*SIMVA), obs("2157-6", ck, "U/L", low=30, high=LAB_ULN))
-    assert c is not None and c.indicator.value == "warning"
+    assert c is not None and c.indicator.value == ("warning" if advised else "info")
     assert (f"CK > {sams.CK_STOP.value:g} x ULN: consider stopping" in (c.detail or "")) is advised
+    assert ("can usually be continued (NLA 2014)" in (c.detail or "")) is not advised
 
 
 @pytest.mark.parametrize(("offset", "expected"), [(-1, "critical"), (0, "critical"), (1, "info")])
@@ -105,8 +110,8 @@ def test_no_recent_ck_names_the_window() -> None:
 # ---------------------------------------------------------------------------------------------- card text hygiene
 
 
-FIBRATE_STEP = "Gemfibrozil with a statin"
-CYP3A4_STEP = "Strong CYP3A4 inhibitor with"
+FIBRATE_STEP = "Simvastatin with gemfibrozil: contraindicated"
+CYP3A4_STEP = "Simvastatin with clarithromycin: contraindicated"
 
 
 @pytest.mark.parametrize(("other", "present", "absent"), [
@@ -134,5 +139,186 @@ def test_card_cites_primary_sources_only() -> None:
     assert c is not None
     text = (c.summary + (c.detail or "")).lower()
     assert not FORBIDDEN.search(text) and ".md" not in text
-    assert "eur heart j 2015" in text and "fda drug safety communication" in text
-    assert sams.RULE.advice and sams.RULE.version == "1.1.0"
+    assert "eur heart j 2015" in text and "fda drug safety communication" in text and "zocor" in text
+    assert sams.RULE.advice and sams.RULE.version == "1.2.0"
+
+
+# ---------------------------------------------------------------------------------------------- label interactions
+# Issue 14, point 1: the pairs the statin labels contraindicate, advise avoiding or dose-limit, read against the dose.
+
+SIMVA40 = ("198211", "simvastatin 40 MG Oral Tablet")
+SIMVA10 = ("314231", "simvastatin 10 MG Oral Tablet")
+ERYTHROMYCIN = ("4053", "erythromycin")
+CYCLOSPORINE = ("3008", "cyclosporine")
+AMLODIPINE = ("17767", "amlodipine")
+VERAPAMIL = ("11170", "verapamil")
+COLCHICINE = ("2683", "colchicine")
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+
+
+@pytest.mark.parametrize(("statin", "other", "other_name"), [
+    (med(*SIMVA40), med(*ERYTHROMYCIN), "erythromycin"),
+    (med(*SIMVA40), med(*CYCLOSPORINE), "cyclosporine"),
+    (med(*SIMVA), med(text="danazol 200 mg capsule"), "danazol"),
+    (med(*SIMVA), med(text="Prezista 800 mg tablet"), "darunavir"),
+    (med(text="lovastatin 20 mg tablet"), med("28031", "itraconazole"), "itraconazole"),
+])
+def test_contraindicated_pairs_say_so_and_name_both_drugs(statin: dict, other: dict, other_name: str) -> None:
+    c = card(T, statin, other)
+    assert c is not None and c.indicator.value == "warning"
+    assert "contraindicated" in c.summary and other_name in c.summary and "statin" in c.summary.lower()
+    assert len(c.summary) < 140
+
+
+def test_lovastatin_with_cyclosporine_is_avoid_not_contraindicated_as_its_label_says() -> None:
+    c = card(T, med(text="lovastatin 20 mg tablet"), med(*CYCLOSPORINE))
+    assert c is not None and c.indicator.value == "warning"
+    assert "advises avoiding" in c.summary and "contraindicated" not in c.summary
+
+
+@pytest.mark.parametrize(("statin", "expected", "text"), [
+    (SIMVA40, "warning", "exceeds the labelled maximum of 20 mg a day"),
+    (SIMVA, "info", "within the labelled maximum of 20 mg a day"),
+    (SIMVA10, "info", "within the labelled maximum of 20 mg a day"),
+])
+def test_simvastatin_with_amlodipine_is_read_against_the_product_strength(statin: tuple[str, str], expected: str,
+                                                                         text: str) -> None:
+    c = card(T, med(*statin), med(*AMLODIPINE))
+    assert c is not None and c.indicator.value == expected and text in (c.summary + (c.detail or ""))
+
+
+def test_the_strength_is_read_from_a_coded_product_without_display_and_from_free_text() -> None:
+    assert indicator(T, med("198211"), med(*AMLODIPINE)) == "warning"  # RxNorm name of 198211: 40 MG
+    assert indicator(T, med(text="Zocor 40 mg tablet"), med(*AMLODIPINE)) == "warning"
+    assert indicator(T, med(text="Zocor 20 mg tablet"), med(*AMLODIPINE)) == "info"
+
+
+def test_combination_product_strength_is_per_ingredient() -> None:
+    from cards.knowledge import interactions
+    names = ("ezetimibe 10 MG / simvastatin 40 MG Oral Tablet",)
+    assert interactions.strength_mg(names, "simvastatin") == 40
+    assert interactions.strength_mg(names, "ezetimibe") == 10
+    assert interactions.strength_mg(("amlodipine 5 MG / atorvastatin 20 MG Oral Tablet",), "atorvastatin") == 20
+    assert interactions.strength_mg(("Vytorin 10/40",), "simvastatin") is None  # no unit: not guessed
+    c = card(T, med(text="ezetimibe 10 MG / simvastatin 40 MG Oral Tablet"), med(*AMLODIPINE))
+    assert c is not None and "Simvastatin 40 mg with amlodipine: exceeds" in c.summary
+
+
+def test_an_unreadable_dose_is_said_never_passed() -> None:
+    c = card(T, med(text="simvastatin"), med(*AMLODIPINE))
+    assert c is not None and c.indicator.value == "warning"
+    assert "labelled maximum 20 mg a day - the dose could not be read" in c.summary
+
+
+def _dosed(rxcui: str, display: str, value: float, unit: str, per_day: int) -> dict:
+    return med(rxcui, display, resource="MedicationRequest", dosageInstruction=[{
+        "timing": {"repeat": {"frequency": per_day, "period": 1, "periodUnit": "d"}},
+        "doseAndRate": [{"doseQuantity": {"value": value, "unit": unit}}]}])
+
+
+@pytest.mark.parametrize(("dose", "unit", "per_day", "expected"), [
+    (1, "tablet", 1, "info"), (2, "tablet", 1, "warning"), (1, "tablet", 2, "warning"), (10, "mg", 1, "info"),
+    (20, "mg", 1, "warning"),
+])
+def test_the_daily_dose_comes_from_the_dosage_instruction(dose: float, unit: str, per_day: int,
+                                                          expected: str) -> None:
+    # simvastatin 10 MG tablets with verapamil: the label allows at most 10 mg a day
+    assert indicator(T, _dosed(*SIMVA10, dose, unit, per_day), med(*VERAPAMIL)) == expected
+
+
+def test_rosuvastatin_with_cyclosporine_has_its_own_cap() -> None:
+    c = card(T, med(text="rosuvastatin 10 mg tablet"), med(*CYCLOSPORINE))
+    assert c is not None and c.indicator.value == "warning"
+    assert "Rosuvastatin 10 mg with cyclosporine: exceeds the labelled maximum of 5 mg a day" in c.summary
+    assert "pravastatin (at most 20 mg a day with cyclosporine)" in (c.detail or "")
+    assert indicator(T, med("859424", "rosuvastatin calcium 5 MG Oral Tablet"), med(*CYCLOSPORINE)) == "info"
+
+
+def test_the_alternative_statin_respects_its_own_label() -> None:
+    detail = (card(T, med(*SIMVA40), med(*CYCLOSPORINE)) or pytest.fail("no card")).detail or ""
+    assert ("switch to pravastatin (at most 20 mg a day with cyclosporine) or rosuvastatin (at most 5 mg a day "
+            "with cyclosporine)") in detail
+    detail = (card(T, med(*SIMVA), med("4719", "gemfibrozil")) or pytest.fail("no card")).detail or ""
+    assert "switch to" not in detail and "review the need for gemfibrozil" in detail
+
+
+def test_a_macrolide_course_offers_suspending_the_statin_or_another_antibiotic() -> None:
+    detail = (card(T, med(*SIMVA40), med(*ERYTHROMYCIN)) or pytest.fail("no card")).detail or ""
+    assert "suspend simvastatin for the erythromycin course" in detail and "azithromycin" in detail
+    detail = (card(T, med(*SIMVA40), med(*CYCLOSPORINE)) or pytest.fail("no card")).detail or ""
+    assert "suspend" not in detail and "azithromycin" not in detail  # not a short course, not an infection
+
+
+def test_a_caution_pair_is_listed_without_raising_the_grade() -> None:
+    c = card(T, med(*SIMVA), med(*COLCHICINE))
+    assert c is not None and c.indicator.value == "info" and "caution" in (c.detail or "")
+
+
+def test_the_interaction_table_rows_carry_label_sources() -> None:
+    from cards import guidelines
+    from cards.knowledge import interactions
+    rows = interactions.rows_for_docs()
+    assert len(rows) > 50 and all(r.source in guidelines.GUIDELINES and r.where for r in rows)
+    assert all(r.kind in interactions.KINDS and (r.kind != "dose-cap" or r.max_mg) for r in rows)
+    # each number as the label states it (asserted once as a literal)
+    expect = {("simvastatin", "verapamil"): 10, ("simvastatin", "diltiazem"): 10, ("simvastatin", "dronedarone"): 10,
+              ("simvastatin", "amiodarone"): 20, ("simvastatin", "amlodipine"): 20, ("simvastatin", "ranolazine"): 20,
+              ("lovastatin", "danazol"): 20, ("lovastatin", "amiodarone"): 40, ("atorvastatin", "clarithromycin"): 20,
+              ("atorvastatin", "itraconazole"): 20, ("atorvastatin", "nelfinavir"): 40,
+              ("rosuvastatin", "cyclosporine"): 5, ("rosuvastatin", "atazanavir"): 10,
+              ("pravastatin", "cyclosporine"): 20, ("pravastatin", "clarithromycin"): 40}
+    for (statin, drug), cap in expect.items():
+        row = interactions.lookup(statin, drug)
+        assert row is not None and row.kind == "dose-cap" and row.max_mg == cap, (statin, drug)
+    for drug in ("clarithromycin", "erythromycin", "telithromycin", "itraconazole", "ketoconazole", "posaconazole",
+                 "voriconazole", "ritonavir", "cobicistat", "nefazodone", "gemfibrozil", "cyclosporine", "danazol"):
+        assert (interactions.lookup("simvastatin", drug) or pytest.fail(drug)).kind == "contraindicated"
+    assert (interactions.lookup("rosuvastatin", "gemfibrozil") or pytest.fail()).max_mg == 10
+
+
+# ---------------------------------------------------------------------------------------------- grading by the guideline
+# Issue 14, point 4.
+
+
+@pytest.mark.parametrize("diagnosis", [cond("M62.82", ICD10CM, display="Rhabdomyolysis"),
+                                       cond("240131006", display="Rhabdomyolysis"),
+                                       cond("M6282", ICD10CM)])
+def test_an_active_rhabdomyolysis_diagnosis_is_critical_and_says_stop(diagnosis: dict) -> None:
+    c = card(T, med(*SIMVA), diagnosis)
+    assert c is not None and c.indicator.value == "critical" and "stop the statin" in c.summary
+    detail = c.detail or ""
+    assert "If symptoms are intolerable" not in detail and "rechallenge" not in detail.lower()
+
+
+def test_a_resolved_rhabdomyolysis_is_not_critical() -> None:
+    assert indicator(T, med(*SIMVA), cond("M62.82", ICD10CM, clinical="resolved")) == "info"
+
+
+def test_stop_advice_never_comes_with_keep_or_rechallenge_advice() -> None:
+    pad = cond("399957001", display="Peripheral arterial occlusive disease")
+    c = card(T, med(*SIMVA), obs("2157-6", 2500, "U/L"), pad)  # 14.7 x ULN
+    assert c is not None and c.indicator.value == "critical" and "14.7 x ULN" in c.summary
+    detail = c.detail or ""
+    assert "stop the statin now" in detail
+    for contradiction in ("If symptoms are intolerable", "rechallenge", "weigh the statin's benefit before stopping",
+                          "do not stop", "can usually be continued"):
+        assert contradiction not in detail
+
+
+def test_ck_1_2_x_uln_is_not_statin_muscle_injury() -> None:
+    c = card(T, med(*SIMVA), obs("2157-6", 204, "U/L"))  # 1.2 x 170
+    assert c is not None and c.indicator.value == "info"
+    assert "muscle injury" not in c.summary and "can usually continue" in c.summary
+
+
+def test_stop_advised_covers_rhabdomyolysis_and_critical_ck() -> None:
+    from cards.facts import build_facts
+    from tests.fhir_builders import NOW, PATIENT_ID, patient
+
+    def facts(*resources: dict) -> object:
+        return build_facts([patient(), *resources], now=NOW, patient_id=PATIENT_ID)
+
+    assert sams.stop_advised(facts(med(*SIMVA), cond("M62.82", ICD10CM)))  # type: ignore[arg-type]
+    assert sams.stop_advised(facts(med(*SIMVA), obs("2157-6", 2500, "U/L")))  # type: ignore[arg-type]
+    assert not sams.stop_advised(facts(med(*SIMVA), obs("2157-6", 1000, "U/L")))  # type: ignore[arg-type]
+    assert not sams.stop_advised(facts(cond("M62.82", ICD10CM)))  # type: ignore[arg-type]  # no statin
