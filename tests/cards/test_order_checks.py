@@ -31,6 +31,11 @@ SIMVA = ("312961", "simvastatin 20 MG Oral Tablet")
 ATORVA = ("617312", "atorvastatin 10 MG Oral Tablet")
 ROSUVA = ("859747", "rosuvastatin calcium 10 MG Oral Tablet")
 PRAVA = ("904475", "pravastatin sodium 40 MG Oral Tablet")
+ATORVA40 = ("617311", "atorvastatin 40 MG Oral Tablet")
+SIMVA40 = ("198211", "simvastatin 40 MG Oral Tablet")
+ERYTHROMYCIN = ("4053", "erythromycin")
+CYCLOSPORINE = ("3008", "cyclosporine")
+AMLODIPINE = ("17767", "amlodipine")
 CLARITHRO = ("197517", "clarithromycin 500 MG Oral Tablet")
 ITRACONAZOLE = ("28031", "itraconazole")
 GEMFIBROZIL = ("4719", "gemfibrozil")
@@ -89,6 +94,8 @@ def tsat(value: float) -> dict[str, Any]:
 RLS = cond("32914008", SNOMED, display="Restless legs")
 RLS_ICD = cond("G25.81", ICD10CM, display="Restless legs syndrome")
 RLS_PREGNANCY = cond("1052284009", SNOMED, display="Restless legs syndrome in pregnancy")
+NEUROPATHY = cond("E11.42", ICD10CM, display="Type 2 diabetes mellitus with diabetic polyneuropathy")
+DULOXETINE = ("596926", "duloxetine 20 MG Delayed Release Oral Capsule")
 
 # (topic, chart resources, drafted drug): every pair the order-time checks cover.
 FIRES = {
@@ -99,17 +106,22 @@ FIRES = {
     "loop-low-magnesium": ("diuretic-effect", [mg(1.5)], BUMETANIDE),
     "potassium-sparing-high-potassium": ("diuretic-effect", [k(5.6)], SPIRONOLACTONE),
     "statin-with-active-clarithromycin": ("statin-muscle-symptoms", [med(*CLARITHRO)], SIMVA),
-    "statin-with-active-itraconazole": ("statin-muscle-symptoms", [med(*ITRACONAZOLE)], ATORVA),
+    "statin-with-active-itraconazole": ("statin-muscle-symptoms", [med(*ITRACONAZOLE)], ATORVA40),
+    "simvastatin-with-active-erythromycin": ("statin-muscle-symptoms", [med(*ERYTHROMYCIN)], SIMVA),
+    "simvastatin-with-active-cyclosporine": ("statin-muscle-symptoms", [med(*CYCLOSPORINE)], SIMVA),
+    "simvastatin-40-with-active-amlodipine": ("statin-muscle-symptoms", [med(*AMLODIPINE)], SIMVA40),
+    "erythromycin-with-active-simvastatin": ("statin-muscle-symptoms", [med(*SIMVA)], ERYTHROMYCIN),
+    "cyclosporine-with-active-simvastatin": ("statin-muscle-symptoms", [med(*SIMVA)], CYCLOSPORINE),
     "statin-with-active-gemfibrozil": ("statin-muscle-symptoms", [med(*GEMFIBROZIL)], ROSUVA),
-    "statin-with-high-ck": ("statin-muscle-symptoms", [obs("2157-6", 400, "U/L")], PRAVA),
+    "statin-with-high-ck": ("statin-muscle-symptoms", [obs("2157-6", 900, "U/L")], PRAVA),  # 5.3 x ULN
     "clarithromycin-with-active-simvastatin": ("statin-muscle-symptoms", [med(*SIMVA)], CLARITHRO),
     "gemfibrozil-with-active-rosuvastatin": ("statin-muscle-symptoms", [med(*ROSUVA)], GEMFIBROZIL),
     "haloperidol-rls": ("restless-legs", [RLS], HALOPERIDOL),
     "quetiapine-rls-icd": ("restless-legs", [RLS_ICD], QUETIAPINE),
-    "metoclopramide-low-ferritin": ("restless-legs", [ferritin(60)], METOCLOPRAMIDE),
+    "metoclopramide-rls-low-ferritin": ("restless-legs", [RLS, ferritin(60)], METOCLOPRAMIDE),
     "diphenhydramine-rls": ("restless-legs", [RLS], DIPHENHYDRAMINE),
-    "sertraline-low-tsat": ("restless-legs", [tsat(15)], SERTRALINE),
-    "venlafaxine-ferritin-at-75": ("restless-legs", [ferritin(75)], VENLAFAXINE),
+    "sertraline-rls-low-tsat": ("restless-legs", [RLS, tsat(15)], SERTRALINE),
+    "venlafaxine-rls-ferritin-at-75": ("restless-legs", [RLS, ferritin(75)], VENLAFAXINE),
     "mirtazapine-rls-pregnancy": ("restless-legs", [RLS_PREGNANCY], MIRTAZAPINE),
     "albuterol-low-potassium": ("medication-effect", [k(3.3)], ALBUTEROL),
     "albuterol-low-magnesium": ("medication-effect", [mg(1.5)], ALBUTEROL),
@@ -160,12 +172,13 @@ def test_pair_is_quiet_without_the_finding(case: str) -> None:
     ([obs("2157-6", 250, "U/L", low=30, high=300)], SIMVA),  # CK within the lab's own range
     ([med(*CLARITHRO)], ROSUVA),                            # rosuvastatin is not CYP3A4-dependent
     ([ferritin(76), tsat(20)], HALOPERIDOL),                # iron above the AASM 2024 thresholds
+    ([ferritin(40), tsat(12)], SERTRALINE),                 # low iron without RLS: no RLS warning (issue 14)
+    ([ferritin(60), NEUROPATHY], DULOXETINE),               # SNRI first-line for painful diabetic neuropathy
     ([RLS], FUROSEMIDE),                                    # unrelated draft for an RLS patient
     ([k(3.6), mg(1.8)], ALBUTEROL),
     ([na(135)], SERTRALINE),
     ([k(3.0)], SIMVA),                                      # unrelated draft for a low potassium
     ([na(125)], MIRTAZAPINE),                               # mirtazapine: not in the sodium pairs
-    ([na(125)], VENLAFAXINE),                               # SNRI: §5.2 attributes the sodium effect to SSRIs
 ])
 def test_quiet(chart: list[dict[str, Any]], drug: tuple[str, str]) -> None:
     assert order_cards(*chart, drafts=[draft(drug)]) == []
@@ -272,10 +285,12 @@ def test_rls_tsat_calculated_from_iron_and_tibc_of_the_same_day() -> None:
     facts = build_facts([patient(), iron, tibc], now=NOW, patient_id=PATIENT_ID)
     tsat, calculated = restless_legs.transferrin_saturation(facts)
     assert calculated and tsat is not None and tsat.value == 12.5
-    c = topic_card("restless-legs", iron, tibc, drafts=[draft(HALOPERIDOL)])
+    c = topic_card("restless-legs", RLS, iron, tibc, drafts=[draft(HALOPERIDOL)])
     assert c is not None and c.detail is not None
     assert "Transferrin saturation **" in c.detail and "calculated from iron/TIBC of the same day" in c.detail
-    assert topic_card("restless-legs", iron, obs("2500-7", 400, "ug/dL", days=31), drafts=[draft(HALOPERIDOL)]) is None
+    other_day = topic_card("restless-legs", RLS, iron, obs("2500-7", 400, "ug/dL", days=31),
+                           drafts=[draft(HALOPERIDOL)])
+    assert other_day is not None and "Transferrin saturation" not in (other_day.detail or "")
 
 
 def test_rls_card_lists_every_finding() -> None:
@@ -283,6 +298,41 @@ def test_rls_card_lists_every_finding() -> None:
     assert c is not None
     assert "Restless legs (code 32914008" in c.detail
     assert "40 ng/mL" in c.detail and "12%" in c.detail
+
+
+def test_rls_order_check_needs_rls_on_record() -> None:
+    """Low iron is a cause of RLS symptoms, not RLS: without an RLS diagnosis no drafted drug gets an RLS card."""
+    chart = [ferritin(12), tsat(5), cond("D50.9", ICD10CM, display="Iron deficiency anemia, unspecified")]
+    for drug in (HALOPERIDOL, QUETIAPINE, METOCLOPRAMIDE, DIPHENHYDRAMINE, SERTRALINE, VENLAFAXINE, MIRTAZAPINE,
+                 DULOXETINE):
+        assert topic_card("restless-legs", *chart, drafts=[draft(drug)]) is None, drug
+    assert topic_card("restless-legs", RLS, *chart, drafts=[draft(DULOXETINE)]) is not None
+
+
+def test_rls_iron_evidence_cut_offs_and_window() -> None:
+    """With RLS on record, low iron is listed by the AASM 2024 thresholds (-1 / 0 / +1) and within the iron window."""
+    window = threshold("rls.iron-lookback").value
+    cases = [(lambda o: ferritin(FERRITIN_RLS + o), (True, True, False)),
+             (lambda o: tsat(TSAT_RLS + o), (True, False, False)),
+             (lambda o: obs("2276-4", 50, "ng/mL", days=window + o), (True, True, False))]
+    for lab, expected in cases:
+        for offset, shown in zip((-1, 0, 1), expected):
+            c = topic_card("restless-legs", RLS, lab(offset), drafts=[draft(HALOPERIDOL)])
+            assert c is not None and ("iron deficiency for RLS" in (c.detail or "")) is shown, offset
+
+
+def test_rls_in_pregnancy_code_is_one_finding() -> None:
+    """SNOMED 1052284009 is in both RLS value sets: one evidence line, not two."""
+    c = topic_card("restless-legs", RLS_PREGNANCY, drafts=[draft(MIRTAZAPINE)])
+    assert c is not None and (c.detail or "").count("1052284009") == 1
+
+
+def test_snri_with_diabetic_neuropathy_and_rls_names_a_drug_for_both() -> None:
+    c = topic_card("restless-legs", RLS, NEUROPATHY, drafts=[draft(DULOXETINE)])
+    assert c is not None and "gabapentin or pregabalin is first-line both" in (c.detail or "")
+    assert "doi.org/10.1212/WNL.0000000000013038" in " ".join(link.url for link in c.links)
+    plain = topic_card("restless-legs", RLS, drafts=[draft(DULOXETINE)])
+    assert plain is not None and "gabapentin" not in (plain.detail or "")
 
 
 # ---------------------------------------------------------------------------------------------- Sandbox-shaped drafts
@@ -360,7 +410,8 @@ def test_order_services_are_registered(service_id: str, hook: str) -> None:
     service = registry.service(service_id)
     assert service.hook == hook
     assert {r.topic.value for r in service.rules} == {"diuretic-effect", "statin-muscle-symptoms", "restless-legs",
-                                                      "medication-effect", "electrolyte-imbalance"}
+                                                      "medication-effect", "electrolyte-imbalance",
+                                                      "peripheral-artery-disease"}
     assert set(service.prefetch) == {"patient", "observations", "medications", "medicationRequests", "conditions"}
     for code in ("2276-4", "2502-3", "2157-6", "2823-3"):  # ferritin, TSAT, CK, potassium reach the prefetch
         assert code in service.prefetch["observations"]
@@ -382,8 +433,8 @@ def test_order_services_are_registered(service_id: str, hook: str) -> None:
     # the lab's CK upper limit wins over the default (cut-offs from the knowledge: test_knowledge_cut_offs)
     ("statin-muscle-symptoms", obs("2157-6", 201, "U/L", low=30, high=200), SIMVA, True),
     ("statin-muscle-symptoms", obs("2157-6", 200, "U/L", low=30, high=200), SIMVA, False),
-    # AASM 2024 thresholds apply even inside the lab's normal range
-    ("restless-legs", obs("2276-4", 60, "ng/mL", low=15, high=150, days=60), HALOPERIDOL, True),
+    # Low iron alone (no RLS on record) never fires the RLS order check (issue 14, point 6)
+    ("restless-legs", obs("2276-4", 60, "ng/mL", low=15, high=150, days=60), HALOPERIDOL, False),
 ])
 def test_cut_offs(topic: str, lab: dict[str, Any], drug: tuple[str, str], fires: bool) -> None:
     assert (topic_card(topic, lab, drafts=[draft(drug)]) is not None) is fires
@@ -406,10 +457,7 @@ TSAT_RLS = threshold("rls.tsat-iron-therapy").value
 @pytest.mark.parametrize(("topic", "lab", "drug", "expected"), [
     # CK above the upper limit (default when the lab sends none): -1 / 0 / +1
     ("statin-muscle-symptoms", lambda o: obs("2157-6", CK_ULN + o, "U/L"), SIMVA, (False, False, True)),
-    # AASM 2024: ferritin <= 75 ng/mL, TSAT < 20 %
-    ("restless-legs", lambda o: ferritin(FERRITIN_RLS + o), HALOPERIDOL, (True, True, False)),
-    ("restless-legs", lambda o: tsat(TSAT_RLS + o), SERTRALINE, (True, False, False)),
-], ids=["ck-uln", "ferritin", "tsat"])
+], ids=["ck-uln"])
 def test_knowledge_cut_offs(topic: str, lab: Any, drug: tuple[str, str], expected: tuple[bool, ...]) -> None:
     for offset, fires in zip((-1, 0, 1), expected):
         assert (topic_card(topic, lab(offset), drafts=[draft(drug)]) is not None) is fires, offset
@@ -418,7 +466,6 @@ def test_knowledge_cut_offs(topic: str, lab: Any, drug: tuple[str, str], expecte
 @pytest.mark.parametrize(("window", "analyte_lab", "drug"), [
     ("electrolytes.lookback", lambda d: obs("2823-3", 3.0, "mmol/L", days=d), FUROSEMIDE),
     ("statin.ck-lookback", lambda d: obs("2157-6", 900, "U/L", days=d), SIMVA),
-    ("rls.iron-lookback", lambda d: obs("2276-4", 50, "ng/mL", days=d), HALOPERIDOL),
 ])
 def test_lookback_windows(window: str, analyte_lab: Any, drug: tuple[str, str]) -> None:
     """Each window from cards/knowledge: a result on its last day counts, one a day older does not."""
@@ -444,7 +491,7 @@ def test_summary_stays_short_and_keeps_the_draft_count() -> None:
 @pytest.mark.parametrize(("chart", "expected", "absent"), [
     ([RLS], "check ferritin and transferrin saturation", "oral or IV iron"),
     ([RLS, ferritin(150), tsat(30)], "Consider whether the drafted drug", "check ferritin"),
-    ([ferritin(40)], "oral or IV iron", "check ferritin"),
+    ([RLS, ferritin(40)], "oral or IV iron", "check ferritin"),
 ])
 def test_rls_next_steps_follow_the_findings(chart: list[dict[str, Any]], expected: str, absent: str) -> None:
     c = topic_card("restless-legs", *chart, drafts=[draft(HALOPERIDOL)])
@@ -453,9 +500,11 @@ def test_rls_next_steps_follow_the_findings(chart: list[dict[str, Any]], expecte
 
 
 @pytest.mark.parametrize(("chart", "drug", "expected", "absent"), [
-    ([med(*GEMFIBROZIL)], SIMVA, "gemfibrozil raises statin", "CYP3A4 inhibitor multiplies"),
-    ([med(*CLARITHRO)], ATORVA, "CYP3A4 inhibitor multiplies", "gemfibrozil raises"),
-    ([obs("2157-6", 500, "U/L")], ROSUVA, "CK is already above", "CYP3A4 inhibitor multiplies"),
+    ([med(*GEMFIBROZIL)], SIMVA, "Simvastatin with gemfibrozil: contraindicated", "clarithromycin"),
+    ([med(*CLARITHRO)], ATORVA40, "Atorvastatin 40 mg with clarithromycin: exceeds the labelled maximum of 20 mg",
+     "gemfibrozil"),
+    ([obs("2157-6", 900, "U/L")], ROSUVA, "CK is already above 4 x", "interacting drug"),
+    ([obs("2157-6", 500, "U/L")], ROSUVA, "is no reason alone to withhold a statin", "interacting drug"),
 ])
 def test_statin_card_explains_its_own_mechanism(chart: list[dict[str, Any]], drug: tuple[str, str], expected: str,
                                                 absent: str) -> None:
@@ -470,11 +519,11 @@ def test_replacement_codes_are_known_non_cyp3a4_statins() -> None:
     from cards.rules import order_statin_muscle_symptoms as rule, statin_muscle_symptoms as sams
     from terminology import drugs
 
-    for alt in rule.NON_CYP3A4_ALTERNATIVES:
+    for strength, alt in rule.NON_CYP3A4_ALTERNATIVES:
         [matched] = drugs.match([(RXNORM, alt.rxcui, alt.display)], [])
         assert matched.ingredient == alt.ingredient and "statin" in matched.classes
         assert matched.matched_by == "rxnorm-product"
-        assert alt.ingredient not in sams.CYP3A4_STATINS
+        assert alt.ingredient in sams.NON_CYP3A4_STATINS and f" {strength:g} MG " in alt.display
 
 
 def test_replacement_order_is_quiet_when_drafted() -> None:
@@ -490,7 +539,7 @@ def test_replacement_order_is_quiet_when_drafted() -> None:
 
 DRUGS = [FUROSEMIDE, HCTZ, SPIRONOLACTONE, SIMVA, ROSUVA, CLARITHRO, GEMFIBROZIL, ALBUTEROL, SERTRALINE, QUETIAPINE,
          METOCLOPRAMIDE, ("21107", "cilostazol")]
-CHART = [k(3.1), na(130), mg(1.5), ca(10.8), obs("2157-6", 400, "U/L"), RLS, med(*CLARITHRO)]
+CHART = [k(3.1), na(130), mg(1.5), ca(10.8), obs("2157-6", 900, "U/L"), RLS, med(*CLARITHRO)]
 
 
 @settings(max_examples=60, deadline=None)
@@ -528,9 +577,9 @@ def test_a_lower_potassium_never_silences_the_loop_warning(value: float, drop: f
 
 
 @pytest.mark.parametrize(("chart", "drug", "present", "absent"), [
-    ([obs("2157-6", 500, "U/L")], ROSUVA, "has to be explained before a statin starts", "CYP3A4"),
-    ([med(*GEMFIBROZIL)], SIMVA, "Gemfibrozil raises statin levels", "CYP3A4"),
-    ([med(*CLARITHRO)], SIMVA, "strong CYP3A4 inhibitor raises the level", "emfibrozil"),
+    ([obs("2157-6", 900, "U/L")], ROSUVA, "has to be explained before a statin starts", "interacting drug"),
+    ([med(*GEMFIBROZIL)], SIMVA, "review the need for gemfibrozil", "clarithromycin"),
+    ([med(*CLARITHRO)], SIMVA, "suspend simvastatin for the clarithromycin course", "emfibrozil"),
 ])
 def test_statin_card_explains_and_advises_only_its_findings(chart: list[dict[str, Any]], drug: tuple[str, str],
                                                             present: str, absent: str) -> None:
@@ -591,3 +640,69 @@ def test_potassium_raising_drafts_with_high_potassium() -> None:
     assert topic_card("electrolyte-imbalance", k(6.6), drafts=[draft((None, "eplerenone 25 mg tablet"),
                                                                       rid="draft-e")]) is None  # one card per draft
     assert topic_card("electrolyte-imbalance", k(4.5), drafts=[draft(LISINOPRIL, rid="draft-k")]) is None
+
+
+# ---------------------------------------------------------------------------------------------- statins by the labels
+# Issue 14, points 1 and 4: both directions, dose caps against the strength, CK below 4 x ULN never removes a statin.
+
+
+@pytest.mark.parametrize(("chart", "drug", "words"), [
+    ([med(*ERYTHROMYCIN)], SIMVA, ("simvastatin", "erythromycin", "contraindicated")),
+    ([med(*SIMVA)], ERYTHROMYCIN, ("erythromycin", "simvastatin", "contraindicated")),
+    ([med(*SIMVA)], CYCLOSPORINE, ("cyclosporine", "simvastatin", "contraindicated")),
+    ([med(*AMLODIPINE)], SIMVA40, ("simvastatin", "amlodipine", "exceeds the labelled maximum of 20 mg")),
+])
+def test_label_pairs_fire_in_both_directions_naming_both_drugs(chart: list[dict[str, Any]], drug: tuple[str, str],
+                                                              words: tuple[str, ...]) -> None:
+    c = topic_card("statin-muscle-symptoms", *chart, drafts=[draft(drug, rid="d")])
+    assert c is not None and c.indicator.value == "warning" and len(c.summary) < 140
+    assert all(w in c.summary for w in words), c.summary
+    deletes = {a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE}
+    assert deletes == {"MedicationRequest/d"}
+
+
+def test_a_dose_within_the_cap_is_quiet() -> None:
+    assert topic_card("statin-muscle-symptoms", med(*AMLODIPINE), drafts=[draft(SIMVA)]) is None  # 20 mg <= 20
+
+
+def test_replacements_respect_their_own_label_caps() -> None:
+    c = topic_card("statin-muscle-symptoms", med(*CYCLOSPORINE), drafts=[draft(SIMVA40, rid="s")])
+    assert c is not None
+    assert [s.label for s in c.suggestions if s.label.startswith("Replace")] == [
+        "Replace simvastatin by pravastatin sodium 20 MG Oral Tablet",
+        "Replace simvastatin by rosuvastatin calcium 5 MG Oral Tablet"]
+
+
+def test_a_drafted_macrolide_names_another_antibiotic() -> None:
+    c = topic_card("statin-muscle-symptoms", med(*SIMVA), drafts=[draft(ERYTHROMYCIN)])
+    assert c is not None and "azithromycin" in (c.detail or "")
+
+
+@pytest.mark.parametrize("ck", [171, 187, 680])  # up to 4 x the default ULN of 170
+def test_a_ck_up_to_4_x_uln_is_mentioned_but_never_removes_the_statin(ck: float) -> None:
+    pad = cond("I73.9", ICD10CM, display="Peripheral vascular disease, unspecified")
+    c = topic_card("statin-muscle-symptoms", obs("2157-6", ck, "U/L"), pad, drafts=[draft(ATORVA, rid="a")])
+    assert c is not None and c.indicator.value == "info" and "CK" in c.summary
+    assert not [a for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
+    assert "Remove" not in " ".join(s.label for s in c.suggestions) and c.selection_behavior is None
+
+
+def test_a_ck_above_4_x_uln_offers_removal() -> None:
+    c = topic_card("statin-muscle-symptoms", obs("2157-6", 681, "U/L"), drafts=[draft(ATORVA, rid="a")])
+    assert c is not None and c.indicator.value == "warning"
+    assert [a for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE]
+
+
+def test_a_mild_ck_does_not_remove_a_statin_but_its_interaction_does() -> None:
+    c = topic_card("statin-muscle-symptoms", obs("2157-6", 187, "U/L"), med(*CLARITHRO),
+                   drafts=[draft(SIMVA, rid="s")])
+    assert c is not None and c.indicator.value == "warning"
+    deletes = {a.resource_id for s in c.suggestions for a in s.actions if a.type is ActionType.DELETE}
+    assert deletes == {"MedicationRequest/s"}
+
+
+def test_rhabdomyolysis_on_record_flags_a_drafted_statin_without_replacement() -> None:
+    c = topic_card("statin-muscle-symptoms", cond("M62.82", ICD10CM, display="Rhabdomyolysis"),
+                   drafts=[draft(PRAVA, rid="p")])
+    assert c is not None and c.indicator.value == "warning" and "rhabdomyolysis" in c.summary
+    assert [s.label for s in c.suggestions] == ["Remove the draft pravastatin order"]

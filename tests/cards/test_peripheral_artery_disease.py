@@ -6,7 +6,7 @@ import pytest
 from cards.knowledge import Threshold, threshold
 from cards.rules import peripheral_artery_disease as pad
 from tests.cards.helpers import card, indicator
-from tests.fhir_builders import ICD10CM, SNOMED, cond, obs
+from tests.fhir_builders import ICD10CM, SNOMED, cond, med, obs
 from tests.test_no_outside_references import FORBIDDEN
 
 T = "peripheral-artery-disease"
@@ -36,9 +36,12 @@ def test_abi_cut_offs(cut: Threshold, expected: tuple[str | None, ...]) -> None:
         assert indicator(T, obs("77194-9", abi, "{ratio}", days=30)) == grade, abi
 
 
-@pytest.mark.parametrize(("offset", "expected"), [(-1, "warning"), (0, "warning"), (1, None)])
-def test_abi_window(offset: int, expected: str | None) -> None:
-    assert indicator(T, obs("77194-9", 0.7, "{ratio}", days=pad.ABI_WINDOW.value + offset)) == expected
+@pytest.mark.parametrize(("offset", "old"), [(-1, False), (0, False), (1, True)])
+def test_abi_window(offset: int, old: bool) -> None:
+    """Issue 14: an abnormal ABI older than the window is shown as old (repeat it), never dropped."""
+    c = card(T, obs("77194-9", 0.7, "{ratio}", days=pad.ABI_WINDOW.value + offset))
+    assert c is not None and c.indicator.value == "warning"
+    assert ("repeat the ABI" in c.summary) is old
 
 
 def test_abi_is_printed_with_two_decimals() -> None:
@@ -91,7 +94,11 @@ def test_noncompressible_other_leg_still_reported() -> None:
 
 def test_snomed_coded_abi_and_stale_abi() -> None:
     assert indicator(T, obs("446841001", 0.8, "{ratio}", system=SNOMED, days=30)) == "warning"
-    assert indicator(T, obs("77194-9", 0.5, "{ratio}", days=400)) is None
+    stale = card(T, obs("77194-9", 0.5, "{ratio}", days=400))
+    assert stale is not None and stale.indicator.value == "warning"
+    assert "over 12 months old" in stale.summary and "repeat the ABI" in stale.summary
+    assert "PAD does not resolve" in (stale.detail or "")
+    assert [s.label for s in stale.suggestions] == ["Order resting ankle-brachial index"]
 
 
 def test_diagnosis_alone() -> None:
@@ -109,3 +116,103 @@ def test_text_only_diagnosis() -> None:
 
 def test_normal_abi_no_card() -> None:
     assert card(T, obs("77194-9", 1.1, "{ratio}", days=30)) is None
+
+
+# ---------------------------------------------------------------------------------------------- issue 14
+
+
+def _abi(value: float, days: float, side: str | None = None) -> dict:
+    extra = {"bodySite": {"text": f"{side} lower limb"}} if side else {}
+    return obs("77194-9", value, "{ratio}", days=days, **extra)
+
+
+def test_a_low_leg_is_kept_when_the_other_leg_is_measured_again() -> None:
+    """Left 0.45 / right 1.05 on one day, then the right leg alone 1.10 weeks later: the left leg still counts."""
+    c = card(T, _abi(0.45, 40, "left"), _abi(1.05, 40, "right"), _abi(1.10, 10, "right"))
+    assert c is not None and c.indicator.value == "warning"
+    assert c.summary.startswith("ABI left 0.45 (")
+    detail = c.detail or ""
+    assert "**1.10**" in detail and "**1.05**" not in detail  # the right leg's latest value replaces its older one
+
+
+def test_a_newer_normal_abi_of_the_same_leg_supersedes() -> None:
+    assert card(T, _abi(0.45, 40, "left"), _abi(1.05, 10, "left")) is None
+    # an ABI without a side describes the patient: it supersedes both legs' older readings
+    assert card(T, _abi(0.45, 40, "left"), _abi(1.05, 40, "right"), _abi(1.08, 10)) is None
+    # ... but a newer one-sided normal reading never hides an abnormal reading without a side
+    assert indicator(T, _abi(0.60, 40), _abi(1.10, 10, "right")) == "warning"
+
+
+def test_old_abnormal_abi_is_shown_as_old_not_critical() -> None:
+    c = card(T, _abi(0.35, 430, "left"))
+    assert c is not None and c.indicator.value == "warning"
+    assert "repeat the ABI" in c.summary and "over 12 months old: repeat" in (c.detail or "")
+    # an old normal ABI is not a current normal: no card without a diagnosis, a new ABI with one
+    assert card(T, _abi(1.10, 430)) is None
+    with_dx = card(T, _abi(1.10, 430), cond("399957001"))
+    assert with_dx is not None and "No ABI in the last 12 months" in (with_dx.detail or "")
+    # beyond the history window nothing is read
+    assert card(T, _abi(0.45, pad.HISTORY.value + 5)) is None
+
+
+@pytest.mark.parametrize(("code", "phrase"), [
+    ("I70.234", "an ischaemic leg ulcer on the problem list"),
+    ("I70.245", "an ischaemic leg ulcer on the problem list"),
+    ("I70.25", "an ischaemic leg ulcer on the problem list"),
+    ("I70.262", "gangrene on the problem list"),
+    ("E11.52", "gangrene on the problem list"),
+    ("I70.222", "ischaemic rest pain on the problem list"),
+])
+def test_clti_diagnoses_are_named_as_what_they_are(code: str, phrase: str) -> None:
+    c = card(T, cond(code, ICD10CM))
+    assert c is not None and c.indicator.value == "critical"
+    assert phrase in c.summary and "urgent vascular referral" in c.summary
+
+
+@pytest.mark.parametrize(("abi", "says"), [(0.39, False), (0.41, True), (0.65, True), (0.90, True), (0.95, False)])
+def test_clti_is_possible_above_040(abi: float, says: bool) -> None:
+    """GVG 2019: CLTI is clinical; rest pain, ulcers or gangrene at ABI 0.41-0.90 still mean urgent referral."""
+    c = card(T, obs("77194-9", abi, "{ratio}", days=30))
+    assert c is not None
+    assert ("chronic limb-threatening ischaemia even with an ABI above 0.40" in (c.detail or "")) is says
+
+
+HF = ("I50.22", ICD10CM)
+CILOSTAZOL = ("21107", "cilostazol")
+
+
+def test_active_cilostazol_with_heart_failure_is_flagged() -> None:
+    c = card(T, cond(*HF), med(*CILOSTAZOL), cond("399957001"))
+    assert c is not None and c.indicator.value == "warning"
+    assert c.summary.startswith("Cilostazol with heart failure on the problem list: contraindicated")
+    assert "boxed warning" in (c.detail or "") and "Cilostazol tablets, US prescribing information" in (c.detail or "")
+    assert indicator(T, cond("84114007"), med(text="Cilostazol 100 mg tablet")) == "warning"  # SNOMED heart failure
+
+
+def test_cilostazol_or_heart_failure_alone_is_quiet() -> None:
+    assert card(T, med(*CILOSTAZOL)) is None
+    assert card(T, cond(*HF)) is None
+    pad_only = card(T, cond(*HF), cond("399957001"))
+    assert pad_only is not None and "ilostazol" not in (pad_only.detail or "")
+
+
+def test_statin_line_follows_the_statin_card(monkeypatch: pytest.MonkeyPatch) -> None:
+    keep = card(T, cond("399957001"))
+    assert keep is not None and "Do not stop a statin in PAD" in (keep.detail or "")
+    monkeypatch.setattr(pad.statin_muscle_symptoms, "stop_advised", lambda facts: True)
+    stop = card(T, cond("399957001"))
+    assert stop is not None
+    detail = stop.detail or ""
+    assert "Do not stop a statin" not in detail and "high-intensity statin" not in detail
+    assert "advises stopping the statin because of muscle injury" in detail
+    assert "once CK has recovered" in detail and "2018 AHA/ACC, section 5" in detail
+
+
+@pytest.mark.parametrize(("ck", "stop"), [(2940, True), (235, False)])  # 15 x and 1.2 x a lab ULN of 196 U/L
+def test_statin_line_with_a_real_ck(ck: float, stop: bool) -> None:
+    """The PAD card never tells the clinician to keep a statin that the statin card says to stop."""
+    c = card(T, cond("399957001"), med("617312", "atorvastatin 10 MG Oral Tablet"),
+             obs("2157-6", ck, "U/L", days=3, high=196))
+    assert c is not None
+    assert ("advises stopping the statin" in (c.detail or "")) is stop
+    assert ("Do not stop a statin in PAD" in (c.detail or "")) is not stop
