@@ -1,19 +1,27 @@
-"""Order-time check: a draft drug that aggravates restless legs in a patient with RLS or iron deficiency.
+"""Order-time check: a draft drug that aggravates restless legs in a patient with RLS on record.
 
 Fires when: a draft order starts (cards.order_checks: not already current) an RLS-aggravating drug - an
   antipsychotic, metoclopramide (D2-antagonist antiemetic), a sedating antihistamine, an SSRI or SNRI, or
-  mirtazapine - AND the patient has an active RLS diagnosis (cond-rls, cond-rls-pregnancy) or iron deficiency by
-  the AASM 2024 thresholds (latest ferritin within the iron window at or below the iron-therapy cut-off, or
-  transferrin saturation below it, reported or iron / TIBC x 100 from the same day), applied even inside the lab's
-  normal range. Thresholds, window and TSAT calculation are the patient-view rule restless-legs' (cards/knowledge/
-  data/rls.json); the drug classes are cards.drug_effects'.
-Warning, one card listing every such draft; suggestions remove the draft. No alternative drug is offered: the
-  choice depends on the indication.
-Quiet when: no such draft; the drug is already current (a re-order); no RLS diagnosis and iron studies above the
-  thresholds or absent.
+  mirtazapine - AND the patient has an active RLS diagnosis (cond-rls, cond-rls-pregnancy; one evidence line per
+  Condition). Iron deficiency by the AASM 2024 thresholds (latest ferritin within the iron window at or below the
+  iron-therapy cut-off, or transferrin saturation below it, reported or iron / TIBC x 100 from the same day, even
+  inside the lab's normal range) is listed as further evidence and advice, never as a reason to fire on its own.
+  Thresholds, window and TSAT calculation are the patient-view rule restless-legs' (cards/knowledge/data/rls.json);
+  the drug classes are cards.drug_effects'.
+Why not on low iron alone: low ferritin is a cause of RLS symptoms, not RLS; a drug that can aggravate RLS is no
+  hazard to a patient without it, and these drugs are often first-line for their indication - SNRIs (duloxetine)
+  for painful diabetic neuropathy (ADA Standards of Care 2025 section 12; AAN 2021 guideline, Level B). Iron
+  deficiency without RLS is the patient-view card's (restless-legs: its cause must be found).
+Warning, one card listing every such draft; suggestions remove the draft. No alternative drug is offered, the
+  choice depends on the indication - except for an SNRI drafted with diabetic neuropathy on record, where
+  gabapentin or pregabalin is named (first-line for painful diabetic neuropathy and for RLS).
+Quiet when: no such draft; the drug is already current (a re-order); no active RLS diagnosis (whatever the iron
+  studies).
 Needs: draftOrders, medications (+ medicationRequests), conditions, observations (ferritin, TSAT, iron, TIBC).
-References: AASM RLS/PLMD guideline 2024 (Winkelman et al., J Clin Sleep Med 2025): iron thresholds (good practice
-  statement 1) and the medications that exacerbate RLS (antidopaminergic, antihistaminergic, serotonergic).
+References: AASM RLS/PLMD guideline 2024 (Winkelman et al., J Clin Sleep Med 2025;21(1):137-152): iron thresholds
+  (good practice statement 1) and the medications that exacerbate RLS (antidopaminergic, antihistaminergic,
+  serotonergic); ADA Standards of Care 2025 section 12 and AAN 2021 (Price et al., Neurology 2022;98:31-43): SNRIs
+  among the first-line drugs for painful diabetic neuropathy.
 """
 from __future__ import annotations
 
@@ -37,8 +45,10 @@ SHORT = {"cond-rls": "RLS on the problem list", "cond-rls-pregnancy": "RLS in pr
 
 
 def _findings(facts: PatientFacts) -> list[Evidence]:
-    evidence = [order_checks.condition_evidence(c, SHORT[vs], tag="rls") for vs in rls.RLS_VALUESETS
-                for c in facts.conditions(vs)]
+    """RLS on record, then low iron as further evidence; nothing (no card) without an active RLS diagnosis."""
+    evidence = [order_checks.condition_evidence(c, SHORT[c.valueset], tag="rls") for c in rls.rls_conditions(facts)]
+    if not evidence:
+        return []
     ferritin = facts.latest("ferritin", IRON_WINDOW.days)
     if rls.ferritin_low(ferritin) and ferritin is not None:
         evidence.append(order_checks.lab_evidence(ferritin, f"iron deficiency for RLS (AASM 2024: {FERRITIN_TEXT})",
@@ -77,6 +87,10 @@ def _tags(finding: OrderFinding) -> set[str]:
 
 def _steps(facts: PatientFacts, finding: OrderFinding) -> list[str]:
     steps = ["Consider whether the drafted drug is needed, or a drug of another class for the same indication."]
+    drafted = {c for h in finding.hits for c in h.draft.classes}
+    if "snri" in drafted and facts.has_condition("cond-diabetic-neuropathy"):
+        steps.append("Diabetic neuropathy on record: gabapentin or pregabalin is first-line both for painful diabetic "
+                     "neuropathy (ADA 2025 section 12; AAN 2021) and for RLS (AASM 2024), and may serve both.")
     if "iron" in _tags(finding):
         steps.append(f"Iron deficiency for RLS (ferritin {FERRITIN_TEXT} or transferrin saturation {TSAT_TEXT}): "
                      "oral or IV iron (AASM 2024).")
@@ -97,21 +111,31 @@ def _intro(finding: OrderFinding) -> str:
 def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
     return order_checks.card(
         RULE, finding, facts, headline=_headline, intro=_intro(finding), next_steps=_steps(facts, finding),
-        guideline_keys=("aasm-rls-2024",))
+        guideline_keys=_keys(finding, facts))
+
+
+def _keys(finding: OrderFinding, facts: PatientFacts) -> tuple[str, ...]:
+    drafted = {c for h in finding.hits for c in h.draft.classes}
+    if "snri" in drafted and facts.has_condition("cond-diabetic-neuropathy"):
+        return ("aasm-rls-2024", "ada-2025", "aan-pdn-2021")
+    return ("aasm-rls-2024",)
 
 
 RULE = Rule(
-    id="order-restless-legs", version="1.1.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
+    id="order-restless-legs", version="1.2.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests", "conditions"), applies=_applies,
-    card=_card, analytes=("ferritin", "tsat", "iron", "tibc"), valuesets=rls.RLS_VALUESETS,
+    card=_card, analytes=("ferritin", "tsat", "iron", "tibc"),
+    valuesets=rls.RLS_VALUESETS + ("cond-diabetic-neuropathy",),
     drug_classes=RLS_AGGRAVATING,
-    summary=f"A draft RLS-aggravating drug in a patient with RLS or iron deficiency (ferritin {FERRITIN_TEXT}, TSAT "
-            f"{TSAT_TEXT}).",
+    summary="A draft RLS-aggravating drug in a patient with RLS on record; low iron (ferritin "
+            f"{FERRITIN_TEXT}, TSAT {TSAT_TEXT}) shown with it.",
     fires_when="draft starts an antipsychotic, metoclopramide, sedating antihistamine, SSRI/SNRI or mirtazapine AND "
-               f"active RLS diagnosis, or ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT} within {WINDOW_TEXT}",
-    quiet_when=f"drug already current (re-order); no RLS diagnosis and ferritin > {FERRITIN_RLS.value:g} and TSAT >= "
-               f"{TSAT_RLS.value:g}% (or absent)",
+               f"an active RLS diagnosis; ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT} within {WINDOW_TEXT} is "
+               "listed with it",
+    quiet_when="drug already current (re-order); no active RLS diagnosis, whatever the iron studies (an SNRI is "
+               "first-line for painful diabetic neuropathy, ADA 2025 section 12, AAN 2021)",
     advice="Reconsider the drafted drug or choose another class for the indication (the card offers removal); treat "
-           f"iron deficiency for RLS with oral or IV iron, or check iron studies when none exist within {WINDOW_TEXT}.",
-    references=("aasm-rls-2024",),
+           f"iron deficiency for RLS with oral or IV iron, or check iron studies when none exist within {WINDOW_TEXT}; "
+           "an SNRI drafted with diabetic neuropathy on record: gabapentin or pregabalin treats both.",
+    references=("aasm-rls-2024", "ada-2025", "aan-pdn-2021"),
 )

@@ -7,8 +7,11 @@ from hypothesis import strategies as st
 
 from cards.knowledge import threshold
 from cards.rules import restless_legs as rules
+from cards import engine, registry
+from cards.facts import build_facts
+from cards.model import Card
 from tests.cards.helpers import card, indicator
-from tests.fhir_builders import ICD10CM, cond, med, obs
+from tests.fhir_builders import ICD10CM, NOW, PATIENT_ID, cond, days_ago, med, obs, patient
 from tests.test_no_outside_references import FORBIDDEN
 
 T = "restless-legs"
@@ -16,6 +19,20 @@ T = "restless-legs"
 
 def rls() -> dict:
     return cond("32914008", display="Restless legs")
+
+
+def dated(condition: dict, days: float) -> dict:
+    """The Condition with an onset `days` before the golden clock."""
+    return {**condition, "onsetDateTime": days_ago(days)}
+
+
+def card_for(person: dict, *resources: dict) -> Card | None:
+    """The restless-legs card for a given Patient (sex and age matter for iron deficiency)."""
+    facts = build_facts([person, *resources], now=NOW, patient_id=PATIENT_ID)
+    return next((c for c in engine.evaluate(registry.service("leg-pain-causes"), facts) if c.topic == T), None)
+
+
+MAN_60 = patient(birth="1966-05-01", gender="male")
 
 
 def local(text: str) -> dict:
@@ -144,7 +161,7 @@ def test_tsat_calculated_from_iron_and_tibc_of_the_same_day_only() -> None:
 
 
 @pytest.mark.parametrize(("context", "secondary"), [
-    (cond("77386006", display="Pregnancy"), "pregnancy"),
+    (dated(cond("77386006", display="Pregnancy"), 120), "pregnancy"),
     (cond("N18.6", ICD10CM, display="End stage renal disease"), "CKD G5 / dialysis"),
     (obs("33914-3", 14, "mL/min/{1.73_m2}", days=60), "CKD G5 / dialysis"),
 ])
@@ -186,3 +203,120 @@ def test_a_lower_ferritin_never_gives_a_milder_card(low: float, step: float) -> 
         worse = indicator(T, *with_rls, obs("2276-4", round(low, 1), "ng/mL", days=30))
         better = indicator(T, *with_rls, obs("2276-4", round(low + step, 1), "ng/mL", days=30))
         assert RANK[worse] >= RANK[better]
+
+
+# ---------------------------------------------------------------------------------------------- issue 14, point 5
+PREGNANCY_DAYS = 300  # rls.pregnancy-current (checked below; literal so that the tables build on older code too)
+MENOPAUSE_AGE = 50  # rls.postmenopausal-age
+
+def test_new_knowledge_values() -> None:
+    assert threshold("rls.postmenopausal-age").value == MENOPAUSE_AGE  # product decision (median menopause ~51)
+    assert threshold("rls.pregnancy-current").value == PREGNANCY_DAYS  # a pregnancy lasts at most ~42 weeks
+    assert threshold("rls.ferritin-iv-iron-only").source == "aasm-rls-2024"
+
+
+@pytest.mark.parametrize(("ferritin", "iv_range"), [(FERRITIN_RLS + 1, True), (85, True),
+                                                    (rules.FERRITIN_IV_ONLY.value, True),
+                                                    (rules.FERRITIN_IV_ONLY.value + 1, False)])
+def test_ferritin_75_to_100_with_rls_reads_iv_iron_may_help(ferritin: float, iv_range: bool) -> None:
+    """AASM 2024 good practice statement 1: ferritin 75-100 ng/mL -> IV iron only; not 'above the thresholds'."""
+    c = card(T, rls(), obs("2276-4", ferritin, "ng/mL", days=30), obs("2502-3", 25, "%", days=30))
+    assert c is not None and c.indicator.value == "info"
+    assert ("IV iron may help (AASM 2024)" in c.summary) is iv_range
+    assert ("above the AASM 2024 iron-therapy thresholds" in c.summary) is not iv_range
+    assert ("AASM 2024 suggests IV iron only" in (c.detail or "")) is iv_range
+
+
+def test_ferritin_85_without_rls_stays_quiet() -> None:
+    assert card(T, obs("2276-4", 85, "ng/mL", days=30), obs("2502-3", 25, "%", days=30)) is None
+
+
+def test_first_line_treatment_is_named_with_rls() -> None:
+    c = card(T, rls(), obs("2276-4", 150, "ng/mL", days=30), obs("2502-3", 30, "%", days=30))
+    assert c is not None
+    assert "alpha-2-delta ligand - gabapentin enacarbil, gabapentin or pregabalin - is first-line" in (c.detail or "")
+    assert "strong recommendation" in (c.detail or "")
+    on_gabapentin = card(T, rls(), med("25480", "gabapentin"))
+    assert on_gabapentin is not None and "an alpha-2-delta ligand, the first-line class" in (on_gabapentin.detail or "")
+    assert "If symptoms need daily drug treatment" not in (on_gabapentin.detail or "")
+
+
+@pytest.mark.parametrize("agonist", [med("746741", "pramipexole"), med("72302", "ropinirole"),
+                                     med(text="Neupro 2 mg/24 hr transdermal patch")])
+def test_an_active_dopamine_agonist_is_flagged_for_augmentation(agonist: dict) -> None:
+    c = card(T, rls(), agonist, obs("2276-4", 150, "ng/mL", days=30), obs("2502-3", 30, "%", days=30))
+    assert c is not None and "(dopamine agonist): review for augmentation (AASM 2024)" in c.summary
+    assert "suggests against standard use of dopamine agonists" in (c.detail or "")
+    assert "do not stop abruptly" in (c.detail or "")
+    assert card(T, agonist, obs("2276-4", 150, "ng/mL", days=30)) is None  # no RLS, iron replete: quiet
+
+
+def test_dopamine_agonist_is_named_beside_iron_deficiency() -> None:
+    c = card(T, rls(), med("746741", "pramipexole"), obs("2276-4", 40, "ng/mL", days=30))
+    assert c is not None and c.indicator.value == "warning"
+    assert "iron therapy (AASM 2024); pramipexole: review for augmentation" in c.summary and len(c.summary) < 140
+
+
+@pytest.mark.parametrize(("days", "secondary"), [(120, True), (PREGNANCY_DAYS - 1, True),
+                                                 (PREGNANCY_DAYS + 1, False), (5 * 365, False)])
+def test_only_a_current_pregnancy_makes_rls_secondary(days: float, secondary: bool) -> None:
+    c = card(T, rls(), dated(cond("77386006", display="Pregnancy"), days))
+    assert c is not None and c.summary.startswith("Secondary restless legs (pregnancy)") is secondary
+    assert ("not a current pregnancy" in (c.detail or "")) is not secondary
+
+
+def test_an_undated_pregnancy_is_mentioned_not_labelled_and_no_drug_is_pushed() -> None:
+    c = card(T, rls(), cond("77386006", display="Pregnancy"))
+    assert c is not None and not c.summary.startswith("Secondary")
+    detail = c.detail or ""
+    assert "if she is pregnant now, the RLS is secondary" in detail
+    assert "do not address pregnancy" in detail and "gabapentin" not in detail
+
+
+def test_rls_in_pregnancy_code_is_listed_once() -> None:
+    c = card(T, dated(cond("1052284009", display="Restless legs syndrome in pregnancy"), 60))
+    assert c is not None and (c.detail or "").count("Restless legs syndrome in pregnancy** (code") == 1
+    assert c.summary.startswith("Secondary restless legs (pregnancy)")
+
+
+def test_iron_studies_are_repeated_only_to_follow_iron_therapy() -> None:
+    chart = (rls(), obs("2276-4", 40, "ng/mL", days=30), obs("2502-3", 22, "%", days=30))
+    c = card(T, *chart)
+    assert c is not None and c.indicator.value == "warning"
+    assert not any("Repeat iron studies" in (s.label or "") for s in c.suggestions)
+    treated = card(T, *chart, med(text="ferrous sulfate 325 mg tablet"))
+    assert treated is not None and any("Repeat iron studies to follow iron therapy" in (s.label or "")
+                                       for s in treated.suggestions)
+    assert "Already on iron" in (treated.detail or "") and "Already on iron" not in (c.detail or "")
+
+
+def test_iron_deficiency_in_a_man_is_framed_by_its_cause() -> None:
+    c = card_for(MAN_60, obs("2276-4", 12, "ng/mL", days=30))
+    assert c is not None and c.indicator.value == "warning"
+    assert c.summary == ("Ferritin 12 ng/mL (2026-10-26): iron deficiency in a man of 60 - find the cause "
+                         "(haemoglobin, GI evaluation; AGA 2020)")
+    detail = c.detail or ""
+    assert "check haemoglobin" in detail and "bidirectional endoscopy" in detail and "strong recommendation" in detail
+    assert "Gastroenterology 2020;159:1085-1094" in detail
+    assert any(s.label == "Order haemoglobin (complete blood count)" for s in c.suggestions)
+
+
+@pytest.mark.parametrize(("age", "expected"), [(MENOPAUSE_AGE - 1, "conditional"),
+                                               (MENOPAUSE_AGE, "strong recommendation")])
+def test_menopausal_status_by_age(age: float, expected: str) -> None:
+    woman = patient(birth=f"{2026 - int(age) - 1}-12-01", gender="female")
+    c = card_for(woman, obs("2276-4", 12, "ng/mL", days=30))
+    assert c is not None and expected in (c.detail or "")
+
+
+@pytest.mark.parametrize(("ferritin", "find_cause"), [(FERRITIN_DEFICIENT - 1, True), (FERRITIN_DEFICIENT, False)])
+def test_find_the_cause_below_the_general_cut_off_only(ferritin: float, find_cause: bool) -> None:
+    c = card_for(MAN_60, obs("2276-4", ferritin, "ng/mL", days=30))
+    assert c is not None and ("find the cause" in c.summary) is find_cause
+    assert ("a treatable cause of restless legs" in c.summary) is not find_cause
+
+
+def test_with_rls_iron_deficiency_still_needs_its_cause() -> None:
+    c = card_for(MAN_60, rls(), obs("2276-4", 12, "ng/mL", days=30))
+    assert c is not None and "find the cause of the iron deficiency" in c.summary
+    assert "bidirectional endoscopy" in (c.detail or "")
