@@ -454,7 +454,7 @@ def _steps(a: Abnormal, facts: PatientFacts, families: set[str]) -> list[str]:
                          f"by no more than {SODIUM_MAX_CORRECTION.value:g} mmol/L in the first 24 h "
                          "(European hyponatraemia guideline 2014).")
         steps.append("Repeat sodium with serum osmolality, urine sodium and urine osmolality.")
-        steps.append("Review sodium-lowering drugs (thiazides, SSRIs, carbamazepine, vincristine) and fluid intake.")
+        steps.append("Review sodium-lowering drugs (thiazides, SSRIs, SNRIs, carbamazepine, vincristine) and fluid intake.")
     elif (family, direction) == ("sodium", "high"):
         if severity == "critical":
             steps.append(f"Sodium {CRITICAL[family, direction].text} is critical: same-day assessment; lower sodium "

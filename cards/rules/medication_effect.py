@@ -4,20 +4,27 @@ Fires when: an active beta-2 agonist, vinca alkaloid (vincristine), antipsychoti
   antiemetic), sedating antihistamine, SSRI, SNRI or mirtazapine; or an active proton-pump inhibitor together with
   a low magnesium (PPIs are listed only with the abnormality: they are very common and act through low magnesium).
 Warning: a related moderate or worse lab abnormality in the latest result within 90 days - beta-2 agonist + low
-  potassium or low magnesium; SSRI or vincristine + low sodium; PPI + low magnesium (graded exactly as the
-  electrolyte card grades; a critical value stays a warning here, the electrolyte card carries it).
+  potassium or low magnesium; SSRI, SNRI (venlafaxine, duloxetine, desvenlafaxine) or vincristine + low sodium; PPI +
+  low magnesium (graded exactly as the electrolyte card grades; a critical value stays a warning here, the
+  electrolyte card carries it).
 Info: the drug alone (a medication review prompt), or with a mild abnormality.
 Quiet when: none of these drug classes is active (diuretics and statins have their own cards).
 Card text: the opening line names the symptoms of the classes present, and each class present adds its own next
   step (cards.drug_effects, naming the patient's own drugs): no text meant for a drug the patient does not take.
+  How long each drug has been taken is said where it is named (the medication line "since 2026-10-01 (7 weeks)", and
+  "started 7 weeks ago" / "taken for 4 years" in the summary and the related-result line, from the drug's earliest
+  record): a drug started weeks before a low sodium reads differently from one taken for years. An SSRI or SNRI
+  with a low sodium adds the SIADH work-up step of its source.
 Needs: medications (+ medicationRequests), observations (potassium, magnesium, sodium).
 References (per class, in cards.drug_effects): albuterol label and Bodenhamer 1992 (beta-2 agonists); ASCO CIPN 2020
   and the European hyponatraemia guideline 2014 (vincristine); AASM RLS 2024 (RLS-aggravating drugs); European
-  hyponatraemia guideline 2014 (SSRIs); FDA PPI communication 2011. Lab grading: the electrolyte rule's (CTCAE v5).
+  hyponatraemia guideline 2014 (SSRIs); SNRI US labels, Warnings and Precautions: Hyponatremia (SNRIs); FDA PPI
+  communication 2011. Lab grading: the electrolyte rule's (CTCAE v5).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from cards import card_text
 from cards.drug_effects import EFFECTS, DrugEffect
@@ -37,6 +44,7 @@ class Implicated:
     medication: MedicationUse
     effect: DrugEffect
     related: tuple[electrolytes.Abnormal, ...]  # lab abnormalities this drug can explain
+    since: datetime | None = None  # the earliest record of this drug (a re-ordered drug is taken since the first)
 
 
 @dataclass(frozen=True)
@@ -67,14 +75,16 @@ def _applies(facts: PatientFacts) -> Finding | None:
     items: list[Implicated] = []
     seen: set[str] = set()
     for effect in EFFECTS:
-        for med in facts.medications(effect.drug_class):
+        meds = facts.medications(effect.drug_class)
+        for med in meds:
             if med.ingredient in seen:
                 continue  # a drug in two classes, or on both a statement and a request: listed once
             related = tuple(labs[lab] for lab in effect.labs if lab in labs)
             if effect.needs_lab and not related:
                 continue
             seen.add(med.ingredient)
-            items.append(Implicated(med, effect, related))
+            dates = [m.date for m in meds if m.ingredient == med.ingredient and m.date is not None]
+            items.append(Implicated(med, effect, related, min(dates) if dates else None))
     if not items:
         return None
     items.sort(key=lambda i: (not i.related, i.medication.ingredient))
@@ -86,11 +96,29 @@ def _lab_text(a: electrolytes.Abnormal) -> str:
             f"({a.result.day.isoformat()})")
 
 
-def _summary(finding: Finding) -> str:
+def taken_text(since: datetime | None, now: datetime) -> str:
+    """How long a drug has been taken, as a clinician says it: "started 2 weeks ago", "taken for 4 years" ("" when
+    the record has no usable date)."""
+    if since is None or since > now:
+        return ""
+    days = (now.date() - since.date()).days
+    duration = card_text.duration_text(since, now)
+    if days == 0:
+        return "started today"
+    return f"started {duration} ago" if days < 61 else f"taken for {duration}"
+
+
+def _named(item: Implicated, now: datetime) -> str:
+    taken = taken_text(item.since, now)
+    return f"{item.medication.ingredient} ({taken})" if taken else item.medication.ingredient
+
+
+def _summary(finding: Finding, now: datetime) -> str:
     names = [i.medication.ingredient for i in finding.items]
     if finding.with_lab:
         first = finding.with_lab[0]
-        text = f"{first.medication.ingredient.capitalize()} may explain {_lab_text(first.related[0])}"
+        named = _named(first, now)
+        text = f"{named[:1].upper() + named[1:]} may explain {_lab_text(first.related[0])}"
         others = [n for n in names if n != first.medication.ingredient]
         return text + (f"; also on {', '.join(others)}" if others else "")
     symptoms = list(dict.fromkeys(i.effect.symptom for i in finding.items))
@@ -102,11 +130,13 @@ def _relations(finding: Finding, facts: PatientFacts) -> list[str]:
     by_lab: dict[tuple[str, str], tuple[electrolytes.Abnormal, list[str]]] = {}
     for item in finding.with_lab:
         for a in item.related:
-            by_lab.setdefault((a.result.analyte, a.direction), (a, []))[1].append(item.medication.ingredient)
+            taken = taken_text(item.since, facts.now)
+            by_lab.setdefault((a.result.analyte, a.direction), (a, []))[1].append(
+                item.medication.ingredient + (f", {taken}" if taken else ""))
     lines = []
     for (analyte, direction), (a, names) in by_lab.items():
         also = sorted({m.ingredient for c in electrolytes.diuretic_explains(a) for m in facts.medications(c)})
-        text = (f"{card_text.ANALYTE_NAMES[analyte]} {direction} may be explained by {', '.join(names)} "
+        text = (f"{card_text.ANALYTE_NAMES[analyte]} {direction} may be explained by {'; '.join(names)} "
                 "(see the *Electrolyte imbalance* card)")
         if also:
             text += f"; it is also typical of {', '.join(also)} (see the *Diuretic effect* card)"
@@ -130,13 +160,35 @@ def _suggestions(finding: Finding, facts: PatientFacts) -> list[Suggestion]:
                                        reason="Restless legs symptoms on an RLS-aggravating drug (AASM 2024)")]
 
 
+# An SSRI or SNRI that may explain a low sodium: the SIADH work-up and what each source says about the drug.
+SODIUM_STEPS = {
+    "ssri": "{drugs} with a low sodium: SSRIs cause SIAD (European hyponatraemia guideline 2014; the work-up is on "
+            "the *Electrolyte imbalance* card) - weigh another drug with the prescriber.",
+    "snri": "{drugs} with a low sodium: SIADH is a labelled effect of SNRIs (the work-up is on the *Electrolyte "
+            "imbalance* card); the labels advise considering stopping it if the hyponatraemia is symptomatic (SNRI "
+            "labels, Hyponatremia).",
+}
+
+
 def next_steps(finding: Finding) -> list[str]:
     """The general step, then one step per drug class present naming only the patient's drugs of that class."""
     steps = ["Review each drug's indication and dose with its prescriber; do not stop it automatically."]
     by_effect: dict[DrugEffect, list[str]] = {}
     for item in finding.items:
         by_effect.setdefault(item.effect, []).append(item.medication.ingredient)
-    steps += [effect.step(drugs) for effect, drugs in by_effect.items()]
+    low_sodium: dict[str, list[str]] = {}
+    for item in finding.with_lab:
+        if item.effect.drug_class in SODIUM_STEPS and any(a.family == "sodium" and a.direction == "low"
+                                                          for a in item.related):
+            low_sodium.setdefault(item.effect.drug_class, []).append(item.medication.ingredient)
+    for effect, drugs in by_effect.items():
+        # A drug that may explain a low sodium gets the sodium step; the class's general review step is left out.
+        rest = [d for d in drugs if d not in low_sodium.get(effect.drug_class, ())]
+        if rest:
+            steps.append(effect.step(rest))
+    for drug_class, names in low_sodium.items():
+        joined = ", ".join(names)
+        steps.append(SODIUM_STEPS[drug_class].replace("{drugs}", joined[:1].upper() + joined[1:]))
     if finding.with_lab:
         steps.append("Correct the related electrolyte abnormality and recheck it.")
     properties = list(dict.fromkeys(e.rls_property for e in by_effect if e.worsens_rls and e.rls_property))
@@ -158,7 +210,13 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         rows.append(f"| {item.medication.display} | {item.effect.label} | {item.effect.mechanism} | {related} | "
                     f"{item.effect.source} |")
     symptoms = list(dict.fromkeys(i.effect.symptom for i in finding.items))
-    parts = [f"These active drugs can cause {' or '.join(symptoms)}, which patients describe as leg pain at night.",
+    opening = f"These active drugs can cause {' or '.join(symptoms)}, which patients describe as leg pain at night."
+    if finding.with_lab:
+        lows = dict.fromkeys(card_text.ANALYTE_NAMES[a.result.analyte].lower() for i in finding.with_lab
+                             for a in i.related)
+        opening += (f" They may also explain the {' and '.join(lows)} result below, itself a cause of cramps and "
+                    "weakness.")
+    parts = [opening,
              card_text.bullets("Medications", (card_text.medication_line(i.medication, facts.now)[2:]
                                                for i in finding.items)),
              "\n".join(rows)]
@@ -169,24 +227,25 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     keys = list(dict.fromkeys(k for i in finding.items for k in i.effect.guideline_keys))
     if finding.with_lab:
         keys.append("ctcae-v5")
-    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding),
+    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding, facts.now),
                                detail="\n\n".join(parts), guideline_keys=tuple(dict.fromkeys(keys)),
                                suggestions=_suggestions(finding, facts), facts=facts)
 
 
 RULE = Rule(
-    id="medication-effect", version="1.2.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    id="medication-effect", version="1.3.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("potassium", "magnesium", "sodium"), drug_classes=tuple(e.drug_class for e in EFFECTS),
     summary="Active non-diuretic, non-statin drug known to cause cramps, neuropathy or restless legs.",
     fires_when="active beta-2 agonist, vincristine, antipsychotic, metoclopramide, sedating antihistamine, SSRI, SNRI "
                f"or mirtazapine; or a PPI with low magnesium. Warning with a related moderate or worse low K/Mg/Na "
-               f"within {LAB_WINDOW.value:g} days (info when mild)",
+               f"within {LAB_WINDOW.value:g} days (low Na: SSRI, SNRI, vincristine; info when mild)",
     quiet_when="none of these drug classes active (a PPI only counts with low magnesium)",
     advice="Review each drug's indication and dose with its prescriber (no automatic stop), with one step per drug "
-           "class present (e.g. the oncology team decides about vincristine); correct and recheck a related low "
-           "potassium, magnesium or sodium; with restless legs, an alternative without the aggravating effect and "
-           "iron studies.",
+           "class present (e.g. the oncology team decides about vincristine), saying how long each drug has been "
+           "taken; correct and recheck a related low potassium, magnesium or sodium; an SSRI or SNRI with a low "
+           "sodium: SIAD named as the likely mechanism, stopping considered if symptomatic; "
+           "with restless legs, an alternative without the aggravating effect and iron studies.",
     references=("albuterol-label", "bodenhamer-1992", "aasm-rls-2024", "asco-cipn-2020", "fda-ppi-2011",
-                "hyponatraemia-2014", "ctcae-v5"),
+                "hyponatraemia-2014", "snri-labels-hyponatremia", "ctcae-v5"),
 )

@@ -175,3 +175,77 @@ def test_opening_line_names_the_symptoms_present() -> None:
     c = card(T, med(*ALBUTEROL), obs("2823-3", 3.2, "mmol/L"))
     assert c is not None and (c.detail or "").startswith("These active drugs can cause cramps, which")
     assert medication_effect.RULE.advice
+
+
+# ---------------------------------------------------------------------------------------------- issue 14, point 7
+# SNRIs lower sodium (SIADH) like SSRIs: their US labels, Warnings and Precautions: Hyponatremia. The card says how
+# long the drug has been taken. Rules are evaluated directly so that these tests do not depend on other rules.
+
+VENLAFAXINE = ("39786", "venlafaxine")
+
+
+def _direct(rule: object, *resources: dict[str, object]) -> object:
+    from cards.facts import build_facts
+    from tests.fhir_builders import NOW, PATIENT_ID, patient
+
+    facts = build_facts([patient(), *resources], now=NOW, patient_id=PATIENT_ID)
+    finding = rule.applies(facts)  # type: ignore[attr-defined]
+    return rule.card(finding, facts) if finding is not None else None  # type: ignore[attr-defined]
+
+
+def _na(value: float) -> dict[str, object]:
+    return obs("2951-2", value, "mmol/L", days=3, low=135, high=145)
+
+
+@pytest.mark.parametrize("drug", [med(*VENLAFAXINE), med(*DULOXETINE),
+                                  med(text="desvenlafaxine 50 mg extended-release tablet")])
+def test_every_snri_is_named_for_a_low_sodium(drug: dict[str, object]) -> None:
+    c = _direct(medication_effect.RULE, drug, _na(127))
+    assert c is not None and c.indicator.value == "warning"  # type: ignore[attr-defined]
+    assert "may explain sodium low 127 mmol/L" in c.summary  # type: ignore[attr-defined]
+    assert "SIADH" in c.detail and "Hyponatremia" in c.detail  # type: ignore[attr-defined]
+
+
+def test_snri_class_declares_the_sodium_effect_with_the_label_source() -> None:
+    snri = drug_effects.BY_CLASS["snri"]
+    assert ("sodium", "low") in snri.labs and "snri-labels-hyponatremia" in snri.guideline_keys
+    assert "Hyponatremia" in guidelines.get("snri-labels-hyponatremia").citation
+
+
+def test_venlafaxine_card_says_how_long_it_has_been_taken() -> None:
+    recent = _direct(medication_effect.RULE, med(*VENLAFAXINE, effectivePeriod={"start": "2026-10-01"}), _na(127))
+    years = _direct(medication_effect.RULE, med(*VENLAFAXINE, effectivePeriod={"start": "2016-10-01"}), _na(127))
+    assert recent is not None and years is not None
+    assert recent.summary.startswith("Venlafaxine (started 7 weeks ago) may explain sodium low")  # type: ignore
+    assert years.summary.startswith("Venlafaxine (taken for 10 years) may explain sodium low")  # type: ignore
+    assert "since 2026-10-01 (7 weeks)" in recent.detail  # type: ignore[attr-defined]
+    assert "venlafaxine, started 7 weeks ago (see the *Electrolyte imbalance* card)" in recent.detail  # type: ignore
+    assert "stopping it if the hyponatraemia is symptomatic" in recent.detail  # type: ignore[attr-defined]
+
+
+def test_duloxetine_with_normal_sodium_makes_no_sodium_claim() -> None:
+    c = _direct(medication_effect.RULE, med(*DULOXETINE, effectivePeriod={"start": "2022-05-01"}), _na(139))
+    assert c is not None and c.indicator.value == "info"  # type: ignore[attr-defined]
+    assert "may explain" not in c.summary and "sodium low" not in c.detail  # type: ignore[attr-defined]
+    assert "taken for 4 years" not in c.summary and "since 2022-05-01 (4 years)" in c.detail  # type: ignore
+
+
+def test_order_check_covers_an_snri_draft_with_a_low_sodium() -> None:
+    from cards.facts import build_facts
+    from cards.rules import order_medication_effect
+    from tests.cards.order_golden_cases import draft_order
+    from tests.fhir_builders import NOW, PATIENT_ID, patient
+
+    def run(sodium: float, *extra: dict[str, object]) -> object:
+        facts = build_facts([patient(), _na(sodium), *extra], now=NOW, patient_id=PATIENT_ID,
+                            draft_orders=[draft_order("d-1", DULOXETINE)])
+        finding = order_medication_effect.RULE.applies(facts)
+        return order_medication_effect.RULE.card(finding, facts) if finding else None
+
+    assert "snri" in order_medication_effect.CLASSES
+    c = run(127, med("310798", "hydrochlorothiazide 25 MG Oral Tablet", effectivePeriod={"start": "2024-03-01"}))
+    assert c is not None and c.summary.startswith("Draft duloxetine would worsen low sodium 127")  # type: ignore
+    detail = c.detail  # type: ignore[attr-defined]
+    assert "SIADH" in detail and "SNRI with a low sodium" in detail
+    assert "since 2024-03-01 (2 years)" in detail and "also lowers sodium" in detail  # how long the other drug
+    assert run(139) is None

@@ -65,3 +65,15 @@ def test_abi_suggested_only_without_an_abi_in_the_pad_window(offset: int, sugges
     assert ("Order resting ankle-brachial index" in [s.label for s in c.suggestions]) is suggested
     assert (f"No ABI in {spinal_stenosis.WINDOW_TEXT}" in (c.detail or "")) is suggested
     assert spinal_stenosis.RULE.advice and not FORBIDDEN.search(c.detail or "")
+
+
+def test_issue14_stenosis_alone_carries_the_red_flags_as_an_emergency() -> None:
+    """Issue 14: "urgent MRI and specialist review" for saddle anaesthesia became an emergency (within hours)."""
+    from cards.facts import build_facts
+    from tests.fhir_builders import NOW, PATIENT_ID, patient
+
+    facts = build_facts([patient(), cond("M48.062", ICD10CM)], now=NOW, patient_id=PATIENT_ID)
+    c = spinal_stenosis.RULE.card(spinal_stenosis.RULE.applies(facts), facts)
+    detail = c.detail or ""
+    assert "**emergency**" in detail and "emergency MRI within hours" in detail
+    assert "need urgent MRI and specialist review" not in detail and "non-mechanical night pain" in detail

@@ -4,12 +4,62 @@ PATIENT_CASES / PATIENT_EXPECTED extend tests/cards/patient_golden_cases.py (ser
 ORDER_CASES / ORDER_EXPECTED extend tests/cards/order_golden_cases.py (the two order services). Naming and dates
 follow those modules: `fires-<topic>-<what>` yields exactly one card of <topic>, `quiet-<what>` none, and a
 case with several cards is listed in the EXPECTED table.
+
+Point 7: SNRIs lower sodium (SIADH, their labels' Warnings and Precautions: Hyponatremia) like SSRIs, and the card says
+how long the drug has been taken. Point 8: a coded cauda equina syndrome is an emergency (critical), a cancer history
+or spinal infection with radicular pain is a red flag (warning), and neither without back or radicular pain fires.
 """
 from __future__ import annotations
 
 from typing import Any
 
-PATIENT_CASES: dict[str, dict[str, list[dict[str, Any]]]] = {}
-PATIENT_EXPECTED: dict[str, list[tuple[str, str]]] = {}
-ORDER_CASES: dict[str, tuple[dict[str, list[dict[str, Any]]], list[Any]]] = {}
+from tests.fhir_builders import ICD10CM, cond, draft_order, med, obs
+
+VENLAFAXINE = ("39786", "venlafaxine")
+DULOXETINE = ("596926", "duloxetine 20 MG Delayed Release Oral Capsule")
+SCIATICA = ("M54.31", "Sciatica, right side")
+
+
+def _na(value: float, days: float = 3) -> dict[str, Any]:
+    return obs("2951-2", value, "mmol/L", days=days, low=135, high=145)
+
+
+def _cond(code: str, display: str) -> dict[str, Any]:
+    return cond(code, ICD10CM, display=display)
+
+
+PATIENT_CASES: dict[str, dict[str, list[dict[str, Any]]]] = {
+    # Point 7: venlafaxine started 7 weeks before a sodium of 127 is named for the low sodium (warning).
+    "multi-venlafaxine-sodium-127": {
+        "medications": [med(*VENLAFAXINE, effectivePeriod={"start": "2026-10-01"})], "observations": [_na(127)]},
+    # Duloxetine for years with a normal sodium: the RLS review prompt only (info), no sodium claim.
+    "fires-medication-effect-duloxetine-normal-sodium-info": {
+        "medications": [med(*DULOXETINE, effectivePeriod={"start": "2022-05-01"})], "observations": [_na(139)]},
+    # Point 8.
+    "fires-nerve-compression-cauda-equina-g83-4-critical": {
+        "conditions": [_cond("G83.4", "Cauda equina syndrome")]},
+    "fires-nerve-compression-sciatica-cancer-history": {
+        "conditions": [_cond(*SCIATICA), _cond("Z85.3", "Personal history of malignant neoplasm of breast")]},
+    "fires-nerve-compression-sciatica-vertebral-osteomyelitis": {
+        "conditions": [_cond(*SCIATICA), _cond("M46.26", "Osteomyelitis of vertebra, lumbar region")]},
+    "fires-nerve-compression-sciatica-no-red-flags": {"conditions": [_cond(*SCIATICA)]},
+    "quiet-cancer-history-without-back-pain": {
+        "conditions": [_cond("Z85.3", "Personal history of malignant neoplasm of breast")]},
+    "multi-stenosis-and-cauda-equina": {
+        "conditions": [_cond("M48.062", "Spinal stenosis, lumbar region with neurogenic claudication"),
+                       _cond("G83.4", "Cauda equina syndrome")]},
+}
+PATIENT_EXPECTED: dict[str, list[tuple[str, str]]] = {
+    "multi-venlafaxine-sodium-127": [("electrolyte-imbalance", "warning"), ("medication-effect", "warning")],
+    # One emergency card: the stenosis card refers to the nerve-compression card.
+    "multi-stenosis-and-cauda-equina": [("nerve-compression", "critical"), ("spinal-stenosis", "info")],
+}
+ORDER_CASES: dict[str, tuple[dict[str, list[dict[str, Any]]], list[Any]]] = {
+    "fires-medication-effect-duloxetine-draft-sodium-127": (
+        {"observations": [obs("2951-2", 127, "mmol/L", days=4, low=136, high=145, rid="obs-na")]},
+        [draft_order("draft-duloxetine", DULOXETINE)]),
+    "quiet-duloxetine-draft-normal-sodium": (
+        {"observations": [obs("2951-2", 139, "mmol/L", days=4, low=136, high=145, rid="obs-na")]},
+        [draft_order("draft-duloxetine", DULOXETINE)]),
+}
 ORDER_EXPECTED: dict[str, set[str]] = {}
