@@ -96,10 +96,12 @@ CASES: dict[str, tuple[Chart, list[Any]]] = {
     "fires-statin-muscle-symptoms-clarithromycin-with-current-simvastatin": (
         {"medicationRequests": _simva_request_with_included_medication()}, [draft_order("draft-clarithro", CLARITHRO)]),
     "quiet-simvastatin-without-interaction": ({"observations": [_ck(120)]}, [draft_order("draft-simva", SIMVA)]),
-    "fires-statin-muscle-symptoms-simvastatin-high-ck": ({"observations": [_ck(640)]},
+    "fires-statin-muscle-symptoms-simvastatin-high-ck": ({"observations": [_ck(900)]},  # 5.3 x ULN (> 4 x)
                                                          [draft_order("draft-simva", SIMVA)]),
     "fires-restless-legs-quetiapine-with-rls": ({"conditions": [_rls()]}, [draft_order("draft-quetiapine", QUETIAPINE)]),
-    "fires-restless-legs-sertraline-low-ferritin": ({"observations": [_ferritin(42), _na(140)]},
+    # RLS on record: low iron alone no longer fires the order check (issue 14, point 6).
+    "fires-restless-legs-sertraline-low-ferritin": ({"observations": [_ferritin(42), _na(140)],
+                                                     "conditions": [_rls()]},
                                                     [draft_order("draft-sertraline", SERTRALINE)]),
     "quiet-quetiapine-no-rls-iron-replete": ({"observations": [_ferritin(120)]},
                                              [draft_order("draft-quetiapine", QUETIAPINE)]),

@@ -257,7 +257,8 @@ def _stable_ids(chart: Chart) -> Chart:
 
 def request(case: str) -> dict[str, Any]:
     chart = _stable_ids(CASES[case])
-    prefetch: dict[str, Any] = {"patient": patient()}
+    # A case may bring its own Patient (`"patient": [patient(...)]`) when sex or age matter; else the default one.
+    prefetch: dict[str, Any] = {"patient": CASES[case].get("patient", [patient()])[0]}
     for key in KEYS:
         prefetch[key] = bundle(*chart[key]) if chart[key] else {"resourceType": "Bundle", "type": "searchset",
                                                                 "total": 0}
