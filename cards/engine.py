@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING
 
+from cards import relevance
 from cards.model import Card
 
 if TYPE_CHECKING:
@@ -26,3 +27,14 @@ def evaluate(service: Service, facts: PatientFacts) -> list[Card]:
                 continue
         cards[topic] = card
     return sorted(cards.values(), key=lambda c: (-c.indicator.rank, c.topic or ""))
+
+
+def decide(service: Service, facts: PatientFacts, possible_causes: str = relevance.WHEN_SYMPTOMATIC
+           ) -> relevance.Decision:
+    """Evaluate, then keep possible-cause cards only where the chart gives leg-symptom context (cards/relevance.py).
+
+    `possible_causes` is the site's (or the calling client's) setting; a service that always shows them (the
+    work-up service) overrides it.
+    """
+    policy = service.possible_causes or possible_causes
+    return relevance.decide(evaluate(service, facts), facts, policy)

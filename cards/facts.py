@@ -201,6 +201,9 @@ class ConditionMatch:
     matched_by: str
     code: str | None
     date: datetime | None = None
+    # The later of onset and recordedDate: how recently the chart asserted it (a chronic problem re-recorded today
+    # is current; cards/relevance.py)
+    latest: datetime | None = None
 
 
 # ---------------------------------------------------------------------------------------------- raw helpers
@@ -571,9 +574,13 @@ def _list(value: Any) -> list[Any]:
 class PatientFacts:
     """All a rule sees. Lazy: a value is validated and converted the first time a rule asks for it."""
 
-    def __init__(self, *, now: datetime, patient_id: str, notes: DataNotes | None = None) -> None:
+    def __init__(self, *, now: datetime, patient_id: str, notes: DataNotes | None = None,
+                 encounter_id: str | None = None) -> None:
         self.now = now
         self.patient_id = patient_id
+        self.encounter_id = encounter_id  # context.encounterId, when the hook call gave one
+        # Encounter id -> its reasonCode concepts (the leg-symptom context reads the current encounter's reasons)
+        self.encounter_reasons: dict[str, list[Any]] = {}
         self.notes = notes or DataNotes()
         self.age_years: int | None = None
         self.sex: str | None = None
@@ -948,6 +955,7 @@ class _ConditionView:
     text: str
     all_text: str
     when: datetime | None
+    latest: datetime | None
 
     @classmethod
     def of(cls, raw: dict[str, Any]) -> _ConditionView:
@@ -957,8 +965,11 @@ class _ConditionView:
                       for c in _codings(concept) if isinstance(c.get("code"), str))
         text = _concept_text(concept)
         all_text = " ".join([text] + [str(c.get("display") or "") for c in _codings(concept)]).strip()
-        when = parse_fhir_datetime(raw.get("onsetDateTime")) or parse_fhir_datetime(raw.get("recordedDate"))
-        return cls(raw, codes, text, all_text, when)
+        onset = parse_fhir_datetime(raw.get("onsetDateTime"))
+        recorded = parse_fhir_datetime(raw.get("recordedDate"))
+        when = onset or recorded
+        latest = max(onset, recorded) if onset and recorded else when
+        return cls(raw, codes, text, all_text, when, latest)
 
     def match(self, vs: Any) -> ConditionMatch | None:
         """By code (any coding, ICD-10-CM with or without the dot), else by text as a last resort."""
@@ -972,7 +983,7 @@ class _ConditionView:
             return None
         kind, code = how
         shown = self.text or (code if kind == "code" else self.all_text)
-        return ConditionMatch(self.raw.get("id"), shown, vs.slug, kind, code, self.when)
+        return ConditionMatch(self.raw.get("id"), shown, vs.slug, kind, code, self.when, self.latest)
 
     def _how(self, vs: Any) -> tuple[str, str | None] | None:
         """By code; by text only when no coding is in a system whose codes the value set judges (a Condition coded
@@ -1268,6 +1279,14 @@ class _Builder:
             return
         self.facts._conditions_raw.append(raw)
 
+    def _add_Encounter(self, raw: dict[str, Any]) -> None:
+        """Only the reasons of an Encounter are read (cards/relevance.py), and not of one entered in error."""
+        rid = raw.get("id")
+        if not isinstance(rid, str) or _text(raw.get("status")) == "entered-in-error":
+            self.notes.skip("encounter-unusable")
+            return
+        self.facts.encounter_reasons[rid] = [c for c in _array(raw.get("reasonCode")) if isinstance(c, dict)]
+
     def _add_Bundle(self, raw: dict[str, Any]) -> None:
         for entry in _array(raw.get("entry")):
             if isinstance(entry, dict):
@@ -1356,9 +1375,10 @@ _HANDLERS: dict[str, Callable[[_Builder, dict[str, Any]], None]] = {
 
 
 def build_facts(resources: Iterable[Any], *, now: datetime, patient_id: str, draft_orders: Iterable[Any] = (),
-                notes: DataNotes | None = None, available: Iterable[str] = ()) -> PatientFacts:
+                notes: DataNotes | None = None, available: Iterable[str] = (),
+                encounter_id: str | None = None) -> PatientFacts:
     """Index raw FHIR resources (any types, Bundles flattened) into PatientFacts for the rules."""
-    facts = PatientFacts(now=now, patient_id=patient_id, notes=notes)
+    facts = PatientFacts(now=now, patient_id=patient_id, notes=notes, encounter_id=encounter_id)
     facts.available = set(available)
     builder = _Builder(facts)
     builder.add_all(resources)

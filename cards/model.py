@@ -25,6 +25,19 @@ class Indicator(str, Enum):
         return max(indicators, key=lambda i: i.rank)
 
 
+class CardKind(str, Enum):
+    """Whether a card is shown on every chart open, or only where the chart says the legs hurt.
+
+    ACTIONABLE: an abnormal or critical value (and the drug the card links to it), a label contraindication or dose
+    cap, a critical finding, every order check: shown always. POSSIBLE_CAUSE: a drug class or a diagnosis offered as
+    a possible cause of leg symptoms, a monitoring gap, suggested iron studies or ABI: shown only with leg-symptom
+    context, or by the work-up service (cards/relevance.py; docs/clinical-basis.md, "When cards appear").
+    """
+
+    ACTIONABLE = "actionable"
+    POSSIBLE_CAUSE = "possible-cause"
+
+
 class SelectionBehavior(str, Enum):
     AT_MOST_ONE = "at-most-one"
     ANY = "any"
@@ -86,6 +99,8 @@ class Card:
     links: tuple[Link, ...] = ()
     # Not serialised: which rules (id@version) produced the card; recorded in the store and logs.
     rule_ids: tuple[str, ...] = field(default=())
+    # Not serialised: shown always, or only with leg-symptom context (CardKind).
+    kind: CardKind = CardKind.ACTIONABLE
 
     @property
     def topic(self) -> str | None:

@@ -84,6 +84,8 @@ class Resource(msgspec.Struct, gc=False):
     dispenseRequest: Any = UNSET  # its validity period and expected supply
     dosageInstruction: Any = UNSET  # MedicationRequest: dose and frequency (statin dose caps)
     dosage: Any = UNSET  # MedicationStatement: likewise
+    # Encounter (its reasons: the leg-symptom context, cards/relevance.py)
+    reasonCode: Any = UNSET
     # Condition (abatement[x]: any of them makes a Condition without clinicalStatus read as resolved)
     clinicalStatus: Any = UNSET
     verificationStatus: Any = UNSET

@@ -9,6 +9,7 @@ import pkgutil
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any, Mapping
 from urllib.parse import quote
 
 from terminology import analytes as lab_analytes
@@ -39,12 +40,23 @@ class DataKey:
     date_param: str | None = None
     description: str = ""
 
-    def render(self, patient_id: str) -> str:
-        return self.template.replace("{{context.patientId}}", quote(patient_id, safe=""))
+    # The context field an instance read is of (Patient/{{context.patientId}}, Encounter/{{context.encounterId}});
+    # a key of another context field than patientId is skipped when the call does not give that field.
+    context_field: str = "patientId"
+    # False: when this optional key cannot be had, the cards do not say "Not evaluated" (the Encounter only decides
+    # whether possible-cause cards show; it is counted in the log instead).
+    noted_when_missing: bool = True
 
-    def fallback_query(self, patient_id: str, now: datetime) -> str:
+    def render(self, patient_id: str, context: Mapping[str, Any] | None = None) -> str:
+        url = self.template.replace("{{context.patientId}}", quote(patient_id, safe=""))
+        if self.context_field != "patientId":
+            value = (context or {}).get(self.context_field)
+            url = url.replace(f"{{{{context.{self.context_field}}}}}", quote(str(value or ""), safe=""))
+        return url
+
+    def fallback_query(self, patient_id: str, now: datetime, context: Mapping[str, Any] | None = None) -> str:
         """Relative FHIR URL fetched from fhirServer when the key was not prefetched."""
-        url = self.render(patient_id)
+        url = self.render(patient_id, context)
         if "?" not in url:
             return url
         if self.date_param:
@@ -60,6 +72,9 @@ class Service:
     description: str
     rules: tuple[Rule, ...]
     data_keys: tuple[DataKey, ...]
+    # None: possible-cause cards follow CDS_POSSIBLE_CAUSE_CARDS (or the calling client's setting); "always": the
+    # work-up service, called from a leg-pain workflow, shows them whatever the chart says (cards/relevance.py).
+    possible_causes: str | None = None
 
     @property
     def prefetch(self) -> dict[str, str]:
@@ -100,6 +115,11 @@ def _data_keys(rules: tuple[Rule, ...]) -> tuple[DataKey, ...]:
     if "conditions" in needs:
         keys.append(DataKey("conditions", "Condition", "Condition?patient={{context.patientId}}", required=False,
                             description="problem list and encounter diagnoses (clinical status filtered here)"))
+    if any(PATIENT_VIEW in r.hooks for r in rules):
+        keys.append(DataKey("encounter", "Encounter", "Encounter/{{context.encounterId}}", required=False,
+                            context_field="encounterId", noted_when_missing=False,
+                            description="the current encounter, when context.encounterId is given: its reasonCode "
+                                        "is leg-symptom context"))
     return tuple(keys)
 
 
@@ -118,12 +138,12 @@ def all_rules() -> tuple[Rule, ...]:
     return tuple(found)
 
 
-def _service(id_: str, hook: str, title: str, description: str) -> Service:
+def _service(id_: str, hook: str, title: str, description: str, possible_causes: str | None = None) -> Service:
     rules = tuple(r for r in all_rules() if hook in r.hooks)
     topics = [r.topic for r in rules]
     if len(topics) != len(set(topics)):
         raise RuntimeError(f"service {id_}: more than one rule per topic")
-    return Service(id_, hook, title, description, rules, _data_keys(rules))
+    return Service(id_, hook, title, description, rules, _data_keys(rules), possible_causes)
 
 
 @cache
@@ -135,9 +155,18 @@ def services() -> tuple[Service, ...]:
     )
     candidates = [
         _service("leg-pain-causes", PATIENT_VIEW, "Causes of leg pain at night or when lying down",
-                 "Flags likely, chart-visible causes of leg pain when lying down or at night - electrolyte "
-                 "imbalance, diuretic and statin effects, peripheral artery disease and more - with the data, "
-                 "date, next step and guideline for each. Decision support, not a diagnosis."),
+                 "For every chart open. Always shows actionable findings (abnormal or critical values and the drug "
+                 "linked to them, label contraindications and dose caps, critical findings); shows possible causes "
+                 "of leg pain when lying down or at night (a drug class, a diagnosis on the problem list, a "
+                 "monitoring gap) only when the chart records leg symptoms (problem list or encounter diagnosis in "
+                 "the last 12 months, or the encounter's reason). Each card gives the data, date, next step and "
+                 "guideline. Decision support, not a diagnosis."),
+        _service("leg-pain-workup", PATIENT_VIEW, "Leg-pain work-up: every likely cause",
+                 "For a leg-pain workflow (a chief-complaint trigger, an order set, a button): shows every likely, "
+                 "chart-visible cause of leg pain when lying down or at night - actionable findings and possible "
+                 "causes alike (electrolytes, diuretic and statin effects, peripheral artery disease, restless "
+                 "legs, other drugs, nerve compression, stenosis, circulation) - whatever the chart says about "
+                 "symptoms. Decision support, not a diagnosis.", possible_causes="always"),
         _service("leg-pain-order-select", ORDER_SELECT, "Leg-pain check of selected medication orders",
                  order_description.format(verb="selected")),
         _service("leg-pain-order-sign", ORDER_SIGN, "Leg-pain check of medication orders before signing",

@@ -37,6 +37,10 @@ class Rule:
     fires_when: str = ""
     quiet_when: str = ""
     advice: str = ""  # what the card tells the clinician to do (docs/clinical-basis.md)
+    # Which findings make an actionable card (shown always) and which a possible-cause card (shown only with
+    # leg-symptom context): docs/clinical-basis.md, "When cards appear". Order-check rules are always actionable.
+    actionable_when: str = ""
+    possible_cause_when: str = ""
     references: tuple[str, ...] = field(default=())
 
     @property

@@ -11,10 +11,12 @@ import gc
 import importlib
 import importlib.util
 import logging
+import os
 import re
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
@@ -244,9 +246,17 @@ def evaluate_file(path: Path, *, service_id: str | None = None, now: datetime | 
     return evaluate_request(read.request, service_id=read.service_id, now=now, fetch=fetch)
 
 
-def evaluate_request(data: dict[str, Any], *, service_id: str | None = None, now: datetime,
-                     fetch: bool = False) -> dict[str, Any]:
-    """Cards for a decoded hook request, as the CDS Hooks response body (nothing recorded)."""
+@dataclass(frozen=True)
+class Evaluated:
+    """A CDS Hooks response body, and the possible-cause cards withheld for want of leg-symptom context."""
+
+    body: dict[str, Any]
+    withheld: list[dict[str, Any]]  # {"indicator", "topic", "summary", "rules"} of each withheld card
+
+
+def evaluate_call(data: dict[str, Any], *, service_id: str | None = None, now: datetime, fetch: bool = False,
+                  possible_causes: str = "when-symptomatic") -> Evaluated:
+    """Cards for a decoded hook request, as the service answers it, and what it withholds (nothing recorded)."""
     from cards import engine, registry
     from cards.facts import build_facts
 
@@ -258,11 +268,19 @@ def evaluate_request(data: dict[str, Any], *, service_id: str | None = None, now
         call = dataclasses.replace(call, fhir_server=None, access_token=None)
     gathered = fhir_data.gather(call, service, now=now, settings=fhir_data.FetchSettings())
     facts = build_facts(gathered.resources, now=now, patient_id=call.patient_id, draft_orders=call.draft_orders,
-                        notes=gathered.notes, available=gathered.available)
-    cards = engine.evaluate(service, facts)
+                        notes=gathered.notes, available=gathered.available, encounter_id=call.encounter_id)
+    decision = engine.decide(service, facts, possible_causes)
     facts.release()
-    body, _ = schemas.dump_cards(cards, new_uuid=lambda: str(uuid.uuid4()))
-    return body
+    body, _ = schemas.dump_cards(decision.shown, new_uuid=lambda: str(uuid.uuid4()))
+    withheld = [{"indicator": c.indicator.value, "topic": c.topic, "summary": c.summary, "rules": list(c.rule_ids)}
+                for c in decision.withheld]
+    return Evaluated(body, withheld)
+
+
+def evaluate_request(data: dict[str, Any], *, service_id: str | None = None, now: datetime,
+                     fetch: bool = False) -> dict[str, Any]:
+    """Cards for a decoded hook request, as the CDS Hooks response body (nothing recorded)."""
+    return evaluate_call(data, service_id=service_id, now=now, fetch=fetch).body
 
 
 def _service_for_hook(hook: Any) -> str:
@@ -278,11 +296,26 @@ def _first_lines(detail: str) -> list[str]:
     return [line for line in detail.splitlines() if line.strip()]
 
 
-def render_text(body: dict[str, Any]) -> str:
-    """A readable table (indicator, topic, summary) followed by each card's evidence."""
+def _withheld_text(withheld: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for card in withheld:
+        out.append(f"withheld: no leg-symptom context - {card['indicator'].upper()} {card['topic'] or '-'}: "
+                   f"{card['summary']}")
+    if out:
+        out.append("(possible-cause cards show when the chart records leg symptoms, with the leg-pain-workup "
+                   "service, or with --possible-causes always)")
+    return out
+
+
+def render_text(body: dict[str, Any], withheld: list[dict[str, Any]] | None = None) -> str:
+    """A readable table (indicator, topic, summary) followed by each card's evidence, then the withheld cards."""
     cards = body.get("cards") or []
+    tail = _withheld_text(withheld or [])
     if not cards:
-        return "No cards: nothing in this record points to a cause of leg pain that the rules check.\n"
+        text = "No cards: nothing in this record points to a cause of leg pain that the rules check.\n"
+        if tail:
+            text = "No cards shown.\n"
+        return text + "".join(line + "\n" for line in tail)
     rows = [(c["indicator"].upper(), c["source"].get("topic", {}).get("code", "-"), c["summary"]) for c in cards]
     widths = [max(len(r[i]) for r in rows + [("INDICATOR", "TOPIC", "SUMMARY")]) for i in range(3)]
     line = "  ".join("{:<%d}" % w for w in widths)
@@ -296,6 +329,8 @@ def render_text(body: dict[str, Any]) -> str:
             out.append(f"    suggestion: {suggestion['label']}")
         for link in card.get("links", ()):
             out.append(f"    source: {link['label']} <{link['url']}>")
+    if tail:
+        out += [""] + tail
     return "\n".join(out) + "\n"
 
 
@@ -329,7 +364,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             print(f"leg-pain-cds: {name}: {read.relative_dates} relative date"
                   f"{'s' if read.relative_dates > 1 else ''} ({{{{now-<N>d}}}}, {{{{date-<N>d}}}}) resolved as of "
                   f"{now.isoformat(timespec='seconds')}", file=sys.stderr)
-        body = evaluate_request(read.request, service_id=read.service_id, now=now, fetch=args.fetch)
+        evaluated = evaluate_call(read.request, service_id=read.service_id, now=now, fetch=args.fetch,
+                                  possible_causes=args.possible_causes)
     except FileNotFoundError:
         return refuse("no such file")
     except OSError as err:
@@ -348,10 +384,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     except CdsError as err:
         hint = "" if args.fetch or err.status != 412 else " (offline: add --fetch to use the request's fhirServer)"
         return refuse(f"cannot evaluate (HTTP {err.status}): {err.diagnostics}{hint}", 1)
-    if args.format == "json":
-        sys.stdout.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
+    if args.format == "json":  # stdout is the service's answer exactly; what it withheld goes to stderr
+        sys.stdout.write(orjson.dumps(evaluated.body, option=orjson.OPT_INDENT_2).decode() + "\n")
+        for line in _withheld_text(evaluated.withheld):
+            print(f"leg-pain-cds: {line}", file=sys.stderr)
     else:
-        sys.stdout.write(render_text(body))
+        sys.stdout.write(render_text(evaluated.body, evaluated.withheld))
     return 0
 
 
@@ -423,6 +461,11 @@ def build_parser() -> argparse.ArgumentParser:
                           "(its id, or its fullUrl such as urn:uuid:...)")
     evaluate.add_argument("--fetch", action="store_true",
                           help="fetch data that is not prefetched from the request's fhirServer (default: offline)")
+    evaluate.add_argument("--possible-causes", choices=("when-symptomatic", "always"),
+                          default="always" if os.environ.get("CDS_POSSIBLE_CAUSE_CARDS") == "always"
+                          else "when-symptomatic",
+                          help="show possible-cause cards only with leg-symptom context, as the service does by "
+                               "default, or always (default: CDS_POSSIBLE_CAUSE_CARDS, else when-symptomatic)")
     evaluate.set_defaults(func=_evaluate)
 
     example = sub.add_parser("example-request", help="print a bundled example hook request, dated as of today "

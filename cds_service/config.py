@@ -204,6 +204,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FHIR_MAX_RESOURCES", 20000, _number(int, 1, 1_000_000),
             "Most resources read from fhirServer per hook call; the rest is left out and noted on the cards."),
     Setting("FHIR_MAX_RESPONSE_MB", 64, _number(int, 1, 1024), "Largest single fhirServer response read, in MB."),
+    Setting("POSSIBLE_CAUSE_CARDS", "when-symptomatic", _choice("when-symptomatic", "always"),
+            "`leg-pain-causes`: show possible-cause cards only when the chart records leg symptoms "
+            "(`when-symptomatic`), or on every chart open (`always`); actionable cards always show. A trusted client "
+            "may override it (`possible_cause_cards`); `leg-pain-workup` always shows them."),
     Setting("LOG_LEVEL", "INFO", _log_level, "Log level (logs carry ids, never patient data)."),
     Setting("WORKERS", None, lambda v: None if v in (None, "") else _number(int, 1, 64)(v),
             "gunicorn worker processes for `serve` (each with THREADS threads).", shown="min(2 x cores + 1, 8)"),

@@ -284,6 +284,9 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
     to_fetch: dict[str, str] = {}  # key -> why it needs fetching (the 412 reason when there is no server)
     continue_pages: dict[str, str] = {}  # key -> next-page URL of a paged prefetch
     for key in service.data_keys:
+        expected_id = call.patient_id if key.context_field == "patientId" else call.context.get(key.context_field)
+        if not isinstance(expected_id, str) or not expected_id:
+            continue  # e.g. the Encounter key of a call without context.encounterId: nothing to read
         if key.key not in prefetch:
             to_fetch[key.key] = "not prefetched"
             continue
@@ -300,14 +303,14 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
             if nxt:
                 continue_pages[key.key] = nxt
         elif "?" not in key.template and (value.get("resourceType") != key.resource_type
-                                          or value.get("id") not in (None, call.patient_id)):
+                                          or value.get("id") not in (None, expected_id)):
             # An instance read (the Patient) must be that resource: a prefetch for another patient, or of another
             # type, is not this patient's data - fetch it, or answer 412, rather than evaluate without it.
             out.notes.skip("prefetch-wrong-resource")
             what = value.get("resourceType") if isinstance(value.get("resourceType"), str) else "no resource type"
             to_fetch[key.key] = (f"prefetch held a {what}, not a {key.resource_type}"
                                  if value.get("resourceType") != key.resource_type
-                                 else f"prefetch held a {key.resource_type} other than context.patientId")
+                                 else f"prefetch held a {key.resource_type} other than context.{key.context_field}")
         else:
             out.resources.append(value)
             out.available.add(key.key)
@@ -345,7 +348,10 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
             # evaluated" (build_facts reads each resource by its type, whichever key brought it).
             out.available.add(key_name)
             continue
-        out.notes.note_missing(f"{key_name} ({why})")
+        if key.noted_when_missing:
+            out.notes.note_missing(f"{key_name} ({why})")
+        else:
+            out.notes.skip(f"{key_name}-unavailable")
     if missing_required:
         raise DataUnavailable(missing_required)
     return out
@@ -379,7 +385,7 @@ def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str
         futures: dict[Future[tuple[list[Any], int, DataNotes]], tuple[str, bool]] = {}
         for name in to_fetch:
             key = service.data_key(name)
-            futures[pool.submit(fetcher.fetch_key, key, key.fallback_query(call.patient_id, now))] = \
+            futures[pool.submit(fetcher.fetch_key, key, key.fallback_query(call.patient_id, now, call.context))] = \
                 (name, False)
         for name, url in continue_pages.items():
             absolute = urljoin(fetcher.base, url)
@@ -549,6 +555,8 @@ def record_prefetch(record: BundleRecord, service: Service) -> dict[str, Any]:
     medications = [r for r in record.resources if r.get("resourceType") == "Medication"]
     prefetch: dict[str, Any] = {}
     for key in service.data_keys:
+        if key.context_field != "patientId":
+            continue  # the Encounter of context.encounterId: a record names no current encounter
         if "?" not in key.template:  # an instance read: the Patient
             prefetch[key.key] = record.patient if key.resource_type == "Patient" else None
             continue

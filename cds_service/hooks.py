@@ -76,8 +76,9 @@ def call_service(service_id: str) -> ResponseReturnValue:
     # CPU cache, not at the end of the request (docs/performance.md).
     call = dataclasses.replace(call, prefetch=None)
     facts = build_facts(data.drain(), now=now, patient_id=call.patient_id, draft_orders=call.draft_orders,
-                        notes=data.notes, available=data.available)
-    cards = engine.evaluate(service, facts)
+                        notes=data.notes, available=data.available, encounter_id=call.encounter_id)
+    decision = engine.decide(service, facts, security.possible_cause_policy(conf["POSSIBLE_CAUSE_CARDS"]))
+    cards = decision.shown
     facts.release()  # no reference cycles left: the request's data is freed when it ends (gc_pause.py)
     body, issued = schemas.dump_cards(cards, new_uuid=conf["UUID_FACTORY"]())
     security.note_cards([c.uuid for c in issued])
@@ -85,9 +86,14 @@ def call_service(service_id: str) -> ResponseReturnValue:
     # before the answer leaves. A failing database is logged there and does not withhold the cards: feedback on
     # them is then stored flagged card_known = false.
     security.note_records(store.ISSUED_INSERT, store.issued_rows(service.id, call.hook_instance, issued, now))
+    withheld = [r for c in decision.withheld for r in c.rule_ids]
+    if decision.withheld:  # possible-cause cards without leg-symptom context: counted, never lost silently
+        security.note_records(store.WITHHELD_INSERT,
+                              store.withheld_rows(service.id, call.hook_instance, decision.withheld, now))
     log.info("hook answered", extra={
         "hookInstance": call.hook_instance, "service": service.id,
         "rules": [r for c in issued for r in c.rule_ids], "cards": [c.uuid for c in issued],
+        "withheld": withheld, "context": decision.context.source if decision.context else None,
         "fetched": sorted(data.fetched), "skipped": dict(data.notes.skipped),
         "ms": round((time.perf_counter() - started) * 1000, 1)})
     return _json(body)

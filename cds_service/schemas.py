@@ -76,6 +76,9 @@ class HookRequestSchema(_Base):
             if not isinstance(pid, str) or not pid.strip():
                 raise ValidationError(f"context.patientId (a non-empty string) is required for {data['hook']}.",
                                       "context")
+            eid = context.get("encounterId")
+            if eid is not None and (not isinstance(eid, str) or not eid.strip()):
+                raise ValidationError("context.encounterId, when given, must be a non-empty string.", "context")
         for key, value in (data.get("prefetch") or {}).items():
             if value is not None and not isinstance(value, dict):
                 raise ValidationError(f"prefetch.{key} must be a FHIR resource (object) or null.", "prefetch")
@@ -98,6 +101,12 @@ class HookCall:
     fhir_server: str | None = None
     access_token: str | None = field(default=None, repr=False)
     draft_orders: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def encounter_id(self) -> str | None:
+        """context.encounterId (validated a non-empty string when present)."""
+        eid = self.context.get("encounterId")
+        return eid if isinstance(eid, str) else None
 
 
 def _messages(err: ValidationError) -> str:

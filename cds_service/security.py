@@ -139,6 +139,10 @@ def init_app(app: Flask, engine: Engine | None = None) -> SecurityState:
             raise SecurityConfigError(prefix + message) from err
         authenticator = _authenticator(app.config, clients, engine)
         log.info("client authentication on: %d trusted issuer(s)", len(clients))
+        for client in clients.clients.values():
+            if client.possible_cause_cards is not None:  # issuer URIs are configuration, not patient data
+                log.info("possible-cause cards for issuer %s: %s (CDS_POSSIBLE_CAUSE_CARDS=%s elsewhere)",
+                         client.iss, client.possible_cause_cards, app.config["POSSIBLE_CAUSE_CARDS"])
         if not app.config["PUBLIC_BASE_URL"]:
             log.warning(
                 "CDS_PUBLIC_BASE_URL is not set: the JWT 'aud' check trusts the request's Host header; "
@@ -264,6 +268,14 @@ def unauthorized() -> Response:
 def current_client() -> VerifiedClient | None:
     """The verified caller of the current request (None when auth is off)."""
     return g.get("cds_client")
+
+
+def possible_cause_policy(default: str) -> str:
+    """The calling client's possible_cause_cards when its entry sets one, else `default` (the site's setting)."""
+    verified = current_client()
+    if verified is not None and verified.client.possible_cause_cards is not None:
+        return verified.client.possible_cause_cards
+    return default
 
 
 def fhir_server_policy() -> ServerPolicy:

@@ -66,7 +66,28 @@ class FeedbackRow(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class WithheldCardRow(Base):
+    """A possible-cause card a hook call did not show for want of leg-symptom context (cards/relevance.py).
+
+    One row per card, by rule and topic only: never its text or any patient data. Written with the call's audit
+    row, so "how often were cards withheld, by which rule" is a count over this table.
+    """
+
+    __tablename__ = "withheld_card"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    service_id: Mapped[str] = mapped_column(String(100), index=True)
+    hook_instance: Mapped[str] = mapped_column(String(64), index=True)
+    topic: Mapped[str | None] = mapped_column(String(64))
+    indicator: Mapped[str] = mapped_column(String(16))
+    rule_ids: Mapped[str] = mapped_column(Text)  # JSON array of "rule-id@version"
+    reason: Mapped[str] = mapped_column(String(64))  # no-leg-symptom-context
+    withheld_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
 ISSUED_INSERT = plain_insert(IssuedCardRow.__table__)  # built once: executed with a list of rows (executemany)
+WITHHELD_INSERT = plain_insert(WithheldCardRow.__table__)
+WITHHELD_NO_CONTEXT = "no-leg-symptom-context"
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,13 @@ def issued_rows(service_id: str, hook_instance: str, cards: Iterable[IssuedCard]
              "indicator": c.indicator, "rule_ids": json.dumps(list(c.rule_ids)),
              "suggestion_uuids": json.dumps(list(c.suggestion_uuids)), "issued_at": _utc(issued_at)}
             for c in cards]
+
+
+def withheld_rows(service_id: str, hook_instance: str, cards: Iterable[Any], at: datetime) -> list[dict[str, Any]]:
+    """The withheld_card rows of one answer (cards.model.Card objects), for WITHHELD_INSERT."""
+    return [{"service_id": service_id, "hook_instance": hook_instance, "topic": c.topic,
+             "indicator": c.indicator.value, "rule_ids": json.dumps(list(c.rule_ids)),
+             "reason": WITHHELD_NO_CONTEXT, "withheld_at": _utc(at)} for c in cards]
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

@@ -29,7 +29,8 @@ from .url_policy import Allowlist, UrlPolicyError, parse_allowlist_entry
 DEFAULT_ALGORITHMS = ("RS384", "ES384")
 PERMITTED_ALGORITHMS = frozenset({"RS384", "ES384", "RS256", "ES256"})
 _EC_CURVE_FOR_ALG = {"ES256": "P-256", "ES384": "P-384"}
-_KNOWN_KEYS = {"iss", "jwks_urls", "jwks", "algorithms", "fhir_servers", "name", "notes"}
+_KNOWN_KEYS = {"iss", "jwks_urls", "jwks", "algorithms", "fhir_servers", "possible_cause_cards", "name", "notes"}
+POSSIBLE_CAUSE_POLICIES = ("when-symptomatic", "always")
 MAX_FILE_BYTES = 1_000_000
 
 
@@ -56,6 +57,8 @@ class TrustedClient:
     jwks_url_list: tuple[str, ...] = ()
     keys: Mapping[str, PublicKey] = field(default_factory=dict)  # kid -> public key (inline JWK Set)
     fhir_servers: Allowlist = field(default_factory=Allowlist)
+    # This client's own CDS_POSSIBLE_CAUSE_CARDS (sites differ); None: the service's setting applies.
+    possible_cause_cards: str | None = None
 
 
 @dataclass(frozen=True)
@@ -168,7 +171,12 @@ def _parse_client(raw: object, where: str) -> TrustedClient:
                 "(RSA keys need >= 2048 bits; ES256 needs P-256, ES384 needs P-384)"
             )
     fhir_servers = _allowlist(raw.get("fhir_servers", []), f"{where}.fhir_servers")
+    possible = raw.get("possible_cause_cards")
+    if possible is not None and possible not in POSSIBLE_CAUSE_POLICIES:
+        raise TrustedClientsError(f"{where}.possible_cause_cards: must be one of "
+                                  f"{', '.join(POSSIBLE_CAUSE_POLICIES)} (or absent: CDS_POSSIBLE_CAUSE_CARDS applies)")
     return TrustedClient(
+        possible_cause_cards=possible,
         iss=iss,
         algorithms=frozenset(algorithms),
         jwks_urls=jwks_urls,

@@ -85,6 +85,11 @@ class ValueSet:
         """True when ``(system, code)`` is in the value set (ICD-10-CM: dot/case-insensitive, descendants)."""
         return self._resolve(system, code) is not None
 
+    def includes_descendants(self, system: str | None, code: str | None) -> bool:
+        """True when the entry ``(system, code)`` itself is flagged to match every ICD-10-CM code below it."""
+        key = self._key(system, code)
+        return key is not None and key[0] == systems.ICD10CM and key[1] in self._icd_ancestors
+
     def display(self, system: str | None, code: str | None) -> str | None:
         """The value set's display for the entry that ``(system, code)`` matches, else None."""
         key = self._resolve(system, code)

@@ -148,7 +148,8 @@ def test_discovery(service: Service) -> None:
     for svc in body["services"]:
         assert svc["hook"] and svc["description"] and svc["title"] and re.match(r"^[a-z0-9-]+$", svc["id"])
         for template in svc.get("prefetch", {}).values():                                          # B-10/B-11
-            assert set(re.findall(r"\{\{(.*?)\}\}", template)) <= {"context.patientId"}
+            # patient-view's token-eligible context fields: userId, patientId, encounterId (B-11)
+            assert set(re.findall(r"\{\{(.*?)\}\}", template)) <= {"context.patientId", "context.encounterId"}
     assert ids["leg-pain-causes"]["hook"] == "patient-view"
     assert {"patient", "observations", "medications", "conditions"} <= set(ids["leg-pain-causes"]["prefetch"])
 
@@ -229,7 +230,7 @@ def test_412_when_required_data_is_unavailable(service: Service) -> None:
 
 def test_feedback_is_stored_and_joined_to_the_issued_card(service: Service) -> None:
     resp = service.post("/cds-services/leg-pain-causes", samples.hook_request(SAMPLE, datetime.now(timezone.utc)))
-    card = resp.json()["cards"][0]
+    card = next(c for c in resp.json()["cards"] if c.get("suggestions"))
     suggestion = card["suggestions"][0]["uuid"]
     feedback = {"feedback": [{"card": card["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}],
                               "outcomeTimestamp": "2026-11-25T12:00:00Z"}]}

@@ -125,10 +125,51 @@ def test_no_prefetch_fetches_every_key_with_the_bearer_token(client: FlaskClient
     assert [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]] == ["electrolyte-imbalance"]
     kinds = sorted(urlsplit(p).path.split("/")[2] for p in fhir.paths())
     from cards import registry
-    assert kinds == sorted(k.resource_type for k in registry.service("leg-pain-causes").data_keys)
+    # Every key but the Encounter, which is read only when context.encounterId names one.
+    assert kinds == sorted(k.resource_type for k in registry.service("leg-pain-causes").data_keys
+                           if k.context_field == "patientId")
     for _, headers in fhir.requests:
         assert headers["authorization"] == f"Bearer {TOKEN}"
         assert headers["accept"] == "application/fhir+json"
+
+
+def test_the_encounter_of_context_encounter_id_is_read_and_its_reason_is_context(client: FlaskClient, build: Any,
+                                                                                fhir: FakeFhir) -> None:
+    """No Encounter prefetched: the fallback reads Encounter/<context.encounterId>; its reasonCode (night cramps)
+    is leg-symptom context, so a possible cause (a statin with no abnormal value) shows."""
+    def encounter(path: str) -> Reply:
+        return 200, {"resourceType": "Encounter", "id": "enc/1", "status": "in-progress",
+                     "reasonCode": [{"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "G47.62"}]}]}, {}
+
+    def medications(path: str) -> Reply:
+        return 200, {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": {
+            "resourceType": "MedicationStatement", "id": "ms-1", "status": "active",
+            "subject": {"reference": "Patient/pat-1"}, "medicationCodeableConcept": {"coding": [
+                {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "617312"}]}}}]}, {}
+
+    fhir.routes["Encounter"] = encounter
+    fhir.routes["MedicationStatement"] = medications
+    body = build.hook_request(None, fhirServer=fhir.base)
+    body["context"]["encounterId"] = "enc/1"
+    resp = client.post(SERVICE, json=body)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    assert [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]] == ["statin-muscle-symptoms"]
+    assert fhir.paths("Encounter") == ["/fhir/Encounter/enc%2F1"]  # the id as one path segment
+
+
+def test_an_unknown_encounter_changes_no_card(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    """The Sandbox and EHRs may name an encounter the server does not have: a 404 only means no encounter reason,
+    never "Not evaluated" on the cards."""
+    fhir.routes["Encounter"] = lambda path: (404, {"resourceType": "OperationOutcome", "issue": [
+        {"severity": "error", "code": "not-found"}]}, {})
+    fhir.observations = [build.potassium(2.4)]
+    body = build.hook_request(None, fhirServer=fhir.base)
+    body["context"]["encounterId"] = "no-such-encounter"
+    resp = client.post(SERVICE, json=body)
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    cards = resp.get_json()["cards"]
+    assert [c["source"]["topic"]["code"] for c in cards] == ["electrolyte-imbalance"]
+    assert "encounter" not in json.dumps(cards).lower()
 
 
 def test_search_responses_are_decoded_as_the_projection(client: FlaskClient, build: Any, fhir: FakeFhir,

@@ -95,3 +95,32 @@ def test_bad_fhir_allowlist_stops_the_start(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="CDS_ALLOWED_FHIR_SERVERS"):
         create_app({"AUTH": "none", "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
                     "ALLOWED_FHIR_SERVERS": "http://ehr.example.org/fhir"})
+
+
+def test_a_trusted_client_s_own_possible_cause_setting_applies_to_its_calls(tmp_path: Path, keys: Any,
+                                                                           http_server: Any, build: Any) -> None:
+    """Sites differ: one EHR (by its verified issuer) may see possible-cause cards always, others as configured."""
+    jwks = http_server()
+    jwks.set_json("/ehr/jwks.json", {"keys": [public_jwk(keys.rsa, "rsa-1", "RS384")]})
+    doc = trusted_clients_doc(keys, jwks.url("/ehr/jwks.json"))
+    prefetch = build.full_prefetch()
+    prefetch["medications"] = build.bundle({
+        "resourceType": "MedicationStatement", "id": "ms-1", "status": "active",
+        "subject": {"reference": f"Patient/{build.PATIENT_ID}"},
+        "medicationCodeableConcept": {"coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+                                                  "code": "617312"}]}})
+    shown = {}
+    for setting in (None, "always"):
+        if setting:
+            doc["clients"][0]["possible_cause_cards"] = setting
+        trusted = tmp_path / f"trusted-{setting}.json"
+        trusted.write_text(json.dumps(doc))
+        app = create_app({"AUTH": "jwt", "TRUSTED_CLIENTS": str(trusted), "PUBLIC_BASE_URL": BASE,
+                          "AUTH_ALLOW_HTTP_LOOPBACK_JWKS": True,
+                          "DATABASE_URL": f"sqlite:///{tmp_path / f'db-{setting}.sqlite3'}"})
+        tokens = TokenFactory(keys, jwks.url("/ehr/jwks.json"))
+        resp = app.test_client().post(SVC, json=build.hook_request(prefetch), headers=auth(tokens, SVC))
+        assert resp.status_code == 200
+        shown[setting] = [c["source"]["topic"]["code"] for c in resp.get_json()["cards"]]
+        security.state(app).authenticator.jwks.close()  # type: ignore[union-attr]
+    assert shown == {None: [], "always": ["statin-muscle-symptoms"]}
