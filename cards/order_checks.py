@@ -174,9 +174,11 @@ def worsens_headline(hit: Hit) -> str:
 
 def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Callable[[Hit], str], intro: str,
          next_steps: Sequence[str], guideline_keys: Sequence[str],
-         indicator: Indicator = Indicator.WARNING) -> Card:
+         indicator: Indicator = Indicator.WARNING,
+         heading: str = "Draft orders that would worsen this patient's findings") -> Card:
     """One card (a warning unless the rule says critical) for every draft of this topic; `headline(hit)` is the
-    summary for the first hit."""
+    summary for the first hit; `heading` titles the list of drafts (a rule whose finding is the draft itself, such
+    as a restricted dose, names it otherwise)."""
     hits = finding.hits
     more = len({h.draft.reference or h.draft.display for h in hits}) - 1
     suffix = f" (+{more} more draft{'s' if more > 1 else ''})" if more > 0 else ""
@@ -184,7 +186,7 @@ def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Ca
     if len(summary) + len(suffix) > card_text.MAX_SUMMARY:  # keep the count of further drafts visible
         summary = summary[: card_text.MAX_SUMMARY - len(suffix) - 3].rstrip(" ,;:") + "..."
     summary += suffix
-    parts = [intro, "**Draft orders that would worsen this patient's findings:**"]
+    parts = [intro, f"**{heading}:**"]
     labs: dict[tuple[str, str], tuple[LabResult | UnreadableResult, str, str]] = {}
     for number, hit in enumerate(hits, 1):
         lines = [f"{number}. {card_text.medication_line(hit.draft, facts.now).removeprefix('- ')}"]

@@ -42,6 +42,7 @@ class StatinInteraction:
     max_mg: float | None
     source: str
     where: str
+    start_mg: float | None = None  # the starting dose the label gives with this drug, when it gives one
 
     @property
     def label(self) -> str:
@@ -52,7 +53,8 @@ class StatinInteraction:
     def rule_text(self) -> str:
         """What the label says, card-ready ("contraindicated", "at most 20 mg a day")."""
         if self.kind == "dose-cap":
-            return f"at most {self.max_mg:g} mg a day"
+            start = f"start at {self.start_mg:g} mg, " if self.start_mg is not None else ""
+            return f"{start}at most {self.max_mg:g} mg a day"
         if self.kind == "avoid":
             return "avoid" + (f" (if used, at most {self.max_mg:g} mg a day)" if self.max_mg else "")
         return self.kind
@@ -62,11 +64,27 @@ class StatinInteraction:
 class Table:
     rows: tuple[StatinInteraction, ...]
     by_pair: dict[tuple[str, str], StatinInteraction]
-    suspend_for_course: frozenset[str]
-    suspend_source: tuple[str, str]
+    # Per statin whose own label says so: the anti-infectives for whose short course it is suspended, and the
+    # source (key, where). A statin without an entry is never advised to be suspended by another statin's label.
+    suspend: dict[str, tuple[frozenset[str], tuple[str, str]]]
     antibiotic_drugs: frozenset[str]
     antibiotic_name: str
     antibiotic_source: tuple[str, str]
+
+    @property
+    def suspend_for_course(self) -> frozenset[str]:
+        """Every anti-infective some statin's label suspends the statin for (cards.docs)."""
+        return frozenset(drug for drugs, _ in self.suspend.values() for drug in drugs)
+
+    @property
+    def suspend_source(self) -> tuple[str, str]:
+        """The first statin's suspension source (cards.docs lists the sources per statin from `suspend`)."""
+        return next(iter(self.suspend.values()))[1]
+
+    def suspend_source_for(self, statin: str, drug: str) -> tuple[str, str] | None:
+        """The source (key, where) by which `statin` is suspended for a short course of `drug`, if its label says so."""
+        entry = self.suspend.get(statin)
+        return entry[1] if entry is not None and drug in entry[0] else None
 
 
 def _source(data: dict[str, Any], where: str) -> tuple[str, str]:
@@ -87,26 +105,34 @@ def table() -> Table:
     by_pair: dict[tuple[str, str], StatinInteraction] = {}
     for number, data in enumerate(data_file["rows"]):
         source, where = _source(data, f"row {number}")
-        kind, max_mg = data.get("kind"), data.get("max_mg")
+        kind, max_mg, start_mg = data.get("kind"), data.get("max_mg"), data.get("start_mg")
         if kind not in KINDS or data.get("statin") not in statins:
             raise KnowledgeError(f"statin interactions row {number}: unknown kind or statin")
         if kind == "dose-cap" and not isinstance(max_mg, (int, float)):
             raise KnowledgeError(f"statin interactions row {number}: a dose cap needs max_mg")
+        if start_mg is not None and not (isinstance(start_mg, (int, float)) and isinstance(max_mg, (int, float))
+                                         and 0 < start_mg <= max_mg):
+            raise KnowledgeError(f"statin interactions row {number}: start_mg must be a dose up to max_mg")
         for drug in data["drugs"]:
             if drug not in known:
                 raise KnowledgeError(f"statin interactions row {number}: {drug!r} is not a known ingredient")
             row = StatinInteraction(data["statin"], drug, str(data.get("group") or ""), kind,
-                                    float(max_mg) if max_mg is not None else None, source, where)
+                                    float(max_mg) if max_mg is not None else None, source, where,
+                                    float(start_mg) if start_mg is not None else None)
             if (row.statin, drug) in by_pair:
                 raise KnowledgeError(f"statin interactions: {row.statin} with {drug} is listed twice")
             by_pair[(row.statin, drug)] = row
             rows.append(row)
-    suspend, antibiotic = data_file["suspend_for_course"], data_file["antibiotic_alternative"]
-    for name in [*suspend["drugs"], *antibiotic["drugs"]]:
+    antibiotic = data_file["antibiotic_alternative"]
+    suspend: dict[str, tuple[frozenset[str], tuple[str, str]]] = {}
+    for entry in data_file["suspend_for_course"]:
+        if entry.get("statin") not in statins or entry["statin"] in suspend:
+            raise KnowledgeError(f"statin interactions suspend_for_course: unknown or repeated statin {entry!r}")
+        suspend[entry["statin"]] = (frozenset(entry["drugs"]), _source(entry, "suspend_for_course"))
+    for name in [*(d for e in data_file["suspend_for_course"] for d in e["drugs"]), *antibiotic["drugs"]]:
         if name not in known:
             raise KnowledgeError(f"statin interactions: {name!r} is not a known ingredient")
-    return Table(tuple(rows), by_pair, frozenset(suspend["drugs"]), _source(suspend, "suspend_for_course"),
-                 frozenset(antibiotic["drugs"]), str(antibiotic["name"]),
+    return Table(tuple(rows), by_pair, suspend, frozenset(antibiotic["drugs"]), str(antibiotic["name"]),
                  _source(antibiotic, "antibiotic_alternative"))
 
 

@@ -6,26 +6,36 @@ Critical: an active rhabdomyolysis diagnosis (`cond-rhabdomyolysis`: ICD-10-CM M
   latest CK within the CK window above 10 x the lab's upper limit: stop the statin, check for rhabdomyolysis.
 Warning: CK above 4 x ULN (consider stopping, repeat CK); an interaction the statin's US label calls contraindicated
   or advises avoiding, or a labelled maximum dose (cards/knowledge/data/interactions/statin.json) that the statin dose
-  exceeds or that cannot be read; a recorded statin myopathy diagnosis.
+  exceeds or that cannot be read; a recorded statin myopathy diagnosis; simvastatin 80 mg on record for less than 12
+  months (FDA 2011: 80 mg only for patients who have taken it for 12 months or more without muscle injury; with no
+  start date on record the card says the duration is unknown, at the grade the rest of the chart gives).
 Info: a statin alone; CK above the upper limit but at most 4 x ULN (usually continue, NLA 2014); a "caution" pair or
   a dose within the labelled maximum (listed on the card).
 Quiet when: no active statin.
+Kind: actionable with rhabdomyolysis on record, a CK above the upper limit, or a contraindicated, avoided or
+  dose-capped pair the dose exceeds (or cannot show it respects), or simvastatin 80 mg started less than 12 months
+  ago; a statin alone, a "caution" pair, a dose within
+  its cap or a statin myopathy on record is a possible cause.
 Thresholds and windows: cards/knowledge/data/statin.json (CK categories of the EAS 2015 consensus, Table 1; default
   upper limit from the NIH Clinical Center ranges); interactions: the statin labels, per row.
-Needs: medications (+ medicationRequests), observations (CK), conditions.
+Suggestions: only the tests the text asks for and none with a result within the CK window (CK, TSH, creatinine;
+  with a stop, creatinine and urine myoglobin, and CK only when none is recent).
+Needs: medications (+ medicationRequests), observations (CK, TSH, creatinine), conditions.
 References: EAS SAMS consensus 2015 (Table 1, CK categories); 2018 AHA/ACC cholesterol guideline, section 5 (statin
   safety: CK with severe symptoms, rechallenge); NLA Statin Muscle Safety Task Force 2014 (CK <= 4 x ULN: continue);
-  US labels of simvastatin (2023), lovastatin (2012 revision), atorvastatin (2022), rosuvastatin and pravastatin;
-  FDA Drug Safety Communications 2011 (simvastatin) and 2012 (protease inhibitors).
+  US labels of simvastatin (2023), lovastatin (Mevacor 2014), atorvastatin (2022), rosuvastatin and pravastatin, each
+  cited only for its own statin; FDA Drug Safety Communications 2011 (simvastatin, 80 mg restriction) and 2012
+  (protease inhibitors); Abu Mellal et al. 2019 (azithromycin the macrolide least likely to raise statin levels).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from cards import card_text, guidelines
 from cards.facts import LabResult, MedicationUse, PatientFacts
 from cards.knowledge import Threshold, interactions as labels, threshold
-from cards.model import Card, Indicator
+from cards.model import Card, CardKind, Indicator
 from cards.rule import PATIENT_VIEW, Rule
 from cards.topics import Topic
 
@@ -35,8 +45,13 @@ DEFAULT_CK_ULN = threshold("statin.ck-default-uln").value
 CK_ABOVE_ULN = threshold("statin.ck-above-uln")
 CK_STOP = threshold("statin.ck-stop-multiple")
 CK_CRITICAL = threshold("statin.ck-critical-multiple")
+SIMVA_RESTRICTED = threshold("statin.simvastatin-restricted-dose")
+SIMVA_ESTABLISHED = threshold("statin.simvastatin-80-established")
 
 RHABDO_VALUESET = "cond-rhabdomyolysis"
+# Besides CK, the tests for muscle symptoms on a statin (2018 AHA/ACC, section 5: hypothyroidism and kidney
+# function raise the risk); one done within the CK window is not suggested again.
+RECHECK_LABS = ("tsh", "creatinine")
 PAD_VALUESETS = ("cond-pad", "cond-diabetic-angiopathy")  # the PAD diagnoses of the peripheral-artery-disease rule
 # Statins not metabolised by CYP3A4 (FDA 2011): offered in place of a CYP3A4-dependent statin, each within its own
 # labelled limits with the same interacting drug (e.g. rosuvastatin <= 5 mg with cyclosporine).
@@ -90,9 +105,61 @@ class Interaction:
         }[self.kind]
 
     @property
+    def pair(self) -> str:
+        """Both drugs ("Simvastatin 40 mg with amlodipine")."""
+        return f"{_cap(self.dosed_statin)} with {self.other.ingredient}"
+
+    @property
     def reason(self) -> str:
-        """One line: both drugs, the verdict and its source label."""
-        return f"{_cap(self.dosed_statin)} with {self.other.ingredient}: {self.verdict} ({self.row.label})"
+        """One line: both drugs, the verdict and its source label (after a dash: a label name has its own
+        brackets, "Zocor (simvastatin) US label 2023")."""
+        return f"{self.pair}: {self.verdict} - {self.row.label}"
+
+    @property
+    def step(self) -> str:
+        """The next step for this pair: the safer choices (the verdict is in the summary and the drug list)."""
+        if self.serious:
+            return f"{self.pair}: {alternative_text(self)}."
+        return f"{self.pair}: weigh benefit and risk and watch for muscle symptoms, as the {self.row.label} advises."
+
+
+@dataclass(frozen=True)
+class RestrictedDose:
+    """Simvastatin at the FDA-restricted dose (80 mg): the earliest record at that dose, and whether it has been
+    taken for 12 months or more (None when no record at that dose carries a date)."""
+
+    med: MedicationUse
+    mg: float
+    since: datetime | None
+    established: bool | None
+
+    def line(self, now: datetime) -> str:
+        """What the chart says of how long it has been taken, and the FDA restriction."""
+        rule = (f"the FDA restricts simvastatin {SIMVA_RESTRICTED.value:g} mg to patients who have taken it for 12 "
+                f"months or more without muscle injury and advises not to start it, even from a lower dose (FDA "
+                f"2011)")
+        if self.since is None:
+            return (f"Simvastatin {self.mg:g} mg with no start date on record, so how long it has been taken is "
+                    f"unknown: {rule}; confirm the duration")
+        when = f"{self.since.date().isoformat()} ({card_text.duration_text(self.since, now)})"
+        if self.established:
+            return f"Simvastatin {self.mg:g} mg on record since {when}: {rule}; continue only without muscle injury"
+        return (f"Simvastatin {self.mg:g} mg on record only since {when}, under 12 months: {rule}; if more LDL "
+                "lowering is needed, use another LDL-lowering treatment instead")
+
+
+def restricted_dose(statins: list[MedicationUse], now: datetime) -> RestrictedDose | None:
+    """The earliest current simvastatin record at the restricted daily dose (80 mg), if any."""
+    at_dose = [(m, dose.mg) for m in statins if m.ingredient == "simvastatin"
+               for dose in [labels.daily_dose(m)] if dose.mg is not None and SIMVA_RESTRICTED.met(dose.mg)]
+    if not at_dose:
+        return None
+    dated = [(m, mg) for m, mg in at_dose if m.date is not None]
+    if not dated:
+        return RestrictedDose(at_dose[0][0], at_dose[0][1], None, None)
+    med, mg = min(dated, key=lambda item: item[0].date or now)
+    since = med.date or now
+    return RestrictedDose(med, mg, since, SIMVA_ESTABLISHED.met((now - since).days))
 
 
 @dataclass(frozen=True)
@@ -104,6 +171,14 @@ class Finding:
     myopathy: tuple[str, ...]
     rhabdomyolysis: tuple[str, ...] = ()
     pad: bool = False
+    restricted_dose: RestrictedDose | None = None
+    # Of TSH and creatinine, those with a result within the CK window (not suggested again)
+    recent_labs: tuple[str, ...] = ()
+
+    @property
+    def new_restricted_dose(self) -> bool:
+        """Simvastatin 80 mg on record for less than 12 months (FDA 2011: not to be started)."""
+        return self.restricted_dose is not None and self.restricted_dose.established is False
 
     @property
     def ck_multiple(self) -> float | None:
@@ -135,8 +210,9 @@ def interactions(statins: list[MedicationUse], others: list[MedicationUse]) -> l
     return list(unique.values())
 
 
-def alternatives(statin: str, others: list[str]) -> list[tuple[str, float | None]]:
-    """Non-CYP3A4 statins usable with every drug in `others` by their own labels: (statin, labelled cap or None)."""
+def alternatives(statin: str, others: list[str]) -> list[tuple[str, float | None, float | None]]:
+    """Non-CYP3A4 statins usable with every drug in `others` by their own labels: (statin, labelled cap or None,
+    labelled starting dose with that drug or None)."""
     out = []
     for candidate in NON_CYP3A4_STATINS:
         if candidate == statin:
@@ -145,7 +221,8 @@ def alternatives(statin: str, others: list[str]) -> list[tuple[str, float | None
         if any(r.kind in ("contraindicated", "avoid") for r in rows):
             continue
         caps = [r.max_mg for r in rows if r.kind == "dose-cap" and r.max_mg is not None]
-        out.append((candidate, min(caps) if caps else None))
+        starts = [r.start_mg for r in rows if r.kind == "dose-cap" and r.start_mg is not None]
+        out.append((candidate, min(caps) if caps else None, min(starts) if starts else None))
     return out
 
 
@@ -158,21 +235,33 @@ def alternative_text(item: Interaction) -> str:
         alts = alternatives(item.statin.ingredient, [item.other.ingredient])
         if alts:
             choices.append("switch to " + " or ".join(
-                f"{name} (at most {cap:g} mg a day with {item.other.ingredient})" if cap else name
-                for name, cap in alts))
+                f"{name} ({f'start at {start:g} mg, ' if start else ''}at most {cap:g} mg a day with "
+                f"{item.other.ingredient})" if cap else name
+                for name, cap, start in alts))
     if item.kind in ("exceeds", "dose-unknown") and item.row.max_mg is not None:
         choices.insert(0, f"keep {item.statin.ingredient} at {item.row.max_mg:g} mg a day or less")
-    if item.other.ingredient in table.suspend_for_course and item.kind in ("contraindicated", "avoid"):
-        choices.insert(0, f"suspend {item.statin.ingredient} for the {item.other.ingredient} course "
-                          f"({guidelines.get(table.suspend_source[0]).label}, "
-                          f"{table.suspend_source[1].split(':')[0]})")
+    suspend = table.suspend_source_for(item.statin.ingredient, item.other.ingredient)
+    if suspend is not None and item.kind in ("contraindicated", "avoid"):
+        # Only where the statin's own label says so (a lovastatin card cites the lovastatin label).
+        choices.insert(0, f"suspend {item.statin.ingredient} for the {item.other.ingredient} course, as the "
+                          f"{guidelines.get(suspend[0]).label} advises ({suspend[1].split(':')[0]})")
     if item.other.ingredient in table.antibiotic_drugs:
-        choices.append(f"treat the infection with another antibiotic such as {table.antibiotic_name}, which does not "
-                       f"raise statin levels ({guidelines.get(table.antibiotic_source[0]).label}, "
-                       f"{table.antibiotic_source[1].split(':')[0]})")
+        choices.append(f"treat the infection with another antibiotic such as {table.antibiotic_name}, the macrolide "
+                       f"least likely to raise statin levels ({guidelines.get(table.antibiotic_source[0]).label})")
     if not choices:
         choices.append(f"review the need for {item.other.ingredient}")
     return "; or ".join(choices)
+
+
+def step_sources(item: Interaction) -> list[str]:
+    """The source keys `alternative_text` cites beyond the pair's own label: the statin's own suspension source and
+    the source for another antibiotic."""
+    if not item.serious:
+        return []
+    table = labels.table()
+    suspend = table.suspend_source_for(item.statin.ingredient, item.other.ingredient)
+    out = [suspend[0]] if suspend is not None and item.kind in ("contraindicated", "avoid") else []
+    return out + ([table.antibiotic_source[0]] if item.other.ingredient in table.antibiotic_drugs else [])
 
 
 def ck_upper_limit(ck: LabResult | None) -> float:
@@ -183,7 +272,8 @@ def ck_upper_limit(ck: LabResult | None) -> float:
 def stop_advised(facts: PatientFacts) -> bool:
     """True when this chart's statin card advises stopping the statin (an active rhabdomyolysis diagnosis, or CK
     above the critical multiple of the upper limit within the CK window). Other cards (peripheral artery disease)
-    read it so that no card tells the clinician to keep a statin the statin card says to stop."""
+    read it so that no card tells the clinician to keep a statin the statin card says to stop; the statin card is
+    then critical and actionable, so a card that names it names a card that is always shown."""
     if not facts.medications("statin"):
         return False
     if facts.conditions(RHABDO_VALUESET):
@@ -202,7 +292,22 @@ def _applies(facts: PatientFacts) -> Finding | None:
     myopathy = tuple(d for d in dict.fromkeys(c.display for c in facts.conditions("cond-statin-myopathy"))
                      if d not in rhabdo)
     pad = any(facts.conditions(vs) for vs in PAD_VALUESETS)
-    return Finding(tuple(statins), ck, ck_upper_limit(ck), tuple(found), myopathy, rhabdo, pad)
+    recent = tuple(a for a in RECHECK_LABS if facts.latest(a, LOOKBACK) is not None)
+    return Finding(tuple(statins), ck, ck_upper_limit(ck), tuple(found), myopathy, rhabdo, pad,
+                   restricted_dose(statins, facts.now), recent)
+
+
+def kind_of(finding: Finding) -> CardKind:
+    """Actionable for a critical finding (rhabdomyolysis), an abnormal CK linked to the statin (a mild rise
+    included: an abnormal value), and a label contraindication, avoidance or dose cap the dose exceeds or cannot be
+    shown to respect. A possible cause otherwise: the statin class alone, a "caution" pair, a dose within its cap, and
+    a statin myopathy on record - a known intolerance, often a deliberate rechallenge (2018 AHA/ACC, section 5), with
+    no abnormal value on the card."""
+    multiple = finding.ck_multiple
+    if (finding.stop or (multiple is not None and CK_ABOVE_ULN.met(multiple))
+            or any(i.serious for i in finding.interactions) or finding.new_restricted_dose):
+        return CardKind.ACTIONABLE
+    return CardKind.POSSIBLE_CAUSE
 
 
 def _x_uln(item: Threshold) -> str:
@@ -221,25 +326,48 @@ def _summary(finding: Finding, names: str) -> str:
         return f"On {names} with {ck_text}: stop the statin, look for rhabdomyolysis"
     if serious:
         first = serious[0]
-        head = f"{_cap(first.dosed_statin)} with {first.other.ingredient}: {first.verdict}"
-        return head if len(head) + len(first.row.label) + 3 > card_text.MAX_SUMMARY else f"{head} ({first.row.label})"
+        head = f"{first.pair}: {first.verdict}"
+        return head if len(first.reason) >= card_text.MAX_SUMMARY else first.reason
+    dose = finding.restricted_dose
+    if dose is not None and dose.since is not None and not dose.established:
+        return (f"Simvastatin {dose.mg:g} mg since {dose.since.date().isoformat()}: FDA allows "
+                f"{SIMVA_RESTRICTED.value:g} mg only after 12 months on it without muscle injury")
     if multiple is not None and CK_STOP.met(multiple):
         return f"On {names} with {ck_text} - statin muscle injury?"
     if multiple is not None and CK_ABOVE_ULN.met(multiple):
         return f"On {names} with {ck_text}: mild rise, the statin can usually continue"
     if finding.myopathy:
         return f"On {names} with statin muscle symptoms on record ({finding.myopathy[0]})"
+    if ck_text:
+        return f"On {names} with a normal {ck_text}: statins can cause leg cramps"
     return f"On {names}: statins can cause leg muscle pain and cramps - consider CK if symptomatic"
 
 
-def _steps(finding: Finding) -> list[str]:
+def _to_order(finding: Finding) -> list[str]:
+    """The tests the card suggests (LAB_ORDERS keys): with a stop, the rhabdomyolysis work-up (CK only when none is
+    within the CK window); otherwise CK, TSH and creatinine, each only when none is within the CK window - a test
+    just done is not ordered again."""
+    if finding.stop:
+        return (["ck"] if finding.ck is None else []) + ["creatinine", "urine-myoglobin"]
+    return [a for a in ("ck", *RECHECK_LABS)
+            if (finding.ck is None if a == "ck" else a not in finding.recent_labs)]
+
+
+def _names(keys: list[str]) -> str:
+    names = [{"ck": "CK", "tsh": "TSH", "creatinine": "creatinine", "urine-myoglobin": "urine myoglobin"}[k]
+             for k in keys]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def _steps(finding: Finding, now: datetime) -> list[str]:
     multiple = finding.ck_multiple
     steps = []
     if finding.stop:
         why = ("rhabdomyolysis on record" if finding.rhabdomyolysis
                else f"CK > {_x_uln(CK_CRITICAL)}")
-        steps.append(f"{_cap(why)}: stop the statin now; check CK, creatinine and urine myoglobin "
-                     "(rhabdomyolysis) (2018 AHA/ACC, section 5; EAS 2015).")
+        follow = "" if finding.ck is None else "; repeat CK until it falls"
+        steps.append(f"{_cap(why)}: stop the statin now; check {_names(_to_order(finding))} (rhabdomyolysis)"
+                     f"{follow} (2018 AHA/ACC, section 5; EAS 2015).")
         steps.append("Restart no statin until CK and kidney function have recovered; then decide on lipid lowering "
                      "again - a non-statin, or another statin at a low dose only after review (2018 AHA/ACC, "
                      "section 5).")
@@ -251,25 +379,30 @@ def _steps(finding: Finding) -> list[str]:
                          "has resolved.")
         return steps
     for item in finding.interactions:
-        if item.serious:
-            steps.append(f"{item.reason}: {alternative_text(item)}.")
-        elif item.kind == "caution":
-            steps.append(f"{item.reason}.")
+        if item.serious or item.kind == "caution":
+            steps.append(item.step)
+    if finding.restricted_dose is not None and not finding.restricted_dose.established:
+        steps.append(finding.restricted_dose.line(now) + ".")
     if multiple is not None and CK_STOP.met(multiple):
         steps.append(f"CK > {_x_uln(CK_STOP)}: consider stopping the statin and repeat CK in 2-6 weeks; once CK is "
                      "back to normal, rechallenge at a lower dose or with another statin (EAS 2015; NLA 2014).")
     elif multiple is not None and CK_ABOVE_ULN.met(multiple):
         steps.append(f"CK above the upper limit but at most {_x_uln(CK_STOP)}: the statin can usually be continued "
                      "(NLA 2014); exercise, injury and hypothyroidism also raise CK.")
-    steps.append("If muscle symptoms: check CK, TSH and creatinine; untreated hypothyroidism raises the risk."
-                 if finding.ck is None else
-                 "If muscle symptoms: check TSH and creatinine; untreated hypothyroidism raises the risk.")
+    missing = _to_order(finding)
+    if missing:
+        steps.append(f"If muscle symptoms: check {_names(missing)}; untreated hypothyroidism raises the risk.")
+    else:
+        steps.append(f"CK, TSH and creatinine are on file from the last {CK_WINDOW.value:g} days: repeat CK only if "
+                     "muscle symptoms start or change.")
     if not (multiple is not None and CK_STOP.met(multiple)):
         steps.append("If symptoms are intolerable: rechallenge, lower the dose or switch statin, then consider a "
                      "non-statin (2018 AHA/ACC, section 5).")
     if finding.pad:
-        steps.append("PAD is on the problem list: weigh the statin's benefit before stopping it (see the "
-                     "*Peripheral artery disease* card).")
+        # A PAD code alone makes a possible-cause PAD card: point to it only from a possible-cause card, which shows
+        # exactly where it does.
+        see = (" (see the *Peripheral artery disease* card)" if kind_of(finding) is CardKind.POSSIBLE_CAUSE else "")
+        steps.append(f"PAD is on the problem list: weigh the statin's benefit before stopping it{see}.")
     return steps
 
 
@@ -279,7 +412,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     if finding.stop:
         indicator = Indicator.CRITICAL
     elif (multiple is not None and CK_STOP.met(multiple)) or finding.myopathy or any(
-            i.serious for i in finding.interactions):
+            i.serious for i in finding.interactions) or finding.new_restricted_dose:
         indicator = Indicator.WARNING
     else:
         indicator = Indicator.INFO
@@ -296,28 +429,34 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     if finding.interactions:
         parts.append("**Interacting drugs (statin labels):**\n" + "\n".join(
             f"- {i.other.display} with {i.dosed_statin}"
-            + (f" ({i.dose.how})" if i.row.kind == "dose-cap" else "") + f": {i.verdict} ({i.row.label}, "
-            f"{i.row.where})" for i in finding.interactions))
+            + (f" ({i.dose.how})" if i.row.kind == "dose-cap" else "") + f": {i.verdict}. Source: {i.row.label}, "
+            f"{i.row.where}" for i in finding.interactions))
     if finding.rhabdomyolysis:
         parts.append("**Recorded diagnosis:** " + "; ".join(finding.rhabdomyolysis))
     if finding.myopathy:
         parts.append("**Recorded diagnosis:** " + "; ".join(finding.myopathy))
-    parts.append("**Next steps:**\n" + "\n".join(f"- {s}" for s in _steps(finding)))
+    parts.append("**Next steps:**\n" + "\n".join(f"- {s}" for s in _steps(finding, facts.now)))
     ck_high = multiple is not None and CK_ABOVE_ULN.met(multiple)
-    suggestion = card_text.order_suggestion("Order CK, TSH and creatinine", facts.patient_id,
-                                            card_text.lab_orders("ck", "tsh", "creatinine"),
-                                            reason=f"Muscle symptoms on {names}",
-                                            recommended=(ck_high or finding.stop) or None)
+    orders = _to_order(finding)
+    # Only the tests the text asks for, and none done within the CK window (a CK of 13 days ago is not re-ordered).
+    suggestions = [card_text.order_suggestion(
+        f"Order {_names(orders)}", facts.patient_id, card_text.lab_orders(*orders),
+        reason=("Rhabdomyolysis work-up on " if finding.stop else "Muscle symptoms on ") + names,
+        recommended=(ck_high or finding.stop) or None)] if orders else []
     sources = tuple(dict.fromkeys(i.row.source for i in finding.interactions))
-    keys = ("aha-acc-cholesterol-2018", "eas-sams-2015", "nla-2014") + sources + (
-        ("fda-simvastatin-2011",) if any(i.statin.ingredient == "simvastatin" and i.serious
-                                         for i in finding.interactions) else ())
-    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding, names),
-                               detail="\n\n".join(parts), guideline_keys=keys, suggestions=[suggestion], facts=facts)
+    # In the stop branch the steps name no alternative, so no alternative's source is cited.
+    extra = () if finding.stop else tuple(k for i in finding.interactions for k in step_sources(i))
+    keys = tuple(dict.fromkeys(("aha-acc-cholesterol-2018", "eas-sams-2015", "nla-2014") + sources + extra + (
+        ("fda-simvastatin-2011",) if finding.restricted_dose is not None or any(
+            i.statin.ingredient == "simvastatin" and i.serious for i in finding.interactions) else ())))
+    return replace(card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding, names),
+                                       detail="\n\n".join(parts), guideline_keys=keys, suggestions=suggestions,
+                                       facts=facts),
+                   kind=kind_of(finding))
 
 
 RULE = Rule(
-    id="statin-muscle-symptoms", version="1.2.0", topic=Topic.STATIN_MUSCLE_SYMPTOMS,
+    id="statin-muscle-symptoms", version="1.4.0", topic=Topic.STATIN_MUSCLE_SYMPTOMS,
     hooks=frozenset({PATIENT_VIEW}), needs=("patient", "observations", "medications", "medicationRequests",
                                             "conditions"),
     applies=_applies, card=_card, analytes=("ck",),
@@ -325,16 +464,28 @@ RULE = Rule(
     drug_classes=("statin", "fibrate", "strong-cyp3a4-inhibitor"),
     summary=f"Active statin; critical with rhabdomyolysis on record or CK above {_x_uln(CK_CRITICAL)}; warning above "
             f"{_x_uln(CK_STOP)}, or with a drug its US label contraindicates, advises avoiding or dose-limits "
-            "(statin interaction table).",
+            f"(statin interaction table), or simvastatin {SIMVA_RESTRICTED.value:g} mg started less than 12 months "
+            "ago (FDA 2011).",
     fires_when="active statin",
     quiet_when="no active statin",
     advice=f"Rhabdomyolysis or CK above {_x_uln(CK_CRITICAL)}: stop the statin, check creatinine and urine myoglobin, "
-           f"no rechallenge advice. Above {_x_uln(CK_STOP)} consider stopping and repeat CK; at most "
+           f"no rechallenge advice (suggested: creatinine, urine myoglobin, CK only if none is recent). Above "
+           f"{_x_uln(CK_STOP)} consider stopping and repeat CK; at most "
            f"{_x_uln(CK_STOP)} usually continue. A contraindicated or avoided pair, or a dose above the labelled "
            "maximum (read from the product strength and dosage), names both drugs and a safer choice: a statin not "
            "metabolised by CYP3A4 within its own label limits, suspending the statin for a short anti-infective "
-           "course, or another antibiotic (azithromycin).",
+           "course where its own label says so (simvastatin, lovastatin), or another antibiotic (azithromycin). "
+           f"Simvastatin {SIMVA_RESTRICTED.value:g} mg on record for less than 12 months: the FDA restriction and "
+           "another LDL-lowering treatment. CK, TSH and creatinine are suggested only when none is within "
+           f"{CK_WINDOW.value:g} days.",
+    actionable_when=f"rhabdomyolysis on record; CK within {CK_WINDOW.value:g} days above the upper limit (critical "
+                    f"above {_x_uln(CK_CRITICAL)}); a pair the statin's label contraindicates or advises avoiding, or "
+                    "a labelled maximum dose that the dose exceeds or that cannot be read; simvastatin "
+                    f"{SIMVA_RESTRICTED.value:g} mg on record for less than 12 months",
+    possible_cause_when="the statin alone (statins can cause leg muscle pain: CK if symptomatic); a 'caution' pair or "
+                        "a dose within its labelled maximum; a statin myopathy on record with CK normal or not "
+                        "measured",
     references=("aha-acc-cholesterol-2018", "eas-sams-2015", "nla-2014", "fda-simvastatin-2011", "simvastatin-label",
                 "lovastatin-label", "atorvastatin-label", "rosuvastatin-label", "pravastatin-label",
-                "fda-statin-protease-2012"),
+                "fda-statin-protease-2012", "statin-macrolide-review-2019"),
 )

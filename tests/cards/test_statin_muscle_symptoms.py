@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import pytest
 
-from cards.knowledge import threshold
+from cards.knowledge import interactions, threshold
+from cards.model import CardKind
 from cards.rules import statin_muscle_symptoms as sams
 from tests.cards.helpers import card, indicator
-from tests.fhir_builders import cond, med, obs
+from tests.fhir_builders import cond, days_ago, med, obs
 from tests.test_no_outside_references import FORBIDDEN
 
 T = "statin-muscle-symptoms"
@@ -110,8 +111,8 @@ def test_no_recent_ck_names_the_window() -> None:
 # ---------------------------------------------------------------------------------------------- card text hygiene
 
 
-FIBRATE_STEP = "Simvastatin with gemfibrozil: contraindicated"
-CYP3A4_STEP = "Simvastatin with clarithromycin: contraindicated"
+FIBRATE_STEP = "Simvastatin with gemfibrozil: review the need for gemfibrozil"
+CYP3A4_STEP = "Simvastatin with clarithromycin: suspend simvastatin"
 
 
 @pytest.mark.parametrize(("other", "present", "absent"), [
@@ -140,7 +141,7 @@ def test_card_cites_primary_sources_only() -> None:
     text = (c.summary + (c.detail or "")).lower()
     assert not FORBIDDEN.search(text) and ".md" not in text
     assert "eur heart j 2015" in text and "fda drug safety communication" in text and "zocor" in text
-    assert sams.RULE.advice and sams.RULE.version == "1.2.0"
+    assert sams.RULE.advice and sams.RULE.version == "1.4.0"
 
 
 # ---------------------------------------------------------------------------------------------- label interactions
@@ -230,14 +231,14 @@ def test_rosuvastatin_with_cyclosporine_has_its_own_cap() -> None:
     c = card(T, med(text="rosuvastatin 10 mg tablet"), med(*CYCLOSPORINE))
     assert c is not None and c.indicator.value == "warning"
     assert "Rosuvastatin 10 mg with cyclosporine: exceeds the labelled maximum of 5 mg a day" in c.summary
-    assert "pravastatin (at most 20 mg a day with cyclosporine)" in (c.detail or "")
+    assert "pravastatin (start at 10 mg, at most 20 mg a day with cyclosporine)" in (c.detail or "")
     assert indicator(T, med("859424", "rosuvastatin calcium 5 MG Oral Tablet"), med(*CYCLOSPORINE)) == "info"
 
 
 def test_the_alternative_statin_respects_its_own_label() -> None:
     detail = (card(T, med(*SIMVA40), med(*CYCLOSPORINE)) or pytest.fail("no card")).detail or ""
-    assert ("switch to pravastatin (at most 20 mg a day with cyclosporine) or rosuvastatin (at most 5 mg a day "
-            "with cyclosporine)") in detail
+    assert ("switch to pravastatin (start at 10 mg, at most 20 mg a day with cyclosporine) or rosuvastatin (at most "
+            "5 mg a day with cyclosporine)") in detail
     detail = (card(T, med(*SIMVA), med("4719", "gemfibrozil")) or pytest.fail("no card")).detail or ""
     assert "switch to" not in detail and "review the need for gemfibrozil" in detail
 
@@ -322,3 +323,176 @@ def test_stop_advised_covers_rhabdomyolysis_and_critical_ck() -> None:
     assert sams.stop_advised(facts(med(*SIMVA), obs("2157-6", 2500, "U/L")))  # type: ignore[arg-type]
     assert not sams.stop_advised(facts(med(*SIMVA), obs("2157-6", 1000, "U/L")))  # type: ignore[arg-type]
     assert not sams.stop_advised(facts(cond("M62.82", ICD10CM)))  # type: ignore[arg-type]  # no statin
+
+
+# ---------------------------------------------------------------------------------------------- card kind
+# Actionable (shown on every chart open): rhabdomyolysis, a CK above the upper limit, a label contraindication,
+# avoidance or dose cap the dose exceeds. Possible cause (shown only with leg-symptom context): the statin alone.
+
+
+@pytest.mark.parametrize(("offset", "kind"), [(0, CardKind.POSSIBLE_CAUSE), (1, CardKind.ACTIONABLE)])
+def test_a_ck_above_the_upper_limit_is_actionable(offset: int, kind: CardKind) -> None:
+    """A mild rise is still an abnormal value linked to the statin (the card says it can usually continue)."""
+    c = card(T, med(*SIMVA), obs("2157-6", LAB_ULN + offset, "U/L", low=30, high=LAB_ULN))
+    assert c is not None and c.kind is kind
+
+
+@pytest.mark.parametrize("resources", [
+    (med(*SIMVA), cond("M62.82", ICD10CM, display="Rhabdomyolysis")),
+    (med(*SIMVA), obs("2157-6", 3000, "U/L")),  # CK > 10 x ULN
+    (med(*SIMVA), obs("2157-6", 1000, "U/L")),  # CK > 4 x ULN
+    (med(*SIMVA), med("4719", "gemfibrozil")),  # contraindicated
+    (med(text="lovastatin 20 mg tablet"), med(*CYCLOSPORINE)),  # avoid
+    (med(*SIMVA40), med(*AMLODIPINE)),  # exceeds the labelled maximum
+    (med(text="simvastatin"), med(*AMLODIPINE)),  # a cap the dose cannot be shown to respect
+])
+def test_critical_abnormal_and_label_findings_are_actionable(resources: tuple[dict, ...]) -> None:
+    c = card(T, *resources)
+    assert c is not None and c.kind is CardKind.ACTIONABLE
+
+
+@pytest.mark.parametrize("resources", [
+    (med(*ATORVA),),  # "On atorvastatin: statins can cause leg muscle pain - consider CK if symptomatic"
+    (med(*SIMVA), obs("2157-6", 120, "U/L")),  # normal CK
+    (med(*SIMVA), med(*COLCHICINE)),  # a caution pair
+    (med(*SIMVA), med(*AMLODIPINE)),  # within the labelled maximum
+    (med(*SIMVA), cond("16462851000119106", display="Myalgia caused by statin")),  # a known intolerance
+])
+def test_the_statin_alone_is_a_possible_cause(resources: tuple[dict, ...]) -> None:
+    c = card(T, *resources)
+    assert c is not None and c.kind is CardKind.POSSIBLE_CAUSE
+
+
+def test_the_pad_card_is_pointed_to_only_from_a_possible_cause_card() -> None:
+    pad_code = cond("399957001", display="Peripheral arterial occlusive disease")  # a possible-cause PAD card
+    alone = card(T, med(*SIMVA), pad_code)
+    assert alone is not None and "(see the *Peripheral artery disease* card)" in (alone.detail or "")
+    high_ck = card(T, med(*SIMVA), pad_code, obs("2157-6", 1000, "U/L"))
+    assert high_ck is not None and high_ck.kind is CardKind.ACTIONABLE
+    detail = high_ck.detail or ""
+    assert "PAD is on the problem list: weigh the statin's benefit before stopping it." in detail
+    assert "*Peripheral artery disease* card" not in detail
+
+
+# ---------------------------------------------------------------------------------------------- review 14 (items 6-10)
+# Item 6: simvastatin 80 mg (FDA Drug Safety Communication 2011-06-08): only for patients who have taken it for 12
+# months or more without muscle injury; not to be started.
+
+
+SIMVA80 = ("200345", "simvastatin 80 MG Oral Tablet")
+
+
+def _since(days: float) -> dict:
+    return {"effectivePeriod": {"start": days_ago(days)[:10]}}
+
+
+def test_restricted_dose_is_the_fda_number() -> None:
+    assert threshold("statin.simvastatin-restricted-dose").value == 80
+    assert threshold("statin.simvastatin-80-established").value == 365
+    assert threshold("statin.simvastatin-restricted-dose").source == "fda-simvastatin-2011"
+
+
+@pytest.mark.parametrize(("days", "expected"), [(28, "warning"), (364, "warning"), (365, "info"), (3000, "info")])
+def test_simvastatin_80_started_within_12_months_is_a_warning(days: float, expected: str) -> None:
+    c = card(T, med(*SIMVA80, **_since(days)))
+    assert c is not None and c.indicator.value == expected
+    if expected == "warning":
+        assert c.summary.startswith("Simvastatin 80 mg since") and "12 months" in c.summary
+        assert c.kind is CardKind.ACTIONABLE and "under 12 months" in (c.detail or "")
+        assert any("fda.gov" in (link.url or "") for link in c.links)
+    else:
+        assert "under 12 months" not in (c.detail or "")
+
+
+def test_simvastatin_80_without_a_start_date_says_what_is_known() -> None:
+    c = card(T, med(*SIMVA80))
+    assert c is not None and c.indicator.value == "info"  # no duration invented
+    assert "no start date on record, so how long it has been taken is unknown" in (c.detail or "")
+
+
+def test_simvastatin_40_is_not_the_restricted_dose() -> None:
+    c = card(T, med("198211", "simvastatin 40 MG Oral Tablet", **_since(10)))
+    assert c is not None and "12 months" not in (c.summary + (c.detail or ""))
+
+
+# Item 7: a test done within the CK window is not suggested again; the rhabdomyolysis card suggests what its text asks.
+
+def _ordered(c: object) -> list[str]:
+    return [a.description for s in getattr(c, "suggestions") for a in s.actions]
+
+
+def test_a_recent_ck_is_not_ordered_again() -> None:
+    c = card(T, med(*ATORVA), obs("2157-6", 100, "U/L", days=13, low=30, high=170))
+    assert c is not None and [s.label for s in c.suggestions] == ["Order TSH and creatinine"]
+    assert not any("Creatine kinase" in d for d in _ordered(c))
+    assert "check CK" not in (c.detail or "")
+    c = card(T, med(*ATORVA))
+    assert c is not None and [s.label for s in c.suggestions] == ["Order CK, TSH and creatinine"]
+
+
+def test_no_suggestion_when_ck_tsh_and_creatinine_are_recent() -> None:
+    c = card(T, med(*ATORVA), obs("2157-6", 100, "U/L", days=13), obs("3016-3", 2.0, "m[IU]/L", days=20),
+             obs("2160-0", 0.9, "mg/dL", days=20))
+    assert c is not None and not c.suggestions
+    assert "CK, TSH and creatinine are on file" in (c.detail or "")
+
+
+def test_rhabdomyolysis_suggestions_match_the_text() -> None:
+    c = card(T, med(*SIMVA), obs("2157-6", 3000, "U/L"))  # CK known above 10 x ULN
+    assert c is not None and c.indicator.value == "critical"
+    assert [s.label for s in c.suggestions] == ["Order creatinine and urine myoglobin"]
+    assert "check creatinine and urine myoglobin" in (c.detail or "") and "TSH" not in (c.detail or "")
+    c = card(T, med(*SIMVA), cond("M62.82", "http://hl7.org/fhir/sid/icd-10-cm", display="Rhabdomyolysis"))
+    assert c is not None and [s.label for s in c.suggestions] == ["Order CK, creatinine and urine myoglobin"]
+    assert "check CK, creatinine and urine myoglobin" in (c.detail or "")
+
+
+# Items 9 and 10: each row cites its own statin's label; a label name in brackets is never nested in brackets; the
+# first next step does not repeat the summary.
+
+def test_every_row_cites_the_label_of_its_own_statin() -> None:
+    table = interactions.table()
+    for row in table.rows:
+        assert row.source == f"{row.statin}-label", row
+    for statin, (_, (source, _where)) in table.suspend.items():
+        assert source == f"{statin}-label"
+    assert table.antibiotic_source[0] != "atorvastatin-label"
+
+
+def _depth(text: str) -> int:
+    deepest = depth = 0
+    for ch in text:
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+@pytest.mark.parametrize("chart", [
+    [med("197905", "lovastatin 40 MG Oral Tablet"), med("200344", "itraconazole 100 MG Oral Capsule")],
+    [med("617311", "atorvastatin 40 MG Oral Tablet"), med("21212", "clarithromycin")],
+    [med("198211", "simvastatin 40 MG Oral Tablet"), med("4053", "erythromycin")],
+    [med("904475", "pravastatin sodium 40 MG Oral Tablet"), med("3008", "cyclosporine")],
+])
+def test_interaction_card_wording(chart: list) -> None:
+    c = card(T, *chart)
+    assert c is not None and c.detail is not None
+    assert _depth(c.summary) <= 1, c.summary
+    detail = c.detail.split("**Interacting drugs")[1].split("**Sources")[0]
+    for line in detail.splitlines():
+        assert _depth(line) <= 1, line
+    steps = c.detail.split("**Next steps:**\n")[1].split("\n\n")[0].splitlines()
+    assert all(c.summary not in step for step in steps)
+
+
+def test_lovastatin_card_cites_the_lovastatin_label_only() -> None:
+    c = card(T, med("197905", "lovastatin 40 MG Oral Tablet"), med("200344", "itraconazole 100 MG Oral Capsule"))
+    assert c is not None
+    text = c.summary + (c.detail or "")
+    assert "Zocor" not in text and "simvastatin" not in text.lower()
+    assert "suspend lovastatin for the itraconazole course, as the Mevacor (lovastatin) US label 2014 advises" in text
+
+
+def test_azithromycin_is_not_justified_by_the_atorvastatin_label() -> None:
+    c = card(T, med("198211", "simvastatin 40 MG Oral Tablet"), med("4053", "erythromycin"))
+    assert c is not None and "azithromycin" in (c.detail or "")
+    assert "Lipitor" not in (c.detail or "") and "Abu Mellal et al. 2019" in (c.detail or "")

@@ -1,12 +1,13 @@
 """Golden cases of the statin area (issue "Clinical trust, part 2"), merged into the golden tables.
 
-PATIENT_CASES / PATIENT_EXPECTED extend tests/cards/patient_golden_cases.py (service leg-pain-causes);
+PATIENT_CASES / PATIENT_EXPECTED extend tests/cards/patient_golden_cases.py (service leg-pain-workup);
 ORDER_CASES / ORDER_EXPECTED extend tests/cards/order_golden_cases.py (the two order services). Naming and dates
 follow those modules: `fires-<topic>-<what>` yields exactly one card of <topic>, `quiet-<what>` none, and a
 case with several cards is listed in the EXPECTED table.
 
 Point 1 (statin interactions by the label, read against the dose) and point 4 (grading by EAS 2015 / NLA 2014 /
-2018 AHA/ACC section 5).
+2018 AHA/ACC section 5). Review 14: simvastatin 80 mg (FDA 2011), no re-order of a recent CK, quiet order check at a
+CK of at most 4 x ULN, each interaction cited from its own statin's label.
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ SIMVA40 = ("198211", "simvastatin 40 MG Oral Tablet")
 ATORVA10 = ("617312", "atorvastatin 10 MG Oral Tablet")
 ROSUVA10 = ("859747", "rosuvastatin calcium 10 MG Oral Tablet")
 ROSUVA5 = ("859424", "rosuvastatin calcium 5 MG Oral Tablet")
+SIMVA80 = ("200345", "simvastatin 80 MG Oral Tablet")
+LOVA40 = ("197905", "lovastatin 40 MG Oral Tablet")
+ITRACONAZOLE = ("200344", "itraconazole 100 MG Oral Capsule")
 ERYTHROMYCIN = ("4053", "erythromycin")
 CYCLOSPORINE = ("3008", "cyclosporine")
 AMLODIPINE = ("17767", "amlodipine")
@@ -77,6 +81,19 @@ PATIENT_CASES: dict[str, dict[str, list[dict[str, Any]]]] = {
     # CK 1.2 x ULN: info, usually continue (NLA 2014) - not "statin muscle injury?".
     "fires-statin-muscle-symptoms-ck-1-2-uln-info": {
         "medications": [_statement("ms-atorva", ATORVA10)], "observations": [_ck(204)]},
+    # Review 14, item 6: simvastatin 80 mg started 4 weeks ago (FDA 2011: not to be started) is a warning; taken since
+    # 2022 it is the plain statin card.
+    "fires-statin-muscle-symptoms-simvastatin-80-started-4-weeks-ago": {
+        "medications": [med(*SIMVA80, rid="ms-simva", effectivePeriod={"start": "2026-10-28"})]},
+    "fires-statin-muscle-symptoms-simvastatin-80-since-2022-info": {
+        "medications": [med(*SIMVA80, rid="ms-simva", effectivePeriod={"start": "2022-03-01"})]},
+    # Review 14, item 7: a normal CK 13 days old is not ordered again (TSH and creatinine only).
+    "fires-statin-muscle-symptoms-recent-normal-ck-not-reordered": {
+        "medications": [med(*ATORVA10, rid="ms-atorva", effectivePeriod={"start": "2018-01-01"})],
+        "observations": [obs("2157-6", 100, "U/L", days=13, low=30, high=170, rid="obs-ck")]},
+    # Review 14, item 9: lovastatin with itraconazole cites the lovastatin label (contraindication and suspension).
+    "fires-statin-muscle-symptoms-lovastatin-itraconazole-own-label": {
+        "medications": [_statement("ms-lova", LOVA40), _statement("ms-itra", ITRACONAZOLE)]},
     # CK 14.7 x ULN with PAD: stop, no rechallenge or keep-the-statin line on this card or the PAD card.
     "multi-statin-ck-14-7-uln-with-pad": {
         "medications": [_statement("ms-simva", SIMVA20)], "observations": [_ck(2500)], "conditions": [PAD]},
@@ -98,8 +115,14 @@ ORDER_CASES: dict[str, tuple[dict[str, list[dict[str, Any]]], list[Any]]] = {
         {"medications": [_statement("ms-amlo", AMLODIPINE)]}, [draft_order("draft-simva", SIMVA40)]),
     "quiet-simvastatin-20-with-amlodipine": (
         {"medications": [_statement("ms-amlo", AMLODIPINE)]}, [draft_order("draft-simva", SIMVA20)]),
-    # Point 4: a CK of 1.1 x ULN in a PAD patient is mentioned, no removal offered.
-    "fires-statin-muscle-symptoms-atorvastatin-ck-1-1-uln-no-removal-info": (
+    # Review 14, item 8: a CK of 1.1 x ULN in a PAD patient is no reason to withhold a statin (NLA 2014): quiet.
+    "quiet-atorvastatin-ck-1-1-uln-with-pad": (
         {"observations": [_ck(187)], "conditions": [PAD]}, [draft_order("draft-atorva", ATORVA10)]),
+    # Review 14, item 6: a drafted simvastatin 80 mg for a new patient, and a renewal of a current 80 mg.
+    "fires-statin-muscle-symptoms-simvastatin-80-new-patient": (
+        {}, [draft_order("draft-simva", SIMVA80)]),
+    "quiet-simvastatin-80-renewal": (
+        {"medications": [med(*SIMVA80, rid="ms-simva", effectivePeriod={"start": "2022-03-01"})]},
+        [draft_order("draft-simva", SIMVA80)]),
 }
 ORDER_EXPECTED: dict[str, set[str]] = {}
