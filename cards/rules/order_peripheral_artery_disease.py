@@ -54,7 +54,7 @@ def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="order-peripheral-artery-disease", version="1.0.0", topic=Topic.PERIPHERAL_ARTERY_DISEASE,
+    id="order-peripheral-artery-disease", version="1.0.1", topic=Topic.PERIPHERAL_ARTERY_DISEASE,
     hooks=frozenset({ORDER_SELECT, ORDER_SIGN}), needs=("patient", "medications", "medicationRequests", "conditions"),
     applies=_applies, card=_card, valuesets=(pad.HEART_FAILURE_VALUESET,),
     summary="A draft cilostazol in a patient with heart failure (contraindicated, boxed warning); warning.",
@@ -62,5 +62,7 @@ RULE = Rule(
     quiet_when="no cilostazol draft; cilostazol already current (re-order); no active heart failure diagnosis",
     advice="Do not start cilostazol in heart failure: remove the draft; supervised exercise remains first-line for "
            "claudication.",
+    actionable_when="every finding: the drafted drug is its own context",
+    possible_cause_when="never",
     references=("cilostazol-label", "acc-aha-pad-2024"),
 )

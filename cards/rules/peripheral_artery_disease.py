@@ -15,7 +15,16 @@ ABI per leg: one Observation, one per leg (laterality in code or bodySite), or l
 With an abnormal ABI that is not severe, the card says that rest pain, a non-healing ulcer or gangrene still means
   CLTI (urgent vascular referral). The statin line agrees with the statin card: when that card advises stopping the
   statin (muscle injury), this card says so and to reconsider lipid therapy once CK has recovered.
-Related: with lumbar spinal stenosis on the problem list, the card contrasts vascular and neurogenic claudication.
+Related: with lumbar spinal stenosis on the problem list, the card contrasts vascular and neurogenic claudication;
+  with a venous leg ulcer beside an abnormal ABI, it asks for a vascular specialist's arterial evaluation and no
+  standard compression (SVS/AVF 2014 venous leg ulcer guideline).
+Suggestions: a critical card offers an urgent referral to vascular surgery (recommended; a draft ServiceRequest,
+  SNOMED CT 307777008) and, only when no current ABI exists, an ABI with toe pressures that must not delay it (GVG
+  2019: refer every suspected CLTI urgently; toe pressures are the preferred haemodynamic test). Other cards suggest a
+  resting ABI when none is current, a toe-brachial index for a noncompressible ABI.
+Kind: actionable for a measured abnormal ABI (<= 0.90, an old one included: PAD does not resolve), a rest-pain, ulcer
+  or gangrene diagnosis, or cilostazol with heart failure; a PAD diagnosis without an abnormal ABI, a borderline or a
+  noncompressible ABI (a TBI or exercise ABI for suspected PAD) is a possible cause.
 Thresholds and windows: cards/knowledge/data/pad.json (2016 AHA/ACC PAD guideline sections 3.1-3.2; WIfI ischaemia
   grade 3 as endorsed by the Global Vascular Guidelines 2019). ABI values are shown with two decimals, as the 2016
   guideline asks them to be recorded.
@@ -27,13 +36,13 @@ References: 2016 AHA/ACC PAD guideline, sections 3.1 (resting ABI categories) an
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cards import card_text
 from cards.condition_sets import STENOSIS_VALUESETS, stenosis_conditions
 from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts
 from cards.knowledge import Threshold, threshold
-from cards.model import Card, Indicator
+from cards.model import Card, CardKind, Indicator, Suggestion
 from cards.rule import PATIENT_VIEW, Rule
 from cards.rules import statin_muscle_symptoms
 from cards.topics import Topic
@@ -52,6 +61,7 @@ PAD_VALUESETS = ("cond-pad", "cond-diabetic-angiopathy")
 CLTI_VALUESET = "cond-clti-rest-pain"  # rest pain, ulcer and gangrene codes of lower-limb atherosclerosis
 ULCER_VALUESET = "cond-pad-ulcer"
 GANGRENE_VALUESET = "cond-pad-gangrene"
+VENOUS_ULCER_VALUESET = "cond-venous-ulcer"  # a venous leg ulcer beside an abnormal ABI: refer (SVS/AVF 2014)
 HEART_FAILURE_VALUESET = "cond-heart-failure"
 CILOSTAZOL = "cilostazol"  # ingredient name (terminology/data/drugs): a PDE3 inhibitor
 
@@ -164,6 +174,23 @@ def _applies(facts: PatientFacts) -> Finding | None:
                    heart_failure, statin_muscle_symptoms.stop_advised(facts))
 
 
+def kind_of(finding: Finding) -> CardKind:
+    """Actionable for a measured abnormal ABI, CLTI on the problem list and a contraindicated cilostazol. An abnormal
+    ABI older than the window is still PAD that nobody has restaged (PAD does not resolve): actionable. A PAD code
+    without an abnormal ABI (an ABI suggested), a borderline ABI (exercise ABI) or a noncompressible one (a TBI,
+    which the 2016 guideline asks for in suspected PAD) is a possible cause."""
+    abnormal_abi = finding.worst is not None and ABNORMAL.met(finding.worst.value)
+    if abnormal_abi or finding.clti or finding.cilostazol:
+        return CardKind.ACTIONABLE
+    return CardKind.POSSIBLE_CAUSE
+
+
+def card_kind(facts: PatientFacts) -> CardKind | None:
+    """The kind of this chart's PAD card, None when it does not fire (for other cards' cross-references)."""
+    finding = _applies(facts)
+    return kind_of(finding) if finding is not None else None
+
+
 def _grade(finding: Finding) -> Indicator:
     worst = finding.worst
     if finding.clti or (worst is not None and SEVERE.met(worst.value) and not finding.worst_old):
@@ -185,14 +212,26 @@ def _assessment(value: float) -> str:
     return f"normal ({NORMAL_RANGE})"
 
 
+def offers_urgent_referral(facts: PatientFacts) -> bool:
+    """True when this chart's PAD card is critical and so already offers the urgent vascular referral."""
+    finding = _applies(facts)
+    return finding is not None and _grade(finding) is Indicator.CRITICAL
+
+
+def _critical_what(finding: Finding) -> str:
+    """What makes the card critical: a current ABI below the severe cut-off, else the CLTI diagnosis."""
+    worst = finding.worst
+    if worst is not None and SEVERE.met(worst.value) and not finding.worst_old:
+        side = f" {worst.side}" if worst.side else ""
+        return f"ABI{side} {abi_text(worst.value)} ({worst.day.isoformat()})"
+    return f"{CLTI_KINDS[finding.clti_kind or 'rest-pain']} on the problem list"
+
+
 def _summary(finding: Finding, indicator: Indicator) -> str:
     worst = finding.worst
     side = f" {worst.side}" if worst is not None and worst.side else ""
     if indicator is Indicator.CRITICAL:
-        what = (f"ABI{side} {abi_text(worst.value)} ({worst.day.isoformat()})" if worst is not None
-                and SEVERE.met(worst.value) and not finding.worst_old
-                else f"{CLTI_KINDS[finding.clti_kind or 'rest-pain']} on the problem list")
-        return f"Possible limb-threatening ischaemia: {what} - urgent vascular referral"
+        return f"Possible limb-threatening ischaemia: {_critical_what(finding)} - urgent vascular referral"
     if finding.cilostazol:
         return "Cilostazol with heart failure on the problem list: contraindicated (boxed warning) - review and stop it"
     if worst is not None and finding.worst_old:
@@ -218,6 +257,19 @@ def _statin_step(finding: Finding) -> str:
             "exercise. Do not stop a statin in PAD without weighing its benefit.")
 
 
+def _haemodynamic_step(why: str) -> str:
+    """With suspected CLTI the referral comes first; the pressures the vascular team needs must not delay it."""
+    return (f"{why}: the vascular assessment needs ankle pressures/ABI and toe pressures (TBI, the preferred measure "
+            "with tissue loss or calcified arteries; GVG 2019) - order them if quickly available, without delaying "
+            "the referral.")
+
+
+def _haemodynamic_suggestion(facts: PatientFacts) -> Suggestion:
+    return card_text.order_suggestion("Order ABI and toe pressures (do not delay the referral)", facts.patient_id,
+                                      card_text.lab_orders("abi", "tbi"),
+                                      reason="Suspected chronic limb-threatening ischaemia", recommended=False)
+
+
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     indicator = _grade(finding)
     worst = finding.worst
@@ -236,9 +288,12 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
                                                        for m in finding.cilostazol)))
     stenosis = stenosis_conditions(facts)
     if stenosis:
-        parts.append("**Related:** lumbar spinal stenosis is also on the problem list (see the *Lumbar spinal "
-                     "stenosis* card). Vascular claudication eases with standing still and rest pain with the leg "
-                     "hanging down; neurogenic claudication eases with sitting or bending forward.")
+        # The stenosis card is usually a possible cause: point to it only from a possible-cause card, which shows
+        # exactly where it does.
+        see = (" (see the *Lumbar spinal stenosis* card)" if kind_of(finding) is CardKind.POSSIBLE_CAUSE else "")
+        parts.append(f"**Related:** lumbar spinal stenosis is also on the problem list{see}. Vascular claudication "
+                     "eases with standing still and rest pain with the leg hanging down; neurogenic claudication "
+                     "eases with sitting or bending forward.")
     steps = []
     suggestions = []
     keys = ["aha-acc-pad-2016", "acc-aha-pad-2024"]
@@ -247,22 +302,38 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
                      f"limb-threatening ischaemia, and an ABI {_cut(SEVERE)} is the most severe ischaemia grade "
                      "(GVG 2019).")
         keys.append("gvg-clti-2019")
+        # The referral is the action of a critical card; an ABI order alone would delay it (review 14, item 3).
+        suggestions.append(card_text.referral_suggestion(
+            "Refer urgently to vascular surgery", facts.patient_id, "vascular-surgeon",
+            reason=f"Possible chronic limb-threatening ischaemia: {_critical_what(finding)}", urgent=True,
+            recommended=True))
     elif worst is not None and ABNORMAL.met(worst.value):
         steps.append("Ask about rest pain, non-healing wounds and gangrene: any of them with this ABI is chronic "
                      f"limb-threatening ischaemia even with an ABI above {abi_text(SEVERE.value)} - urgent vascular "
                      "referral (GVG 2019).")
         keys.append("gvg-clti-2019")
+        venous_ulcers = facts.conditions(VENOUS_ULCER_VALUESET)
+        if venous_ulcers:
+            # The ulcer is on the chart: say what it means with this ABI rather than only asking about wounds.
+            steps.append(f"A venous leg ulcer is on the problem list ({venous_ulcers[0].display}): with an ABI "
+                         f"{_cut(ABNORMAL)} refer to a vascular specialist for arterial evaluation (SVS/AVF 2014) and "
+                         "give no standard compression (see the *Poor circulation* card).")
+            keys.append("svs-avf-vlu-2014")
     if finding.cilostazol:
         steps.append("Cilostazol is contraindicated in heart failure of any severity (boxed warning: PDE3 inhibitors "
                      "decreased survival in class III-IV heart failure): stop it with the prescriber; supervised "
                      "exercise remains first-line for claudication.")
         keys.append("cilostazol-label")
     if worst is not None and finding.worst_old:
-        steps.append(f"The abnormal ABI is over {WINDOW_TEXT} old: PAD does not resolve; repeat the resting ABI to "
-                     "restage it.")
-        suggestions.append(card_text.order_suggestion("Order resting ankle-brachial index", facts.patient_id,
-                                                      card_text.lab_orders("abi"),
-                                                      reason="Abnormal ABI over 12 months old", recommended=True))
+        if indicator is Indicator.CRITICAL:
+            steps.append(_haemodynamic_step(f"The abnormal ABI is over {WINDOW_TEXT} old"))
+            suggestions.append(_haemodynamic_suggestion(facts))
+        else:
+            steps.append(f"The abnormal ABI is over {WINDOW_TEXT} old: PAD does not resolve; repeat the resting ABI "
+                         "to restage it.")
+            suggestions.append(card_text.order_suggestion("Order resting ankle-brachial index", facts.patient_id,
+                                                          card_text.lab_orders("abi"),
+                                                          reason="Abnormal ABI over 12 months old", recommended=True))
     if finding.noncompressible:
         steps.append(f"ABI {_cut(NONCOMPRESSIBLE)} cannot exclude PAD: order a toe-brachial index (TBI "
                      f"{_cut(TBI_ABNORMAL)} is abnormal, 2016 AHA/ACC 3.2).")
@@ -272,28 +343,33 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     if worst is not None and not ABNORMAL.met(worst.value) and BELOW_NORMAL.met(worst.value):
         steps.append("Borderline ABI with exertional leg symptoms: exercise treadmill ABI (2016 AHA/ACC 3.2).")
     if not any(not is_old(r, facts) for r in finding.readings) and not finding.worst_old:
-        steps.append(f"No ABI in the last {WINDOW_TEXT}: measure a resting ABI (Class I for suspected PAD).")
-        suggestions.append(card_text.order_suggestion("Order resting ankle-brachial index", facts.patient_id,
-                                                      card_text.lab_orders("abi"),
-                                                      reason="Suspected peripheral artery disease",
-                                                      recommended=True))
+        if indicator is Indicator.CRITICAL:
+            steps.append(_haemodynamic_step(f"No ABI in the last {WINDOW_TEXT}"))
+            suggestions.append(_haemodynamic_suggestion(facts))
+        else:
+            steps.append(f"No ABI in the last {WINDOW_TEXT}: measure a resting ABI (Class I for suspected PAD).")
+            suggestions.append(card_text.order_suggestion("Order resting ankle-brachial index", facts.patient_id,
+                                                          card_text.lab_orders("abi"),
+                                                          reason="Suspected peripheral artery disease",
+                                                          recommended=True))
     if indicator is not Indicator.INFO:
         steps.append(_statin_step(finding))
         if finding.statin_stop:
             keys.append("aha-acc-cholesterol-2018")
     parts.append("**Next steps:**\n" + "\n".join(f"- {s}" for s in steps))
-    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding, indicator),
-                               detail="\n\n".join(parts), guideline_keys=tuple(keys), suggestions=suggestions,
-                               facts=facts)
+    return replace(card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding, indicator),
+                                       detail="\n\n".join(parts), guideline_keys=tuple(keys),
+                                       suggestions=suggestions, facts=facts),
+                   kind=kind_of(finding))
 
 
 RULE = Rule(
-    id="peripheral-artery-disease", version="1.3.0", topic=Topic.PERIPHERAL_ARTERY_DISEASE,
+    id="peripheral-artery-disease", version="1.5.0", topic=Topic.PERIPHERAL_ARTERY_DISEASE,
     hooks=frozenset({PATIENT_VIEW}), needs=("patient", "observations", "conditions", "medications",
                                             "medicationRequests"),
     applies=_applies, card=_card, analytes=("abi",),
-    valuesets=PAD_VALUESETS + (CLTI_VALUESET, ULCER_VALUESET, GANGRENE_VALUESET, HEART_FAILURE_VALUESET)
-    + STENOSIS_VALUESETS,
+    valuesets=PAD_VALUESETS + (CLTI_VALUESET, ULCER_VALUESET, GANGRENE_VALUESET, HEART_FAILURE_VALUESET,
+                               VENOUS_ULCER_VALUESET) + STENOSIS_VALUESETS,
     summary=f"ABI {_cut(ABNORMAL)} on a leg (critical {_cut(SEVERE)}; older than {WINDOW_TEXT}: shown as old), "
             f"borderline {BORDERLINE_RANGE}, noncompressible {_cut(NONCOMPRESSIBLE)}, a PAD, rest-pain, ulcer or "
             "gangrene diagnosis, or cilostazol with heart failure.",
@@ -302,13 +378,21 @@ RULE = Rule(
                "ulcer or gangrene diagnosis; active cilostazol with a heart failure diagnosis",
     quiet_when=f"latest ABI of each leg {NORMAL_RANGE} (a newer normal ABI of a leg supersedes an older abnormal one), "
                "or none, and no PAD diagnosis and no cilostazol with heart failure",
-    advice=f"Urgent vascular referral for rest pain, an ulcer, gangrene or an ABI {_cut(SEVERE)} (also above "
-           f"{abi_text(SEVERE.value)}: rest pain, non-healing wounds or gangrene with an abnormal ABI are CLTI); for "
+    advice=f"Urgent vascular referral for rest pain, an ulcer, gangrene or an ABI {_cut(SEVERE)}, offered as the "
+           "card's recommended suggestion (ankle and toe pressures alongside it when no current ABI exists, never "
+           f"delaying it; also above {abi_text(SEVERE.value)}: rest pain, non-healing wounds or gangrene with an "
+           "abnormal ABI are CLTI); for "
            "PAD, guideline-directed therapy (high-intensity statin unless the statin card advises stopping it for "
            "muscle injury, then lipid therapy reconsidered once CK has recovered; antiplatelet, smoking cessation, "
            f"supervised exercise). Repeat an abnormal ABI older than {WINDOW_TEXT}. A toe-brachial index for an ABI "
            f"{_cut(NONCOMPRESSIBLE)}, an exercise ABI for a borderline one, a resting ABI when none exists within "
            f"{WINDOW_TEXT}. Stop cilostazol in heart failure (contraindicated).",
+    actionable_when=f"a measured ABI {_cut(ABNORMAL)} on a leg (critical {_cut(SEVERE)}; one older than {WINDOW_TEXT} "
+                    "too: unrestaged PAD); a rest-pain, ischaemic ulcer or gangrene diagnosis; active cilostazol with "
+                    "heart failure (contraindicated)",
+    possible_cause_when=f"a PAD diagnosis without an abnormal ABI (a resting ABI suggested when none exists); a "
+                        f"borderline ABI {BORDERLINE_RANGE} (exercise ABI); a noncompressible ABI "
+                        f"{_cut(NONCOMPRESSIBLE)} (toe-brachial index)",
     references=("aha-acc-pad-2016", "acc-aha-pad-2024", "gvg-clti-2019", "cilostazol-label",
-                "aha-acc-cholesterol-2018"),
+                "aha-acc-cholesterol-2018", "svs-avf-vlu-2014"),
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cards.knowledge import Threshold, threshold
+from cards.model import CardKind
 from cards.rules import peripheral_artery_disease as pad
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import ICD10CM, SNOMED, cond, med, obs
@@ -216,3 +217,106 @@ def test_statin_line_with_a_real_ck(ck: float, stop: bool) -> None:
     assert c is not None
     assert ("advises stopping the statin" in (c.detail or "")) is stop
     assert ("Do not stop a statin in PAD" in (c.detail or "")) is not stop
+
+
+# ---------------------------------------------------------------------------------------------- card kind
+# Actionable (shown on every chart open): a measured abnormal ABI, CLTI, cilostazol with heart failure. Possible cause
+# (shown only with leg-symptom context): a PAD code without an abnormal ABI, a borderline or noncompressible ABI.
+
+
+@pytest.mark.parametrize(("abi", "kind"), [
+    (0.89, CardKind.ACTIONABLE), (0.90, CardKind.ACTIONABLE),  # abnormal (<= 0.90): a measured abnormal value
+    (0.91, CardKind.POSSIBLE_CAUSE), (0.99, CardKind.POSSIBLE_CAUSE),  # borderline: exercise ABI if symptoms
+    (1.41, CardKind.POSSIBLE_CAUSE),  # noncompressible: a TBI for suspected PAD
+])
+def test_a_measured_abnormal_abi_is_actionable(abi: float, kind: CardKind) -> None:
+    c = card(T, _abi(abi, 30))
+    assert c is not None and c.kind is kind
+
+
+@pytest.mark.parametrize("resources", [
+    (_abi(0.35, 30),),  # critical
+    (_abi(0.70, 430),),  # older than the window: PAD that nobody has restaged (PAD does not resolve)
+    (cond("I70.222", ICD10CM),),  # rest pain on the problem list
+    (cond(*HF), med(*CILOSTAZOL), cond("399957001")),  # contraindicated (boxed warning)
+])
+def test_critical_findings_old_abnormal_abi_and_contraindications_are_actionable(resources: tuple[dict, ...]) -> None:
+    c = card(T, *resources)
+    assert c is not None and c.kind is CardKind.ACTIONABLE
+
+
+@pytest.mark.parametrize("resources", [
+    (cond("399957001"),),  # a PAD code, no ABI: a resting ABI suggested
+    (cond("399957001"), _abi(1.10, 30)),  # a PAD code with a normal ABI
+])
+def test_a_pad_code_without_an_abnormal_abi_is_a_possible_cause(resources: tuple[dict, ...]) -> None:
+    c = card(T, *resources)
+    assert c is not None and c.kind is CardKind.POSSIBLE_CAUSE
+
+
+def test_the_statin_card_this_card_names_is_always_shown() -> None:
+    """When this card says the statin card advises stopping the statin, that card is critical, hence actionable."""
+    from tests.cards.helpers import cards_for
+
+    cards = {c.topic: c for c in cards_for(cond("399957001"), med("617312", "atorvastatin 10 MG Oral Tablet"),
+                                           obs("2157-6", 2940, "U/L", days=3, high=196))}
+    assert "*Statin-associated muscle symptoms* card advises stopping" in (cards[T].detail or "")
+    assert cards["statin-muscle-symptoms"].kind is CardKind.ACTIONABLE
+
+
+# ---------------------------------------------------------------------------------------------- review 14, item 3
+
+
+@pytest.mark.parametrize("code", ["I70.262", "I70.234", "I70.221"])
+def test_critical_card_offers_the_urgent_vascular_referral_first(code: str) -> None:
+    """Gangrene / ischaemic ulcer / rest pain cards said "urgent vascular referral" but offered only an ABI order."""
+    c = card(T, cond(code, ICD10CM))
+    assert c is not None and c.indicator.value == "critical"
+    first = c.suggestions[0]
+    assert first.label == "Refer urgently to vascular surgery" and first.is_recommended
+    resource = first.actions[0].resource or {}
+    assert resource["resourceType"] == "ServiceRequest" and resource["priority"] == "urgent"
+    assert resource["code"]["coding"] == [{"system": SNOMED, "code": "307777008",
+                                           "display": "Referral to vascular surgeon"}]
+    assert "limb-threatening ischaemia" in resource["reasonCode"][0]["text"]
+    # no ABI on file: ankle and toe pressures may be ordered alongside, never recommended over the referral
+    others = c.suggestions[1:]
+    assert [s.label for s in others] == ["Order ABI and toe pressures (do not delay the referral)"]
+    assert not others[0].is_recommended
+    assert all(s.label != "Order resting ankle-brachial index" for s in c.suggestions)
+    assert "without delaying the referral" in (c.detail or "")
+    assert "measure a resting ABI (Class I" not in (c.detail or "")
+
+
+@pytest.mark.parametrize("extra", [obs("77194-9", 0.70, "{ratio}", days=30), obs("77194-9", 0.35, "{ratio}", days=30)])
+def test_critical_card_with_a_current_abi_offers_only_the_referral(extra: dict) -> None:
+    resources = (extra,) if extra["valueQuantity"]["value"] < 0.4 else (extra, cond("I70.221", ICD10CM))
+    c = card(T, *resources)
+    assert c is not None and c.indicator.value == "critical"
+    assert [s.label for s in c.suggestions] == ["Refer urgently to vascular surgery"]
+
+
+def test_non_critical_cards_keep_the_abi_order_and_no_referral() -> None:
+    c = card(T, cond("I73.9", ICD10CM))
+    assert c is not None and c.indicator.value == "warning"
+    assert [s.label for s in c.suggestions] == ["Order resting ankle-brachial index"]
+    old = card(T, obs("77194-9", 0.70, "{ratio}", days=pad.ABI_WINDOW.value + 30))
+    assert old is not None and [s.label for s in old.suggestions] == ["Order resting ankle-brachial index"]
+
+
+def test_critical_with_an_old_abnormal_abi_asks_for_pressures_without_delaying_the_referral() -> None:
+    c = card(T, cond("I70.262", ICD10CM), obs("77194-9", 0.70, "{ratio}", days=pad.ABI_WINDOW.value + 30))
+    assert c is not None and c.indicator.value == "critical"
+    assert [s.label for s in c.suggestions] == ["Refer urgently to vascular surgery",
+                                                "Order ABI and toe pressures (do not delay the referral)"]
+
+
+def test_a_venous_ulcer_beside_an_abnormal_abi_is_named_with_the_referral() -> None:
+    """Probe q3: varicose veins with ulcer and ABI 0.45 - the PAD card names the ulcer instead of only asking."""
+    ulcer = cond("I83.013", ICD10CM, display="Varicose veins of right lower extremity with ulcer of ankle")
+    c = card(T, ulcer, obs("77194-9", 0.45, "{ratio}", days=30))
+    assert c is not None and c.indicator.value == "warning"
+    assert "A venous leg ulcer is on the problem list (Varicose veins of right lower extremity" in (c.detail or "")
+    assert "refer to a vascular specialist for arterial evaluation (SVS/AVF 2014)" in (c.detail or "")
+    normal = card(T, ulcer, obs("77194-9", 1.05, "{ratio}", days=30))
+    assert normal is None

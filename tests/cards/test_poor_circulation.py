@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cards.knowledge import threshold
+from cards.model import CardKind
 from cards.rules import poor_circulation as rules
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import ICD10CM, SNOMED, cond, med, obs
@@ -173,7 +174,10 @@ def test_noncompressible_abi_asks_for_toe_pressures() -> None:
 @pytest.mark.parametrize("code", ["I87.001", "I87.012", "I87.023", "I87.039", "I87.099", "I87009"])
 def test_post_thrombotic_syndrome_fires(code: str) -> None:
     c = card(T, cond(code, ICD10CM, display="Postthrombotic syndrome"))
-    assert c is not None and "venous leg pain" in c.summary and "venous duplex" in (c.detail or "").lower()
+    assert c is not None and "venous leg" in c.summary and "venous duplex" in (c.detail or "").lower()
+    # with an ulcer (I87.01x, I87.03x) the card names it and asks for the ABI first (review 14, item 4)
+    ulcer = code.replace(".", "")[4] in "13"
+    assert ("venous leg ulcer - measure the ABI before any compression" in c.summary) is ulcer
 
 
 @pytest.mark.parametrize(("code", "system"), [("E11.40", ICD10CM), ("E11.41", ICD10CM), ("E11.43", ICD10CM),
@@ -233,3 +237,106 @@ def test_a_long_diagnosis_never_hides_the_compression_advice() -> None:
     c = card(T, long, cond(*NEUROPATHY), _abi(0.45, 20, "left"))
     assert c is not None and len(c.summary) < 140
     assert c.summary.endswith("avoid compression (ABI left 0.45, severe PAD)")
+
+
+# ---------------------------------------------------------------------------------------------- card kind
+# Actionable (shown on every chart open): an ABI in the PAD range that changes the compression advice, a low B12.
+# Possible cause (shown only with leg-symptom context): the venous or neuropathy diagnosis alone.
+
+
+@pytest.mark.parametrize(("abi", "kind"), [
+    (0.45, CardKind.ACTIONABLE),  # compression contraindicated
+    (0.90, CardKind.ACTIONABLE),  # reduced compression only after vascular advice
+    (0.91, CardKind.POSSIBLE_CAUSE),  # compression and elevation
+    (1.50, CardKind.POSSIBLE_CAUSE),  # noncompressible: toe pressures first (a work-up step)
+])
+def test_venous_disease_with_an_abi_in_the_pad_range_is_actionable(abi: float, kind: CardKind) -> None:
+    c = card(T, cond(*VENOUS), _abi(abi))
+    assert c is not None and c.kind is kind
+
+
+@pytest.mark.parametrize("resources", [
+    (cond(*VENOUS),),
+    (cond(*VENOUS), cond("E11.9", ICD10CM)),  # diabetes, no ABI: confirm the ABI first
+    (cond(*NEUROPATHY),),
+    (cond(*NEUROPATHY), obs("4548-4", 8.2, "%", days=40), obs("2132-9", 300, "pg/mL", days=40)),  # HbA1c above goal
+])
+def test_the_diagnoses_alone_are_a_possible_cause(resources: tuple[dict, ...]) -> None:
+    c = card(T, *resources)
+    assert c is not None and c.kind is CardKind.POSSIBLE_CAUSE
+
+
+@pytest.mark.parametrize(("b12", "kind"), [(199, CardKind.ACTIONABLE), (200, CardKind.POSSIBLE_CAUSE)])
+def test_neuropathy_with_a_low_b12_is_actionable(b12: float, kind: CardKind) -> None:
+    c = card(T, cond(*NEUROPATHY), obs("2132-9", b12, "pg/mL", days=40))
+    assert c is not None and c.kind is kind
+
+
+def test_the_pad_card_is_pointed_to_only_where_it_shows_whenever_this_card_does() -> None:
+    pad_code = cond("399957001")
+    both_possible = card(T, cond(*VENOUS), pad_code)
+    assert both_possible is not None and "(see the *Peripheral artery disease* card)" in (both_possible.detail or "")
+    actionable = card(T, cond(*VENOUS), cond(*NEUROPATHY), obs("2132-9", 150, "pg/mL", days=40), pad_code)
+    assert actionable is not None and actionable.kind is CardKind.ACTIONABLE
+    assert "arterial rest pain worsens with it." in (actionable.detail or "")
+    assert "*Peripheral artery disease* card" not in (actionable.detail or "")
+
+
+# ---------------------------------------------------------------------------------------------- review 14, item 4
+
+
+@pytest.mark.parametrize("code", ["I83.013", "I83.001", "I83.029", "I83.213", "I83.225", "I83013"])
+def test_varicose_veins_with_ulcer_fire(code: str) -> None:
+    """I83.0x (with ulcer) and I83.2x (with ulcer and inflammation) gave no card, so no compression warning."""
+    c = card(T, cond(code, ICD10CM, display="Varicose veins of lower extremity with ulcer"))
+    assert c is not None and "venous leg ulcer - measure the ABI before any compression" in c.summary
+    assert len(c.summary) < 140
+
+
+def test_varicose_ulcer_with_severe_pad_warns_against_compression_and_offers_the_referral() -> None:
+    """Probe q3: I83.013 + ABI 0.45 + I73.9: the venous card must appear and say to avoid compression."""
+    c = card(T, cond("I83.013", ICD10CM, display="Varicose veins of right lower extremity with ulcer of ankle"),
+             cond("I73.9", ICD10CM), _abi(0.45))
+    assert c is not None and "venous leg ulcer - avoid compression (ABI 0.45, severe PAD)" in c.summary
+    assert "**Avoid compression**" in (c.detail or "") and "Compression and leg elevation" not in (c.detail or "")
+    assert c.kind is CardKind.ACTIONABLE
+    referral = c.suggestions[0]
+    assert referral.label == "Refer to vascular surgery before any compression" and referral.is_recommended
+    resource = referral.actions[0].resource or {}
+    assert resource["resourceType"] == "ServiceRequest" and resource["code"]["coding"][0]["code"] == "307777008"
+    # one Condition listed once, though it is both a varicose vein and a venous ulcer
+    assert (c.detail or "").count("code I83.013") == 1
+
+
+@pytest.mark.parametrize("extra", [(), (cond("E11.9", ICD10CM),), (_abi(1.10, 430),)])
+def test_venous_ulcer_without_a_current_abi_is_never_told_to_compress(extra: tuple[dict, ...]) -> None:
+    """Probe fires-poor-circulation-post-thrombotic-syndrome: I87.012 with no ABI said "Compression and leg
+    elevation"; every venous leg ulcer needs an ABI first (SVS/AVF 2014), with or without diabetes."""
+    c = card(T, cond("I87.012", ICD10CM, display="Postthrombotic syndrome with ulcer of left lower extremity"), *extra)
+    assert c is not None
+    text = c.summary + (c.detail or "")
+    assert "measure the ABI before any compression" in c.summary
+    assert "Compression and leg elevation" not in text and "eased by elevation and compression" not in text
+    assert "every patient with a venous leg ulcer needs an ABI (SVS/AVF 2014)" in (c.detail or "")
+    assert c.suggestions[0].label == "Order resting ankle-brachial index" and c.suggestions[0].is_recommended
+    assert "O'Donnell TF Jr" in (c.detail or "")
+
+
+def test_venous_ulcer_with_a_normal_abi_may_be_compressed() -> None:
+    c = card(T, cond("I87.012", ICD10CM), _abi(1.05))
+    assert c is not None and "Compression and leg elevation" in (c.detail or "")
+    assert "measure the ABI" not in c.summary
+
+
+def test_venous_ulcer_by_text_fires() -> None:
+    c = card(T, cond("L-9", system="http://hospital.example.org/p", text="Venous leg ulcer, left calf"))
+    assert c is not None and "measure the ABI before any compression" in c.summary
+
+
+def test_no_second_referral_beside_a_critical_pad_card() -> None:
+    """ABI 0.35: the PAD card is critical and offers the urgent referral; the venous card does not repeat it."""
+    c = card(T, cond(*VENOUS), _abi(0.35))
+    assert c is not None and "avoid compression" in c.summary
+    assert all("vascular surgery" not in s.label for s in c.suggestions)
+    moderate = card(T, cond(*VENOUS), _abi(0.75))
+    assert moderate is not None and moderate.suggestions[0].label == "Refer to vascular surgery before any compression"

@@ -1,6 +1,6 @@
 """Golden cases of the pad circulation area (issue "Clinical trust, part 2"), merged into the golden tables.
 
-PATIENT_CASES / PATIENT_EXPECTED extend tests/cards/patient_golden_cases.py (service leg-pain-causes);
+PATIENT_CASES / PATIENT_EXPECTED extend tests/cards/patient_golden_cases.py (service leg-pain-workup);
 ORDER_CASES / ORDER_EXPECTED extend tests/cards/order_golden_cases.py (the two order services). Naming and dates
 follow those modules: `fires-<topic>-<what>` yields exactly one card of <topic>, `quiet-<what>` none, and a
 case with several cards is listed in the EXPECTED table.
@@ -77,12 +77,25 @@ PATIENT_CASES: dict[str, dict[str, list[dict[str, Any]]]] = {
                                                          "extremity")]},
     "quiet-polyneuropathy-g63-not-diabetic": {
         "conditions": [cond("G63", ICD10CM, display="Polyneuropathy in diseases classified elsewhere")]},
+    # Review 14, item 4: a venous leg ulcer needs an ABI before compression (SVS/AVF 2014); varicose veins with an
+    # ulcer (I83.0x) and severe PAD must be told to avoid compression.
+    "multi-varicose-ulcer-abi-045-avoid-compression": {
+        "observations": [_abi(0.45, 38)],
+        "conditions": [cond("I83.013", ICD10CM, display="Varicose veins of right lower extremity with ulcer of ankle"),
+                       cond("I73.9", ICD10CM, display="Peripheral vascular disease, unspecified")]},
+    "fires-poor-circulation-varicose-ulcer-no-abi-measure-first": {
+        "conditions": [cond("I83.022", ICD10CM, display="Varicose veins of left lower extremity with ulcer of calf")]},
+    "quiet-varicose-ulcer-resolved": {
+        "conditions": [cond("I83.022", ICD10CM, display="Varicose veins of left lower extremity with ulcer of calf",
+                            clinical="resolved")]},
 }
 PATIENT_EXPECTED: dict[str, list[tuple[str, str]]] = {
     "multi-venous-insufficiency-abi-038-no-compression": [("peripheral-artery-disease", "critical"),
                                                           ("poor-circulation", "info")],
     "multi-venous-insufficiency-left-045-avoid-compression": [("peripheral-artery-disease", "warning"),
                                                               ("poor-circulation", "info")],
+    "multi-varicose-ulcer-abi-045-avoid-compression": [("peripheral-artery-disease", "warning"),
+                                                       ("poor-circulation", "info")],
 }
 # Order cases are not renumbered by the generator: every resource carries its own id.
 ORDER_CASES: dict[str, tuple[dict[str, list[dict[str, Any]]], list[Any]]] = {
