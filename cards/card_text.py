@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from terminology.systems import LOINC
+from terminology.systems import LOINC, SNOMED
 
 from cards import guidelines
 from cards.facts import LabResult, UnreadableResult
@@ -212,8 +212,9 @@ def summary(text: str) -> str:
 
 
 def service_request(patient_id: str, text: str, codings: Sequence[tuple[str, str, str]] = (),
-                    reason: str | None = None) -> dict[str, Any]:
-    """A draft ServiceRequest (R4): suggested, never auto-ordered (CDS Hooks 2.0 suggestions are proposals)."""
+                    reason: str | None = None, priority: str | None = None) -> dict[str, Any]:
+    """A draft ServiceRequest (R4): suggested, never auto-ordered (CDS Hooks 2.0 suggestions are proposals).
+    `priority` is the R4 request priority (routine, urgent, asap, stat), left out when not given."""
     code: dict[str, Any] = {"text": text}
     if codings:
         code["coding"] = [{"system": s, "code": c, "display": d} for s, c, d in codings]
@@ -221,6 +222,8 @@ def service_request(patient_id: str, text: str, codings: Sequence[tuple[str, str
         "resourceType": "ServiceRequest", "status": "draft", "intent": "proposal",
         "subject": {"reference": f"Patient/{patient_id}"}, "code": code,
     }
+    if priority:
+        resource["priority"] = priority
     if reason:
         resource["reasonCode"] = [{"text": reason}]
     return resource
@@ -232,6 +235,22 @@ def order_suggestion(label: str, patient_id: str, orders: Sequence[tuple[str, Se
                            resource=service_request(patient_id, text, codings, reason))
                     for text, codings in orders)
     return Suggestion(label=label, actions=actions, is_recommended=recommended)
+
+
+# Referrals a card can draft. SNOMED CT 307777008 "Referral to vascular surgeon (procedure)": listed in the VSAC value
+# set "Referral" (OID 2.16.840.1.113883.3.464.1003.101.12.1046, eCQM update 2025-05-08 expansion).
+REFERRALS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
+    "vascular-surgeon": ("Referral to vascular surgery", ((SNOMED, "307777008", "Referral to vascular surgeon"),)),
+}
+
+
+def referral_suggestion(label: str, patient_id: str, referral: str, reason: str, urgent: bool = False,
+                        recommended: bool | None = None) -> Suggestion:
+    """One draft referral (a ServiceRequest like the orders; `urgent` sets its R4 priority)."""
+    text, codings = REFERRALS[referral]
+    resource = service_request(patient_id, text, codings, reason, priority="urgent" if urgent else None)
+    action = Action(ActionType.CREATE, f"Draft {'urgent ' if urgent else ''}referral: {text}", resource=resource)
+    return Suggestion(label=label, actions=(action,), is_recommended=recommended)
 
 
 # Orderable tests. LOINC codes as published in the VSAC lab value sets and NLM's flowsheet-lhc LOINC tables (the
@@ -264,6 +283,7 @@ LAB_ORDERS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
     # carries only known lab codes.
     "hemoglobin": ("Haemoglobin (complete blood count)", ()),
     # No verified code for these: text-only ServiceRequests.
+    "urine-myoglobin": ("Urine myoglobin (rhabdomyolysis)", ()),
     "venous-duplex": ("Venous duplex ultrasound of the legs (reflux study)", ()),
     "emg-ncs": ("Electrodiagnostic study of the legs (EMG and nerve conduction)", ()),
     "physical-therapy": ("Physical therapy referral (back and leg pain)", ()),
@@ -289,6 +309,16 @@ def condition_line(match: ConditionMatch, now: datetime) -> str:
 
 def lab_orders(*keys: str) -> list[tuple[str, Sequence[tuple[str, str, str]]]]:
     return [LAB_ORDERS[k] for k in keys]
+
+
+ELECTROLYTE_PANEL = "Order basic metabolic panel and magnesium"
+
+
+def electrolyte_panel(patient_id: str, reason: str, recommended: bool | None = None) -> Suggestion:
+    """The one electrolyte-check suggestion (basic metabolic panel and magnesium): the same label and LOINC codes on
+    every card that offers it, so that an EHR showing two such cards can merge the orders."""
+    return order_suggestion(ELECTROLYTE_PANEL, patient_id, lab_orders("bmp", "magnesium"), reason=reason,
+                            recommended=recommended)
 
 
 def make_card(*, rule: Rule, indicator: Indicator, summary_text: str, detail: str, guideline_keys: Sequence[str],

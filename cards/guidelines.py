@@ -51,11 +51,18 @@ _ALL = [
               "(dosage modifications for drug interactions), 4 (contraindications), 5.1 and 7.1 (drug interactions "
               "that increase the risk of myopathy and rhabdomyolysis)",
               "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=zocor"),
-    Guideline("lovastatin-label", "Lovastatin US label (FDA statin label changes 2012)",
-              "Lovastatin tablets, US prescribing information as revised under the FDA Drug Safety Communication "
-              "'Important safety label changes to cholesterol-lowering statin drugs', 2012-02-28: contraindications "
-              "with strong CYP3A4 inhibitors, avoidance and dose limits with other interacting drugs",
+    Guideline("lovastatin-label", "Mevacor (lovastatin) US label 2014",
+              "Merck Sharp & Dohme. MEVACOR (lovastatin) tablets, US prescribing information, revised 2014 (after the "
+              "FDA Drug Safety Communication 'Important safety label changes to cholesterol-lowering statin drugs', "
+              "2012-02-28), followed by the generic lovastatin tablets labels: CONTRAINDICATIONS (strong CYP3A4 "
+              "inhibitors), WARNINGS, Myopathy/Rhabdomyolysis (avoid with cyclosporine or gemfibrozil; suspend "
+              "lovastatin for an unavoidable short course of a strong CYP3A4 inhibitor) and DOSAGE AND "
+              "ADMINISTRATION (danazol, diltiazem, dronedarone, verapamil: at most 20 mg; amiodarone: at most 40 mg)",
               "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=lovastatin"),
+    Guideline("statin-macrolide-review-2019", "Abu Mellal et al. 2019, statin-macrolide interactions",
+              "Abu Mellal A, Hussain N, Said ASA. The clinical significance of statins-macrolides interaction: "
+              "comprehensive review of in vivo studies, case reports, and population studies. Ther Clin Risk Manag "
+              "2019;15:921-936", "https://doi.org/10.2147/TCRM.S214938"),
     Guideline("atorvastatin-label", "Lipitor (atorvastatin) US label 2022",
               "Pfizer. LIPITOR (atorvastatin calcium) tablets, US prescribing information, revised 2022: sections 2 "
               "(dosage modifications for drug interactions), 7.1 (drug interactions that increase the risk of "
@@ -109,6 +116,12 @@ _ALL = [
               "Gloviczki P et al. Society for Vascular Surgery, American Venous Forum and American Vein and "
               "Lymphatic Society clinical practice guidelines for the management of varicose veins (2022/2023)",
               "https://vascular.org/research-quality/guidelines-and-reporting-standards/clinical-practice-guidelines"),
+    Guideline("svs-avf-vlu-2014", "SVS/AVF venous leg ulcer guideline 2014",
+              "O'Donnell TF Jr, Passman MA, Marston WA, et al. Management of venous leg ulcers: clinical practice "
+              "guidelines of the Society for Vascular Surgery and the American Venous Forum. J Vasc Surg "
+              "2014;60(2 Suppl):3S-59S; diagnosis: arterial pulse examination and ankle-brachial index in all "
+              "patients with a venous leg ulcer (Grade 1B), referral to a vascular specialist for an ABI <= 0.90",
+              "https://doi.org/10.1016/j.jvs.2014.04.049"),
     Guideline("ada-2025", "ADA Standards of Care 2025",
               "American Diabetes Association. Standards of Care in Diabetes-2025, section 12 (neuropathy, foot care). "
               "Diabetes Care 2025;48(Suppl 1)", "https://diabetesjournals.org/care/issue/48/Supplement_1"),
@@ -192,6 +205,28 @@ _ALL = [
               "2021;18(11S):S361-S379; variant 4 (suspected cauda equina syndrome) and variant 7 (suspicion of "
               "cancer, infection or immunosuppression): MRI of the lumbar spine",
               "https://doi.org/10.1016/j.jacr.2021.08.002"),
+    # Issue 15 review, items 1-2 (spinal metastases and metastatic spinal cord compression).
+    Guideline("nice-ng234-2023", "NICE NG234 spinal metastases and MSCC 2023",
+              "NICE guideline NG234. Spinal metastases and metastatic spinal cord compression, 2023 (replaces CG75): "
+              "recognition, referral and imaging of suspected spinal metastases and metastatic spinal cord compression "
+              "(MSCC); neurological symptoms or signs suggestive of MSCC are an oncological emergency",
+              "https://www.nice.org.uk/guidance/ng234"),
+    Guideline("nice-qs56-2023", "NICE QS56 spinal metastases and MSCC (updated 2023)",
+              "NICE quality standard QS56. Spinal metastases and metastatic spinal cord compression, updated September "
+              "2023 to align with NG234: statement 2 (spinal pain suggestive of spinal metastases without neurological "
+              "symptoms or signs: MRI of the whole spine within 1 week) and statement 3 (suspected MSCC with "
+              "neurological symptoms or signs: MRI of the whole spine within 24 hours)",
+              "https://www.nice.org.uk/guidance/qs56"),
+    # Review 14, item 5 (hyperkalaemia on an MRA: halve or stop the culprit, do not start one).
+    Guideline("esc-hf-2021", "ESC heart failure guideline 2021",
+              "McDonagh TA et al. 2021 ESC Guidelines for the diagnosis and treatment of acute and chronic heart "
+              "failure. Eur Heart J 2021;42:3599-3726, Supplementary Table 4 (practical guidance on mineralocorticoid "
+              "receptor antagonists: potassium above 5.5 mmol/L, halve the dose; above 6.0 mmol/L, stop the MRA "
+              "immediately)", "https://doi.org/10.1093/eurheartj/ehab368"),
+    Guideline("spironolactone-label", "Aldactone (spironolactone) US label",
+              "Pfizer. ALDACTONE (spironolactone) tablets, US prescribing information: section 4 (contraindicated "
+              "in hyperkalaemia) and section 5.1 (hyperkalaemia: monitor potassium; treat with dose reduction or "
+              "discontinuation)", "https://dailymed.nlm.nih.gov/dailymed/search.cfm?labeltype=all&query=aldactone"),
 ]
 
 GUIDELINES: dict[str, Guideline] = {g.key: g for g in _ALL}

@@ -15,7 +15,10 @@ Kidney failure: with an eGFR < 30 (the draw's own, else CKD-EPI 2021 from its cr
   not used - urea raises osmolality without a water deficit - and fluid advice is left to the kidney team.
 Quiet when: no complete draw within 90 days, ratio <= 20, or sodium <= 145 with measured osmolality <= 300 (or, with
   none measured, calculated osmolarity <= 295 or not calculable), or eGFR < 30 with sodium <= 145.
-Also named: an active loop or thiazide diuretic as a contributor (see the Diuretic effect card).
+Also named: an active loop or thiazide diuretic as a contributor (pointing to the Diuretic effect card only when that
+  card is always shown, i.e. actionable).
+Kind: always actionable - every card rests on abnormal values of one draw (a raised BUN/creatinine ratio with a high
+  sodium, a high measured osmolality or, in an older person, ESPEN's calculated-osmolarity criterion).
 Needs: observations (BUN, creatinine, sodium, potassium, glucose, osmolality), medications.
 References: ESPEN geriatric nutrition and hydration guideline 2019 (measured > 300 mOsm/kg; calculated > 295 mmol/L);
   CTCAE v5.0 (hypernatraemia > 160 mmol/L grade 4). The BUN/creatinine ratio > 20 is a product decision
@@ -29,9 +32,9 @@ from datetime import date
 from cards import card_text
 from cards.facts import LabResult, MedicationUse, PatientFacts
 from cards.knowledge import threshold
-from cards.model import Card, Indicator
+from cards.model import Card, CardKind, Indicator
 from cards.rule import PATIENT_VIEW, Rule
-from cards.rules import diuretic_effect
+from cards.rules import diuretic_effect, electrolyte_imbalance as electrolytes
 from cards.topics import Topic
 
 LOOKBACK = threshold("dehydration.lookback").days
@@ -171,6 +174,13 @@ def _marker(draw: Draw) -> str:
     return f"calculated osmolarity {card_text.fmt_value(draw.calculated_osmolarity or 0, 0)} mmol/L"
 
 
+def _electrolyte_card_has_high_sodium(facts: PatientFacts) -> bool:
+    """Whether the electrolyte card shows a high sodium: it grades the newest sodium by the lab's range, which can be
+    a newer draw, or a range under which this sodium is not high."""
+    found = electrolytes.RULE.applies(facts)
+    return found is not None and any(a.family == "sodium" and a.direction == "high" for a in found.abnormal)
+
+
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     draw = finding.draw
     ratio = card_text.fmt_value(draw.ratio, 1)
@@ -215,9 +225,10 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     related = []
     if finding.diuretics:
         names = ", ".join(sorted({m.ingredient for m in finding.diuretics}))
-        see = " (see the *Diuretic effect* card)" if diuretic_effect.RULE.applies(facts) is not None else ""
+        # This card is always shown: point to the diuretic card only when it is too (not a monitoring gap alone).
+        see = " (see the *Diuretic effect* card)" if diuretic_effect.card_kind(facts) is CardKind.ACTIONABLE else ""
         related.append(f"Active {names} may be contributing to volume depletion{see}.")
-    if _sodium_high(draw):
+    if _sodium_high(draw) and _electrolyte_card_has_high_sodium(facts):
         related.append("The high sodium also appears on the *Electrolyte imbalance* card.")
     if related:
         parts.append(card_text.bullets("Related", related))
@@ -241,7 +252,7 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="dehydration", version="2.1.0", topic=Topic.DEHYDRATION, hooks=frozenset({PATIENT_VIEW}),
+    id="dehydration", version="2.2.0", topic=Topic.DEHYDRATION, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("bun", "creatinine", "sodium", "osmolality", "potassium", "glucose", "egfr"),
     drug_classes=diuretic_effect.DIURETIC_CLASSES,
@@ -254,5 +265,8 @@ RULE = Rule(
                "measured osmolality <= 300 (calculated <= 295 or not calculable when none measured)",
     advice="Assess volume status and intake, give fluids as appropriate, review the diuretic dose, and confirm with a "
            "repeat panel and a measured osmolality; Na > 160 mmol/L: same-day assessment.",
+    actionable_when="every finding: abnormal values of one recent draw (BUN/creatinine > 20 with Na > 145, measured "
+                    "osmolality > 300, or ESPEN calculated osmolarity > 295 at age >= 65); critical at Na > 160",
+    possible_cause_when="never",
     references=("espen-2019", "ctcae-v5", "kdigo-ckd-2024", "ckd-epi-2021"),
 )

@@ -12,22 +12,26 @@ Fires when: an active loop or thiazide(-like) diuretic AND either
 Indicator: warning for a moderate or worse abnormality, info for a mild one or a monitoring gap only.
 Advises: for an abnormality, the class-specific step (replace K/Mg or add a potassium-sparing agent for low K/Mg;
   review the thiazide for low Na; PTH if a mild high Ca persists); for a gap, monitoring only (a basic metabolic
-  panel and magnesium), never supplements.
+  panel and magnesium), never supplements. The panel suggestion ("Order basic metabolic panel and magnesium", the
+  same label and codes as the electrolyte and medication cards) is on this card only when the chart has no
+  electrolyte card; otherwise the step points to that card, which carries it (one lab suggestion per chart).
 Quiet when: no active loop/thiazide diuretic; or its typical electrolytes are in range and a potassium was measured
   since the start / within 12 months; or a diuretic started less than 4 weeks ago.
 Needs: medications (+ medicationRequests), observations (potassium, magnesium, sodium, calcium, albumin).
+Kind: actionable (shown on every chart open) with an abnormal value the card links to the diuretic, or a moderate or
+  worse low potassium never repeated; a possible cause (shown with leg-symptom context) for a monitoring gap alone.
 References: European hyponatraemia guideline 2014 (thiazide-induced hyponatraemia); Wermers 2007 (thiazide-associated
   hypercalcaemia is mild); CTCAE v5.0 (2017) for the grades.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cards import card_text
 from cards.facts import LabResult, MedicationUse, PatientFacts, UnreadableResult
 from cards.knowledge import threshold
-from cards.model import Card, Indicator
+from cards.model import Card, CardKind, Indicator
 from cards.rule import PATIENT_VIEW, Rule
 from cards.rules import electrolyte_imbalance as electrolytes
 from cards.topics import Topic
@@ -128,6 +132,23 @@ def _applies(facts: PatientFacts) -> Finding | None:
     return Finding(diuretics, tuple(abnormal), gap)
 
 
+def kind_of(finding: Finding) -> CardKind:
+    """Actionable with an abnormal value linked to the diuretic: a current one (mild included), or a low potassium
+    never repeated that is moderate or worse (the electrolyte card's "not repeated" bar: still unacted on, and shown
+    there too); a monitoring gap alone - no potassium when due, an unreadable one, a mild low one never repeated - is
+    a possible cause."""
+    stale = finding.gap.abnormal_not_repeated if finding.gap is not None else None
+    if finding.abnormal or (stale is not None and stale.severity != "mild"):
+        return CardKind.ACTIONABLE
+    return CardKind.POSSIBLE_CAUSE
+
+
+def card_kind(facts: PatientFacts) -> CardKind | None:
+    """The kind of this chart's diuretic card, None when it does not fire (for other cards' cross-references)."""
+    finding = _applies(facts)
+    return kind_of(finding) if finding is not None else None
+
+
 def _gap_text(gap: Gap, facts: PatientFacts) -> tuple[str, str]:
     """(summary part, evidence sentence) for a monitoring gap."""
     if gap.abnormal_not_repeated is not None:
@@ -160,7 +181,8 @@ def _gap_text(gap: Gap, facts: PatientFacts) -> tuple[str, str]:
 
 
 def _steps(finding: Finding, facts: PatientFacts) -> list[str]:
-    steps = ["Check a basic metabolic panel (potassium, sodium, creatinine) and magnesium."]
+    steps = ["Check a basic metabolic panel (potassium, sodium, creatinine) and magnesium"
+             + (" (the order is on the *Electrolyte imbalance* card)." if electrolytes.fires(facts) else ".")]
     kinds = {(a.family, a.direction) for a, _ in finding.abnormal}
     potassium = next((a for a in (electrolytes.assess(r, k) for r, k, _ in electrolytes.latest_graded(facts)
                                   if k == "potassium") if a is not None), None)
@@ -224,18 +246,20 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         *parts,
         card_text.bullets("Next steps", _steps(finding, facts)),
     ])
-    suggestion = card_text.order_suggestion("Order basic metabolic panel and magnesium", facts.patient_id,
-                                            card_text.lab_orders("bmp", "magnesium"),
-                                            reason=f"Electrolyte monitoring on {drug_text}", recommended=True)
+    # One panel suggestion per chart: the electrolyte card carries it when it fires (always shown); otherwise this
+    # card does, with the same label and codes as every other card that offers it.
+    suggestions = [] if electrolytes.fires(facts) else [
+        card_text.electrolyte_panel(facts.patient_id, f"Electrolyte monitoring on {drug_text}", recommended=True)]
     keys = ["hyponatraemia-2014", "ctcae-v5"]
     if any(a.family.startswith("calcium") and a.direction == "high" for a, _ in finding.abnormal):
         keys.insert(0, "wermers-2007")
-    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=summary, detail=detail,
-                               guideline_keys=tuple(keys), suggestions=[suggestion], facts=facts)
+    return replace(card_text.make_card(rule=RULE, indicator=indicator, summary_text=summary, detail=detail,
+                                       guideline_keys=tuple(keys), suggestions=suggestions, facts=facts),
+                   kind=kind_of(finding))
 
 
 RULE = Rule(
-    id="diuretic-effect", version="2.1.0", topic=Topic.DIURETIC_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    id="diuretic-effect", version="2.3.0", topic=Topic.DIURETIC_EFFECT, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=electrolytes.ANALYTES, drug_classes=DIURETIC_CLASSES,
     summary="Active loop/thiazide diuretic with an electrolyte change it explains, or no potassium when due.",
@@ -246,6 +270,12 @@ RULE = Rule(
                "less than 4 weeks ago; or a hypercalcaemia above 11.5 mg/dL (the electrolyte card points elsewhere)",
     advice="Abnormality: review the diuretic and the class-specific step (replace K/Mg or a potassium-sparing agent; "
            "review a thiazide for low sodium; PTH for a persistent mild high calcium). Gap: a basic metabolic panel "
-           "and magnesium, no supplements.",
+           "and magnesium, no supplements. The panel order is suggested here only when no electrolyte card is on "
+           "the chart (which then carries it).",
+    actionable_when="an abnormal K, Mg, Na or Ca within 90 days that the diuretic explains (mild included); or the "
+                    "last potassium (older than 90 days, within 12 months) moderately or severely low and never "
+                    "repeated",
+    possible_cause_when="a monitoring gap alone: no readable potassium since a start or in 12 months, the newest "
+                        "potassium unreadable, or a mildly low potassium never repeated",
     references=("hyponatraemia-2014", "wermers-2007", "ctcae-v5"),
 )

@@ -9,21 +9,30 @@ Fires when: the newest result within LOOKBACK (90 days) of potassium, magnesium,
 Severity: critical when the lab flags LL/HH/AA or the value passes the critical threshold (CTCAE v5.0 grade 4;
   potassium >= 6.5 mmol/L, UK Kidney Association 2020 "severe"); warning when it passes the moderate threshold
   (CTCAE grade 2-3; potassium >= 6.0, UKKA "moderate"; sodium < 130, European guideline 2014 "moderate");
-  info for a mild abnormality. Each threshold is in the knowledge data with its source.
+  info for a mild abnormality - except a potassium > 5.5 mmol/L on spironolactone or eplerenone, at least a warning:
+  a dose change of the culprit is due (ESC 2021 heart failure guideline). Each threshold is in the knowledge data
+  with its source.
 Advises, by direction: low K/Mg/Ca/Na - cause, replacement and the cramp link; high K - an emergency at >= 6.5
-  (ECG now), the potassium-raising drugs on the list named, never replacement; high Ca - PTH/PTHrP, weakness rather
-  than cramps; high Na - water deficit; high Mg - supplements and kidney function.
+  (ECG now), the potassium-raising drugs on the list named, never replacement; on spironolactone or eplerenone
+  (ESC 2021) halve it above 5.5 mmol/L and stop it above 6.0 mmol/L (never "do not give a potassium-sparing
+  diuretic" to a patient on one), an indicated ACE inhibitor/ARB kept below 6.0 (KDIGO 2024); high Ca - PTH/PTHrP,
+  weakness rather than cramps; high Na - water deficit; high Mg - supplements and kidney function.
 Not repeated: a moderate or worse potassium, magnesium or sodium older than 90 days (within 12 months) with no result
   of that analyte since is shown as info, to be repeated (it must not vanish when it leaves the window).
 Sodium and glucose: a low sodium with a same-day glucose above 200 mg/dL is graded corrected for it (2.4 mmol/L per
   100 mg/dL, Hillier 1999).
 Quiet when: every newest result is in range, or there are no results within LOOKBACK (nor a moderate or worse one
   within 12 months).
+Kind: always actionable - every card is an abnormal value, and a "not repeated" one is moderate or worse and unacted
+  on; its cross-references name only cards that carry the same abnormality and are themselves always shown.
 Needs: observations (potassium, magnesium, calcium, albumin, sodium); medications (the drugs that explain the
   abnormality: diuretics, potassium-raising drugs, and the drug classes of cards/drug_effects.py).
 References: CTCAE v5.0 (2017); European hyponatraemia guideline 2014; UK Kidney Association hyperkalaemia 2020;
   Payne 1973 (corrected calcium); Wermers 2007 (thiazide-associated hypercalcaemia); Hillier 1999 (glucose);
-  KDIGO 2024 (potassium on RAS inhibitors).
+  KDIGO 2024 (potassium on RAS inhibitors); ESC 2021 heart failure guideline (MRA practical guidance: potassium > 5.5
+  halve, > 6.0 stop).
+Suggestion: one, "Order basic metabolic panel and magnesium" (with albumin and ionized calcium for a calcium), the
+  same label and codes as the diuretic and medication cards, which leave theirs out when this card fires.
 """
 from __future__ import annotations
 
@@ -75,6 +84,8 @@ CRITICAL: dict[tuple[str, str], Threshold] = {
     ("calcium-ionized", "high"): threshold("calcium-ionized.critical-high"),
 }
 SODIUM_PROFOUND = threshold("sodium.profound-low")
+MRA_REDUCE = threshold("potassium.mra-reduce")  # > 5.5 mmol/L on an MRA: halve it (ESC 2021)
+MRA_STOP = threshold("potassium.mra-stop")  # > 6.0 mmol/L on an MRA: stop it (ESC 2021)
 SODIUM_MAX_CORRECTION = threshold("sodium.max-correction-24h")
 GLUCOSE_CORRECTION = threshold("sodium.glucose-correction")
 GLUCOSE_CORRECTION_ABOVE = threshold("sodium.glucose-correction-above")
@@ -275,6 +286,12 @@ def _not_repeated(facts: PatientFacts) -> list[Abnormal]:
     return found
 
 
+def fires(facts: PatientFacts) -> bool:
+    """Whether this chart has an electrolyte card (always shown: it is actionable), which then carries the chart's
+    electrolyte-panel suggestion."""
+    return _applies(facts) is not None
+
+
 def _applies(facts: PatientFacts) -> Finding | None:
     abnormal: list[Abnormal] = []
     normal: list[LabResult] = []
@@ -326,6 +343,20 @@ def diuretic_explains(a: Abnormal) -> tuple[str, ...]:
 
 def _names(facts: PatientFacts, classes: tuple[str, ...]) -> list[str]:
     return sorted({m.ingredient for c in classes for m in facts.medications(c)})
+
+
+def mra_action(a: Abnormal, facts: PatientFacts) -> tuple[str | None, list[str]]:
+    """What the ESC 2021 heart failure guideline says to do with a steroidal MRA (spironolactone, eplerenone: the
+    drugs that are both an MRA and a potassium-sparing diuretic) on this high potassium: ("stop" | "halve" | None, the
+    MRAs on the list). Only a current, readable potassium; finerenone has its own label rules and is only reviewed."""
+    mras = sorted({m.ingredient for m in facts.medications("mra") if "potassium-sparing-diuretic" in m.classes})
+    if (a.family, a.direction) != ("potassium", "high") or a.stale or not isinstance(a.result, LabResult) or not mras:
+        return None, mras
+    if beyond(a.result, MRA_STOP.compare, MRA_STOP.value):
+        return "stop", mras
+    if beyond(a.result, MRA_REDUCE.compare, MRA_REDUCE.value):
+        return "halve", mras
+    return None, mras
 
 
 def _dated_names(facts: PatientFacts, classes: tuple[str, ...]) -> list[str]:
@@ -396,17 +427,34 @@ def _steps(a: Abnormal, facts: PatientFacts, families: set[str]) -> list[str]:
                          "(UK Kidney Association 2020).")
         else:
             steps.append("Repeat potassium on a fresh, promptly analysed sample with creatinine/eGFR.")
-        raisers = _dated_names(facts, POTASSIUM_RAISING)
-        if raisers and severity == "mild":
-            steps.append(f"Potassium-raising drugs on the list: {', '.join(raisers)}. Below "
-                         f"{MODERATE[family, direction].text} keep an indicated ACE inhibitor or ARB and manage the "
-                         "potassium (KDIGO 2024): stop NSAIDs and potassium supplements, review diet, repeat.")
+        action, mras = mra_action(a, facts)
+        if action == "stop":
+            steps.append(f"Stop {', '.join(mras)} now: potassium "
+                         f"{MRA_STOP.compare} {MRA_STOP.value:.1f} mmol/L on a mineralocorticoid receptor antagonist "
+                         "(ESC 2021 heart failure guideline).")
+        elif action == "halve":
+            steps.append(f"Halve the dose of {', '.join(mras)} and recheck potassium and creatinine closely: potassium "
+                         f"{MRA_REDUCE.compare} {MRA_REDUCE.value:.1f} mmol/L on a mineralocorticoid receptor "
+                         f"antagonist; stop it if potassium rises above {MRA_STOP.value:.1f} mmol/L (ESC 2021 heart "
+                         "failure guideline).")
+        raisers = [r for r in _dated_names(facts, POTASSIUM_RAISING) if r.split(" (")[0] not in mras]
+        other = "other " if mras else ""
+        ras = _names(facts, ("ace-inhibitor", "arb", "arni"))
+        if raisers and severity == "mild" and ras:
+            steps.append(f"{(other + 'potassium').capitalize()}-raising drugs on the list: {', '.join(raisers)}. "
+                         f"Keep {', '.join(ras)} if indicated while potassium is below "
+                         f"{MODERATE[family, direction].value:.1f} mmol/L and manage the potassium (KDIGO 2024): "
+                         "stop NSAIDs, review diet, repeat.")
         elif raisers:
-            steps.append(f"Review the potassium-raising drugs on the list: {', '.join(raisers)} - confirm each is "
-                         "still taken, then reduce or hold as appropriate.")
-        else:
+            steps.append(f"Review the {other}potassium-raising drugs on the list: {', '.join(raisers)} - confirm each "
+                         "is still taken, then reduce or hold as appropriate.")
+        elif not mras:
             steps.append(f"Look for potassium-raising drugs ({POTASSIUM_RAISING_TEXT}) and kidney impairment.")
-        steps.append("Do not give potassium supplements (stop any) or a potassium-sparing diuretic.")
+        if facts.medications("potassium-sparing-diuretic") or facts.medications("mra"):
+            steps.append("Do not give potassium supplements (stop any).")
+        else:
+            steps.append("Do not give potassium supplements (stop any) or start a potassium-sparing diuretic or "
+                         "mineralocorticoid receptor antagonist.")
     elif (family, direction) == ("potassium", "low"):
         if severity == "critical":
             steps.append(f"Potassium {CRITICAL[family, direction].text} is critical: ECG now and urgent "
@@ -473,6 +521,12 @@ def _part(a: Abnormal) -> str:
 def _card(finding: Finding, facts: PatientFacts) -> Card:
     first = finding.abnormal[0]
     indicator = first.indicator
+    # A high potassium on spironolactone or eplerenone that calls for a dose change (ESC 2021: halve above 5.5 mmol/L)
+    # is at least a warning, though the UK Kidney Association grades 5.5-5.9 mmol/L mild: the culprit is on board.
+    mra = {a: mra_action(a, facts) for a in finding.abnormal}
+    mra_due = next(((a, action, names) for a, (action, names) in mra.items() if action), None)
+    if mra_due is not None and indicator is Indicator.INFO:
+        indicator = Indicator.WARNING
     parts = "; ".join(_part(a) for a in finding.abnormal)
     day = first.result.day.isoformat()
     tails = {_SUMMARY_TAIL.get((a.family, a.direction), "can cause night leg cramps") for a in finding.abnormal}
@@ -485,9 +539,14 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     else:
         prefix = ""
         tail = tails.pop() if len(tails) == 1 else "several findings, see details"
+        if mra_due is not None and mra_due[0] is first:  # the tail speaks of the first finding named
+            _, action, names = mra_due
+            tail = f"on {', '.join(names)}: " + ("stop it, ECG now" if action == "stop"
+                                                  else "halve the dose, recheck")
     summary = f"{prefix}{parts} ({day}) - {tail}"
     summary = summary[0].upper() + summary[1:]
-    rows = [(a.result, a.range_used, f"**{a.severity}** {a.direction}" + (f"; {a.note}" if a.note else ""))
+    rows = [(a.result, a.range_used, f"**{a.severity}** {a.direction}" + (f"; {a.note}" if a.note else "")
+             + (f"; on an MRA: {mra[a][0]} it (ESC 2021)" if mra[a][0] else ""))
             for a in finding.abnormal]
     rows += [(r, card_text.range_text(r, _default(r)), "in range") for r in finding.normal]
     rows += [(u, "-", "could not be read") for u in finding.unreadable]
@@ -502,8 +561,11 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         name = card_text.ANALYTE_NAMES[a.result.analyte]
         diuretics = _names(facts, diuretic_explains(a))
         if diuretics:
-            related.append(f"{DIRECTION_WORDS[a.direction]} {name.lower()} may be explained by {', '.join(diuretics)} (see the "
-                           "*Diuretic effect* card).")
+            # The diuretic card lists a current abnormality, and a potassium never repeated; a stale magnesium or
+            # sodium is not on it, so the pointer would lead nowhere.
+            see = " (see the *Diuretic effect* card)" if not a.stale or a.family == "potassium" else ""
+            related.append(f"{DIRECTION_WORDS[a.direction]} {name.lower()} may be explained by {', '.join(diuretics)}"
+                           f"{see}.")
         elif (a.family, a.direction) in (("calcium", "high"), ("calcium-ionized", "high")) and _names(
                 facts, ("thiazide-diuretic",)):
             related.append(f"A thiazide causes only mild hypercalcaemia (corrected calcium "
@@ -516,8 +578,12 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         others = sorted({m.ingredient for e in drug_effects.EFFECTS if (family, a.direction) in e.labs
                          for m in facts.medications(e.drug_class)})
         if others:
-            related.append(f"{DIRECTION_WORDS[a.direction]} {name.lower()} may also be explained by {', '.join(others)} (see "
-                           "the *Medication side effect* card).")
+            # The medication card links a drug to a current abnormality only (then it is always shown); with a stale
+            # one it is a possible-cause card, or none (a PPI), so the pointer is left out.
+            see = "" if a.stale else " (see the *Medication side effect* card)"
+            also = " also" if diuretics else ""
+            related.append(f"{DIRECTION_WORDS[a.direction]} {name.lower()} may{also} be explained by "
+                           f"{', '.join(others)}{see}.")
     steps: list[str] = []
     for a in finding.abnormal:
         steps += [s for s in _steps(a, facts, families) if s not in steps]
@@ -527,12 +593,16 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         card_text.bullets("Related", related),
         card_text.bullets("Next steps", steps),
     ) if p)
-    orders = card_text.lab_orders("bmp", "magnesium")
+    # One lab suggestion for the chart: the diuretic and medication cards leave theirs out when this card fires.
+    reason = f"Confirm {first.direction} {first.result.analyte}"
+    recommended = first.severity != "critical" or None
     if any(a.family.startswith("calcium") for a in finding.abnormal):
-        orders += card_text.lab_orders("albumin", "calcium-ionized")
-    suggestion = card_text.order_suggestion("Repeat basic metabolic panel and magnesium", facts.patient_id, orders,
-                                            reason=f"Confirm {first.direction} {first.result.analyte}",
-                                            recommended=first.severity != "critical" or None)
+        suggestion = card_text.order_suggestion(
+            "Order basic metabolic panel, magnesium, albumin and ionized calcium", facts.patient_id,
+            card_text.lab_orders("bmp", "magnesium", "albumin", "calcium-ionized"), reason=reason,
+            recommended=recommended)
+    else:
+        suggestion = card_text.electrolyte_panel(facts.patient_id, reason, recommended)
     keys = ["ctcae-v5"]
     if "potassium" in families and any(a.direction == "high" for a in finding.abnormal if a.family == "potassium"):
         keys.insert(0, "hyperkalaemia-2020")
@@ -544,6 +614,8 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         keys.append("hillier-1999")
     if any("KDIGO 2024" in s for s in steps):
         keys.append("kdigo-ckd-2024")
+    if any("ESC 2021 heart failure guideline" in s for s in steps):
+        keys.insert(1 if keys[0] == "hyperkalaemia-2020" else 0, "esc-hf-2021")
     if any("Wermers 2007" in s for s in steps):
         keys.append("wermers-2007")
     return card_text.make_card(rule=RULE, indicator=indicator, summary_text=summary, detail=detail,
@@ -558,7 +630,7 @@ def _default(result: LabResult) -> tuple[float | None, float | None] | None:
 
 
 RULE = Rule(
-    id="electrolyte-imbalance", version="2.1.0", topic=Topic.ELECTROLYTE_IMBALANCE, hooks=frozenset({PATIENT_VIEW}),
+    id="electrolyte-imbalance", version="2.3.0", topic=Topic.ELECTROLYTE_IMBALANCE, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=ANALYTES,
     summary="Newest potassium, magnesium, calcium or sodium out of range, graded by direction and severity.",
@@ -570,7 +642,12 @@ RULE = Rule(
                "months)",
     advice="Direction-specific: low K/Mg/Ca/Na - confirm, find the cause, replace; K >= 6.0 mmol/L - 12-lead ECG "
            "now, K >= 6.5 mmol/L - the emergency pathway, the potassium-raising drugs on the list named and no "
-           "supplements; high calcium - PTH (PTHrP if suppressed); profound low sodium - slow correction.",
+           "supplements; on spironolactone or eplerenone halve it at K > 5.5 and stop it at K > 6.0 mmol/L (ESC "
+           "2021; the card is then at least a warning); high calcium - PTH (PTHrP if suppressed); profound low "
+           "sodium - slow correction.",
+    actionable_when="every finding: an out-of-range K, Mg, Na or Ca within 90 days (mild included), or a moderate or "
+                    "worse K, Mg or Na within 12 months never repeated (an abnormal value nobody has acted on)",
+    possible_cause_when="never",
     references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "payne-1973", "wermers-2007", "hillier-1999",
-                "kdigo-ckd-2024"),
+                "kdigo-ckd-2024", "esc-hf-2021"),
 )

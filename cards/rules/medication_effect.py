@@ -9,12 +9,19 @@ Warning: a related moderate or worse lab abnormality in the latest result within
   electrolyte card carries it).
 Info: the drug alone (a medication review prompt), or with a mild abnormality.
 Quiet when: none of these drug classes is active (diuretics and statins have their own cards).
-Card text: the opening line names the symptoms of the classes present, and each class present adds its own next
+Kind: actionable when the card links a drug to an abnormal value (a current low K, Mg or Na, mild included); a drug
+  alone is a possible cause, shown only with leg-symptom context.
+Card text: the opening line leads with what the card acts on - the drug that may explain an abnormal value ("low
+  sodium", "low potassium": direction first) - then the other leg symptoms of the classes present; without a linked
+  value it names those symptoms. Each class present adds its own next
   step (cards.drug_effects, naming the patient's own drugs): no text meant for a drug the patient does not take.
   How long each drug has been taken is said where it is named (the medication line "since 2026-10-01 (7 weeks)", and
   "started 7 weeks ago" / "taken for 4 years" in the summary and the related-result line, from the drug's earliest
   record): a drug started weeks before a low sodium reads differently from one taken for years. An SSRI or SNRI
   with a low sodium adds the SIADH work-up step of its source.
+Suggestion: one lab suggestion per chart - none when the electrolyte card is on the chart (it carries "Order basic
+  metabolic panel and magnesium") or, for an RLS-aggravating drug, when the restless-legs card is; otherwise the same
+  label and codes as the card that would carry it.
 Needs: medications (+ medicationRequests), observations (potassium, magnesium, sodium).
 References (per class, in cards.drug_effects): albuterol label and Bodenhamer 1992 (beta-2 agonists); ASCO CIPN 2020
   and the European hyponatraemia guideline 2014 (vincristine); AASM RLS 2024 (RLS-aggravating drugs); European
@@ -23,14 +30,14 @@ References (per class, in cards.drug_effects): albuterol label and Bodenhamer 19
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from cards import card_text
 from cards.drug_effects import EFFECTS, DrugEffect
 from cards.facts import MedicationUse, PatientFacts
 from cards.knowledge import threshold
-from cards.model import Card, Indicator, Suggestion
+from cards.model import Card, CardKind, Indicator, Suggestion
 from cards.rule import PATIENT_VIEW, Rule
 from cards.rules import electrolyte_imbalance as electrolytes, restless_legs
 from cards.topics import Topic
@@ -54,6 +61,11 @@ class Finding:
     @property
     def with_lab(self) -> tuple[Implicated, ...]:
         return tuple(i for i in self.items if i.related)
+
+
+def kind_of(finding: Finding) -> CardKind:
+    """Actionable when a drug is linked to an abnormal value on the card; the drug class alone is a possible cause."""
+    return CardKind.ACTIONABLE if finding.with_lab else CardKind.POSSIBLE_CAUSE
 
 
 def _family(analyte: str) -> str:
@@ -92,7 +104,7 @@ def _applies(facts: PatientFacts) -> Finding | None:
 
 
 def _lab_text(a: electrolytes.Abnormal) -> str:
-    return (f"{card_text.ANALYTE_NAMES[a.result.analyte].lower()} {a.direction} {card_text.value_text(a.result)} "
+    return (f"{a.direction} {card_text.ANALYTE_NAMES[a.result.analyte].lower()} {card_text.value_text(a.result)} "
             f"({a.result.day.isoformat()})")
 
 
@@ -136,27 +148,34 @@ def _relations(finding: Finding, facts: PatientFacts) -> list[str]:
     lines = []
     for (analyte, direction), (a, names) in by_lab.items():
         also = sorted({m.ingredient for c in electrolytes.diuretic_explains(a) for m in facts.medications(c)})
-        text = (f"{card_text.ANALYTE_NAMES[analyte]} {direction} may be explained by {'; '.join(names)} "
+        text = (f"{direction.capitalize()} {card_text.ANALYTE_NAMES[analyte].lower()} may be explained by "
+                f"{'; '.join(names)} "
                 "(see the *Electrolyte imbalance* card)")
         if also:
             text += f"; it is also typical of {', '.join(also)} (see the *Diuretic effect* card)"
         lines.append(text + ".")
     rls_drugs = [i.medication.ingredient for i in finding.items if i.effect.worsens_rls]
-    if rls_drugs and restless_legs.RULE.applies(facts) is not None:
-        lines.append(f"Restless legs or iron deficiency is on record: {', '.join(rls_drugs)} can worsen it "
-                     "(see the *Restless legs syndrome* card).")
+    rls_card = restless_legs.card_kind(facts) if rls_drugs else None
+    if rls_card is not None:
+        # Point to the RLS card only where it shows whenever this card does (both possible causes, or it actionable).
+        see = rls_card is CardKind.ACTIONABLE or kind_of(finding) is CardKind.POSSIBLE_CAUSE
+        lines.append(f"Restless legs or iron deficiency is on record: {', '.join(rls_drugs)} can worsen it"
+                     + (" (see the *Restless legs syndrome* card)." if see else "."))
     return lines
 
 
 def _suggestions(finding: Finding, facts: PatientFacts) -> list[Suggestion]:
-    analytes = list(dict.fromkeys(a for i in finding.items for a, _ in i.effect.labs))
-    if analytes:
-        names = ", ".join(card_text.ANALYTE_NAMES[a].lower() for a in analytes)
-        return [card_text.order_suggestion(f"Check {names}", facts.patient_id, card_text.lab_orders(*analytes),
-                                           reason="Drug-related electrolyte effect",
-                                           recommended=bool(finding.with_lab) or None)]
-    return [card_text.order_suggestion("Check ferritin and transferrin saturation if restless legs",
-                                       facts.patient_id, card_text.lab_orders("ferritin", "iron", "tibc", "tsat"),
+    """One lab suggestion per chart: none when the card that owns those labs is on the chart (the electrolyte card
+    carries the panel whenever it fires, the restless-legs card the iron studies it needs); otherwise the same label
+    and codes as the other cards that offer it, so that an EHR can merge them."""
+    if any(i.effect.labs for i in finding.items):
+        if electrolytes.fires(facts):
+            return []
+        return [card_text.electrolyte_panel(facts.patient_id, "Drug-related electrolyte effect")]
+    if restless_legs.card_kind(facts) is not None:
+        return []
+    return [card_text.order_suggestion(restless_legs.IRON_STUDIES, facts.patient_id,
+                                       card_text.lab_orders(*restless_legs.IRON_STUDY_ORDERS),
                                        reason="Restless legs symptoms on an RLS-aggravating drug (AASM 2024)")]
 
 
@@ -210,12 +229,23 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
         rows.append(f"| {item.medication.display} | {item.effect.label} | {item.effect.mechanism} | {related} | "
                     f"{item.effect.source} |")
     symptoms = list(dict.fromkeys(i.effect.symptom for i in finding.items))
-    opening = f"These active drugs can cause {' or '.join(symptoms)}, which patients describe as leg pain at night."
+    single = finding.items[0].medication.ingredient
+    these = single[:1].upper() + single[1:] if len(finding.items) == 1 else "These drugs"
     if finding.with_lab:
-        lows = dict.fromkeys(card_text.ANALYTE_NAMES[a.result.analyte].lower() for i in finding.with_lab
-                             for a in i.related)
-        opening += (f" They may also explain the {' and '.join(lows)} result below, itself a cause of cramps and "
-                    "weakness.")
+        # Lead with what the card acts on - the drug that may explain an abnormal value - then the class's other leg
+        # symptoms (a low-potassium card does not open on restless legs).
+        lab_drugs = ", ".join(dict.fromkeys(i.medication.ingredient for i in finding.with_lab))
+        lows = dict.fromkeys(f"{a.direction} {card_text.ANALYTE_NAMES[a.result.analyte].lower()}"
+                             for i in finding.with_lab for a in i.related)
+        opening = (f"{lab_drugs[:1].upper() + lab_drugs[1:]} may explain the {' and '.join(lows)} below, itself a "
+                   "cause of cramps and weakness.")
+        other = [s for s in symptoms if not s.startswith("cramps")]
+        if other:
+            opening += (f" {these} can also cause or worsen {' or '.join(other)}, which patients describe as leg pain "
+                        "at night.")
+    else:
+        opening = (f"{these} can cause or worsen {' or '.join(symptoms)}, which patients describe as leg pain at "
+                   "night.")
     parts = [opening,
              card_text.bullets("Medications", (card_text.medication_line(i.medication, facts.now)[2:]
                                                for i in finding.items)),
@@ -227,13 +257,14 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     keys = list(dict.fromkeys(k for i in finding.items for k in i.effect.guideline_keys))
     if finding.with_lab:
         keys.append("ctcae-v5")
-    return card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding, facts.now),
-                               detail="\n\n".join(parts), guideline_keys=tuple(dict.fromkeys(keys)),
-                               suggestions=_suggestions(finding, facts), facts=facts)
+    return replace(card_text.make_card(rule=RULE, indicator=indicator, summary_text=_summary(finding, facts.now),
+                                       detail="\n\n".join(parts), guideline_keys=tuple(dict.fromkeys(keys)),
+                                       suggestions=_suggestions(finding, facts), facts=facts),
+                   kind=kind_of(finding))
 
 
 RULE = Rule(
-    id="medication-effect", version="1.3.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
+    id="medication-effect", version="1.5.0", topic=Topic.MEDICATION_EFFECT, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("potassium", "magnesium", "sodium"), drug_classes=tuple(e.drug_class for e in EFFECTS),
     summary="Active non-diuretic, non-statin drug known to cause cramps, neuropathy or restless legs.",
@@ -245,7 +276,12 @@ RULE = Rule(
            "class present (e.g. the oncology team decides about vincristine), saying how long each drug has been "
            "taken; correct and recheck a related low potassium, magnesium or sodium; an SSRI or SNRI with a low "
            "sodium: SIAD named as the likely mechanism, stopping considered if symptomatic; "
-           "with restless legs, an alternative without the aggravating effect and iron studies.",
+           "with restless legs, an alternative without the aggravating effect and iron studies. The lab order is "
+           "suggested here only when the electrolyte (or restless-legs) card that carries it is not on the chart.",
+    actionable_when=f"a drug the card links to an abnormal value: beta-2 agonist + low K or Mg, SSRI/SNRI/vincristine "
+                    f"+ low Na, PPI + low Mg (latest result within {LAB_WINDOW.value:g} days, mild included)",
+    possible_cause_when="a drug class alone, with no linked abnormal value (e.g. an SSRI or an antipsychotic that can "
+                        "worsen restless legs, a beta-2 agonist with normal electrolytes, vincristine neuropathy)",
     references=("albuterol-label", "bodenhamer-1992", "aasm-rls-2024", "asco-cipn-2020", "fda-ppi-2011",
                 "hyponatraemia-2014", "snri-labels-hyponatremia", "ctcae-v5"),
 )

@@ -8,13 +8,18 @@ Fires when: a draft order starts a loop, thiazide(-like) or potassium-sparing di
   default range.
 Warning, one card listing every such draft (critical when the value is critical: e.g. eplerenone drafted with a
 potassium of 6.6); suggestions remove the draft (delete action).
+Next steps: a potassium-sparing diuretic or MRA drafted on a high potassium is not started (the US labels list
+  hyperkalaemia as a contraindication; Aldactone section 4) - treat the potassium first and reconsider the drug only
+  once it is back in range, then recheck after starting; no "recheck after starting it" beside "do not start". Other
+  drafts: correct the electrolyte first, or choose another diuretic, and recheck after starting if still needed.
 Quiet when: no such draft; the diuretic is already current (a re-order); or the relevant electrolytes are in
   range or not measured within 90 days.
 Needs: draftOrders, medications (+ medicationRequests), observations (potassium, magnesium, sodium, calcium,
   albumin).
 References: CTCAE v5.0 (2017) for the grades; European hyponatraemia guideline 2014 (thiazide-induced
   hyponatraemia); UK Kidney Association hyperkalaemia guideline 2020 (potassium-sparing diuretics and MRAs raise
-  potassium); Wermers 2007 (a thiazide explains only a mild hypercalcaemia).
+  potassium); Wermers 2007 (a thiazide explains only a mild hypercalcaemia); Aldactone (spironolactone) US label,
+  section 4 (contraindicated in hyperkalaemia).
 """
 from __future__ import annotations
 
@@ -73,24 +78,41 @@ def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
     graded = [electrolytes.assess(ev.lab) for h in finding.hits for ev in h.evidence if ev.lab is not None]
     critical = any(a is not None and a.severity == "critical" for a in graded)
     high_k = any(a is not None and (a.family, a.direction) == ("potassium", "high") for a in graded)
-    steps = ["Correct the electrolyte first, or choose a diuretic that does not worsen it.",
-             "If the diuretic is needed, recheck a basic metabolic panel and magnesium after starting it."]
+    # A drafted potassium-sparing diuretic or MRA on a high potassium is not started (a contraindication, not a
+    # monitoring question); the other drafts get the correct-first / recheck-after-starting steps.
+    def k_high(ev: order_checks.Evidence) -> bool:
+        return ev.lab is not None and ev.lab.analyte == "potassium" and ev.flag == "high"
+
+    k_sparing = sorted({h.draft.ingredient for h in finding.hits
+                        if K_SPARING in h.draft.classes and any(k_high(ev) for ev in h.evidence)})
+    others = [h for h in finding.hits if not all(k_high(ev) for ev in h.evidence)]
+    steps = []
     if critical:
-        steps.insert(0, "The value is critical: do not start the drug now; act on the value first (see the patient's "
-                        "electrolyte card).")
-    if high_k:
-        steps.insert(0, "High potassium: do not start a potassium-sparing diuretic or MRA (their labels contraindicate "
-                        "starting them with a raised potassium).")
+        steps.append("The value is critical: do not start the drug now; act on the value first (see the patient's "
+                     "electrolyte card).")
+    if k_sparing:
+        names = ", ".join(k_sparing)
+        steps.append(f"Do not start {names}: potassium is high, and the US labels of potassium-sparing diuretics and "
+                     "MRAs list hyperkalaemia as a contraindication (e.g. Aldactone, section 4).")
+        steps.append(f"Treat the high potassium and its cause first (see the patient's electrolyte card); reconsider "
+                     f"{names} only once potassium is back in range, and then recheck potassium and creatinine after "
+                     "starting it.")
+    if others:
+        steps += ["Correct the electrolyte first, or choose a diuretic that does not worsen it.",
+                  "If the diuretic is still needed once corrected, recheck a basic metabolic panel and magnesium "
+                  "after starting it."]
     return order_checks.card(
         RULE, finding, facts, headline=order_checks.worsens_headline,
         intro="Low potassium, magnesium, sodium or calcium cause muscle cramps and leg pain at night; high potassium "
               "causes weakness and arrhythmias. Starting a diuretic that causes the same disturbance makes it worse.",
-        next_steps=steps, guideline_keys=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020"),
+        next_steps=steps, guideline_keys=("ctcae-v5",)
+        + (("hyponatraemia-2014",) if any(a is not None and a.family == "sodium" for a in graded) else ())
+        + (("hyperkalaemia-2020",) if high_k else ()) + (("spironolactone-label",) if k_sparing else ()),
         indicator=Indicator.CRITICAL if critical else Indicator.WARNING)
 
 
 RULE = Rule(
-    id="order-diuretic-effect", version="1.2.0", topic=Topic.DIURETIC_EFFECT,
+    id="order-diuretic-effect", version="1.3.0", topic=Topic.DIURETIC_EFFECT,
     hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=electrolytes.ANALYTES, drug_classes=CLASSES,
@@ -99,6 +121,9 @@ RULE = Rule(
                "or low Ca; a potassium-sparing diuretic with high K (latest result within 90 days)",
     quiet_when="diuretic already current (re-order), or the relevant electrolytes in range or not measured in 90 days",
     advice="Remove the draft or correct the electrolyte first, or choose a diuretic that does not worsen it; if "
-           "needed, recheck a basic metabolic panel and magnesium after starting.",
-    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "wermers-2007"),
+           "needed, recheck a basic metabolic panel and magnesium after starting. A potassium-sparing diuretic or MRA "
+           "on a high potassium: do not start it (label contraindication); reconsider once potassium is in range.",
+    actionable_when="every finding: the drafted drug is its own context",
+    possible_cause_when="never",
+    references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "wermers-2007", "spironolactone-label"),
 )

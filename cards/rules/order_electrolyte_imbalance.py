@@ -76,7 +76,7 @@ def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="order-electrolyte-imbalance", version="1.0.0", topic=Topic.ELECTROLYTE_IMBALANCE,
+    id="order-electrolyte-imbalance", version="1.0.1", topic=Topic.ELECTROLYTE_IMBALANCE,
     hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("potassium",), drug_classes=CLASSES,
@@ -87,5 +87,7 @@ RULE = Rule(
     quiet_when=f"drug already current (re-order); potassium in range or not measured in {LAB_WINDOW.value:g} days",
     advice="Do not start the drug while potassium is high (an emergency at >= 6.5 mmol/L: ECG now); or start it "
            "knowingly with a repeat potassium and creatinine within days; remove a potassium supplement.",
+    actionable_when="every finding: the drafted drug is its own context",
+    possible_cause_when="never",
     references=("hyperkalaemia-2020", "kdigo-ckd-2024", "ctcae-v5"),
 )

@@ -125,7 +125,7 @@ def _card(finding: OrderFinding, facts: PatientFacts) -> Card:
 
 
 RULE = Rule(
-    id="order-medication-effect", version="1.2.0", topic=Topic.MEDICATION_EFFECT,
+    id="order-medication-effect", version="1.2.1", topic=Topic.MEDICATION_EFFECT,
     hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("potassium", "magnesium", "sodium"), drug_classes=CLASSES,
@@ -137,5 +137,7 @@ RULE = Rule(
     advice="Remove the draft or start it knowingly: correct a low potassium or magnesium before or as a beta-2 "
            "agonist starts; with a low sodium consider another class than an SSRI or SNRI, or recheck sodium after "
            "starting; other active drugs lowering the same electrolyte are listed with how long each has been taken.",
+    actionable_when="every finding: the drafted drug is its own context",
+    possible_cause_when="never",
     references=("albuterol-label", "bodenhamer-1992", "hyponatraemia-2014", "snri-labels-hyponatremia", "ctcae-v5"),
 )

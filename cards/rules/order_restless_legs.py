@@ -122,7 +122,7 @@ def _keys(finding: OrderFinding, facts: PatientFacts) -> tuple[str, ...]:
 
 
 RULE = Rule(
-    id="order-restless-legs", version="1.2.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
+    id="order-restless-legs", version="1.2.1", topic=Topic.RESTLESS_LEGS, hooks=frozenset({ORDER_SELECT, ORDER_SIGN}),
     needs=("patient", "observations", "medications", "medicationRequests", "conditions"), applies=_applies,
     card=_card, analytes=("ferritin", "tsat", "iron", "tibc"),
     valuesets=rls.RLS_VALUESETS + ("cond-diabetic-neuropathy",),
@@ -137,5 +137,7 @@ RULE = Rule(
     advice="Reconsider the drafted drug or choose another class for the indication (the card offers removal); treat "
            f"iron deficiency for RLS with oral or IV iron, or check iron studies when none exist within {WINDOW_TEXT}; "
            "an SNRI drafted with diabetic neuropathy on record: gabapentin or pregabalin treats both.",
+    actionable_when="every finding: the drafted drug is its own context",
+    possible_cause_when="never",
     references=("aasm-rls-2024", "ada-2025", "aan-pdn-2021"),
 )

@@ -19,6 +19,11 @@ Treatment named with an RLS diagnosis: the first-line class, alpha-2-delta ligan
   pregabalin; AASM 2024 strong recommendation); an active dopamine agonist (pramipexole, ropinirole, rotigotine) is
   flagged for augmentation review (AASM 2024 suggests against their standard use); iron studies are repeated to
   follow iron therapy only when an iron supplement is on record.
+Already on oral iron (RLS with ferritin <= 75 ng/mL or TSAT < 20 %): never "iron therapy" again. Iron studies drawn
+  on it (the supplement started on or before them) that are still low point to IV iron when oral iron has failed or
+  is not tolerated (AASM 2024: IV ferric carboxymaltose, strong recommendation) - no repeat suggested; iron studies
+  that predate it (or an undated supplement) are repeated first, then IV iron if still low. The 75-100 ng/mL
+  "IV iron only" range is named only when the ferritin is in it.
 Secondary RLS: a current pregnancy (dated within 300 days: a pregnancy lasts at most ~42 weeks) or CKD G5 / dialysis
   (coded, or eGFR < 15 within the iron window) names the RLS secondary. An older pregnancy is shown as not current,
   an undated one is mentioned ("if she is pregnant now"). Other CKD stages are mentioned, not labelled secondary: the
@@ -28,19 +33,22 @@ Also named: active RLS-aggravating drugs (antipsychotics, metoclopramide, sedati
   mirtazapine: cards.drug_effects), an active iron supplement (ferritin may already be rising), diabetic neuropathy
   (an RLS mimic).
 Quiet when: no active RLS diagnosis and ferritin > 75 ng/mL and TSAT >= 20 % (or no iron studies).
+Kind: actionable with an iron value that calls for treatment or a work-up (RLS with ferritin <= 75 ng/mL or TSAT
+  < 20 %; without RLS, ferritin < 30 ng/mL or TSAT < 20 %); otherwise - RLS with adequate or missing iron studies, a
+  dopamine agonist to review for augmentation, ferritin 30-75 ng/mL without RLS - a possible cause.
 Needs: patient (sex, age), conditions, observations (ferritin, TSAT, iron, TIBC, eGFR), medications.
 References: AASM RLS/PLMD guideline 2024 (Winkelman, J Clin Sleep Med 2025;21(1):137-152); AGA iron deficiency anaemia
   guideline 2020 (Ko, Gastroenterology 2020;159:1085-1094); KDIGO CKD 2024 (G5 < 15).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from cards import card_text
 from cards.drug_effects import BY_CLASS, RLS_AGGRAVATING
 from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts
 from cards.knowledge import threshold
-from cards.model import Card, Indicator, Suggestion
+from cards.model import Card, CardKind, Indicator, Suggestion
 from cards.rule import PATIENT_VIEW, Rule
 from cards.topics import Topic
 
@@ -60,6 +68,9 @@ TSAT_TEXT = f"{TSAT_RLS.compare} {TSAT_RLS.value:g}%"  # "< 20%"
 IV_RANGE_TEXT = f"{FERRITIN_RLS.value:g}-{FERRITIN_IV_ONLY.value:g} ng/mL"  # "75-100 ng/mL"
 
 RLS_VALUESETS = ("cond-rls", "cond-rls-pregnancy")
+# The iron-studies suggestion, shared with the medication card (same label and codes, so that an EHR can merge them).
+IRON_STUDIES = "Order iron studies (ferritin, iron, TIBC, transferrin saturation)"
+IRON_STUDY_ORDERS = ("ferritin", "iron", "tibc", "tsat")
 FIRST_LINE = "alpha2delta-ligand"
 DOPAMINE_AGONIST = "dopamine-agonist"
 
@@ -225,10 +236,40 @@ def grade(finding: Finding) -> Indicator:
     return Indicator.WARNING if finding.absolute or finding.tsat_low else Indicator.INFO
 
 
+def kind_of(finding: Finding) -> CardKind:
+    """Actionable with an abnormal iron value the card acts on: RLS with iron below the AASM 2024 treatment
+    thresholds, or iron deficiency in the general sense (ferritin < 30 ng/mL, TSAT < 20 %), whose cause must be found.
+    A possible cause otherwise: RLS with adequate or missing iron studies (iron studies suggested), ferritin 75-100
+    with RLS (IV iron an option), a dopamine agonist to review for augmentation - which is judged from the symptom
+    history, so it belongs where the chart records leg symptoms - and ferritin 30-75 without RLS (low only by the
+    RLS threshold)."""
+    if finding.rls:
+        actionable = finding.iron_deficient
+    else:
+        actionable = finding.absolute or finding.tsat_low
+    return CardKind.ACTIONABLE if actionable else CardKind.POSSIBLE_CAUSE
+
+
+def card_kind(facts: PatientFacts) -> CardKind | None:
+    """The kind of this chart's RLS card, None when it does not fire (for other cards' cross-references)."""
+    finding = _applies(facts)
+    return kind_of(finding) if finding is not None else None
+
+
 def _ferritin_text(finding: Finding) -> str:
     assert finding.ferritin is not None
     return (f"ferritin {card_text.fmt_value(finding.ferritin.value_in('ng/mL'))} ng/mL "
             f"({finding.ferritin.day.isoformat()})")
+
+
+def iron_timing(finding: Finding) -> str:
+    """Whether the iron studies were drawn on the iron supplement ("on": every supplement started on or before the
+    newest ferritin/TSAT), or may predate it ("before": a supplement started after them, or its start unknown)."""
+    drawn = [r.date for r in (finding.ferritin, finding.tsat) if r is not None]
+    starts = [m.date for m in finding.iron_supplements]
+    if not drawn or not starts or any(d is None for d in starts):
+        return "before"
+    return "on" if max(d for d in starts if d is not None) <= min(drawn) else "before"
 
 
 def _iron_text(finding: Finding) -> str:
@@ -259,7 +300,13 @@ def _summary(finding: Finding) -> str:
         return f"{iron}: {kind} - a treatable cause of restless legs; ask about symptoms"
     name = "Secondary restless legs (" + ", ".join(finding.secondary) + ")" if finding.secondary else "Restless legs"
     agonists = ", ".join(m.ingredient for m in finding.dopamine_agonists)
-    if finding.iron_deficient:
+    if finding.iron_deficient and finding.iron_supplements:
+        text = (f"{name} with {_iron_text(finding)} " + ("despite oral iron: consider IV iron (AASM 2024)"
+                                                          if iron_timing(finding) == "on"
+                                                          else "now on oral iron: repeat iron studies (AASM 2024)"))
+        if finding.find_cause:
+            text += "; find the cause of the iron deficiency"
+    elif finding.iron_deficient:
         text = f"{name} with {_iron_text(finding)}: iron therapy (AASM 2024)"
         if finding.find_cause:
             text += "; find the cause of the iron deficiency"
@@ -309,8 +356,19 @@ def _evidence(finding: Finding, facts: PatientFacts) -> list[str]:
         parts.append(f"No ferritin or transferrin saturation in the last {WINDOW_TEXT}.")
     context = []
     if finding.secondary:
-        context.append("Secondary RLS: " + ", ".join(finding.secondary) + " ("
-                       + "; ".join([c.display for c in finding.pregnancy] + list(finding.kidney_failure)) + ").")
+        causes = []
+        if finding.pregnancy:
+            # The cause is named once; the record is added only where it says more than "pregnancy".
+            records = []
+            for c in finding.pregnancy:
+                said = [c.display] if c.display.strip().lower() != "pregnancy" else []
+                said += [f"recorded {c.date.date().isoformat()}"] if c.date else []
+                records.append(" ".join(said))
+            records = [r for r in dict.fromkeys(records) if r]
+            causes.append("current pregnancy" + (f" ({'; '.join(records)})" if records else ""))
+        if finding.kidney_failure:
+            causes.append("CKD G5 / dialysis (" + "; ".join(finding.kidney_failure) + ")")
+        context.append("Secondary RLS: " + ", ".join(causes) + ".")
     for c in finding.pregnancy_undated:
         context.append(f"{c.display} on the problem list without a date: if she is pregnant now, the RLS is "
                        "secondary (it usually resolves after delivery).")
@@ -323,10 +381,19 @@ def _evidence(finding: Finding, facts: PatientFacts) -> list[str]:
     if finding.ckd and not finding.kidney_failure:
         context.append("CKD on the problem list (" + "; ".join(c.display for c in finding.ckd) + "): RLS is more "
                        "common in CKD; the AASM 2024 secondary-RLS advice addresses kidney failure on dialysis.")
+    # The medication card lists every aggravating drug; point to it only from a possible-cause card, which shows
+    # exactly where it does (an actionable RLS card can show on a chart where the medication card is withheld).
+    see = " (see the *Medication side effect* card)" if kind_of(finding) is CardKind.POSSIBLE_CAUSE else ""
     for med in finding.aggravating:
-        context.append(f"{med.display} ({med.ingredient}) can worsen RLS (see the *Medication side effect* card).")
+        context.append(f"{med.display} ({med.ingredient}) can worsen RLS{see}.")
+    timing = iron_timing(finding)
     for med in finding.iron_supplements:
-        context.append(f"On {med.display}: ferritin may already be rising; recheck before adding more iron.")
+        if timing == "on":
+            context.append(f"On {med.display} since {med.date.date().isoformat() if med.date else '?'}: the iron "
+                           "studies above were drawn on it.")
+        else:
+            context.append(f"On {med.display}: the iron studies above may predate it - ferritin may already be "
+                           "rising.")
     if finding.rls:
         for med in finding.first_line:
             context.append(f"On {med.display} ({med.ingredient}): an alpha-2-delta ligand, the first-line class "
@@ -366,13 +433,23 @@ def _steps(finding: Finding) -> list[str]:
     steps = []
     if finding.find_cause:
         steps.append(cause_step(finding))
-    if finding.rls and finding.iron_deficient and finding.iron_supplements:
-        steps.append(f"Already on iron: ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT} despite it - check adherence "
-                     "and, if oral iron has not raised them, consider IV iron (AASM 2024: IV ferric carboxymaltose, "
-                     "strong recommendation).")
+    if finding.rls and finding.iron_deficient and finding.iron_supplements and iron_timing(finding) == "on":
+        steps.append(f"Already on oral iron and still below the AASM 2024 target (ferritin {FERRITIN_TEXT} or TSAT "
+                     f"{TSAT_TEXT}): check adherence and tolerance; if oral iron has failed or is not tolerated, "
+                     "consider IV iron (AASM 2024: IV ferric carboxymaltose, strong recommendation).")
+    elif finding.rls and finding.iron_deficient and finding.iron_supplements:
+        starts = [m.date for m in finding.iron_supplements if m.date is not None]
+        lead = (f"Oral iron started {max(starts).date().isoformat()}, after these iron studies"
+                if len(starts) == len(finding.iron_supplements) else "On oral iron (start date not recorded)")
+        steps.append(f"{lead}: repeat iron studies to see whether it has raised them; if ferritin stays "
+                     f"{FERRITIN_TEXT} or TSAT {TSAT_TEXT} on oral iron, or it is not tolerated, consider IV iron "
+                     "(AASM 2024: IV ferric carboxymaltose, strong recommendation).")
     elif finding.rls and finding.iron_deficient:
-        steps.append(f"Ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT}: oral or IV iron (AASM 2024); ferritin "
-                     f"{IV_RANGE_TEXT}: IV iron only.")
+        step = f"Ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT}: oral or IV iron (AASM 2024)"
+        if finding.ferritin is not None and not finding.ferritin_low and FERRITIN_IV_ONLY.met(
+                finding.ferritin.value_in("ng/mL")):
+            step += f"; with ferritin {IV_RANGE_TEXT}, IV iron only"
+        steps.append(step + ".")
     elif finding.find_cause:
         steps.append(f"Replace iron while the cause is sought. If restless legs are confirmed, AASM 2024 advises iron "
                      f"at ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT}.")
@@ -398,20 +475,20 @@ def _steps(finding: Finding) -> list[str]:
         steps.append("If symptoms need daily drug treatment: an alpha-2-delta ligand - gabapentin enacarbil, "
                      "gabapentin or pregabalin - is first-line (AASM 2024, strong recommendation); dopamine agonists "
                      "are not for standard use (augmentation).")
-    if finding.ferritin is None or finding.tsat is None or finding.iron_supplements:
+    if finding.ferritin is None or finding.tsat is None or (finding.iron_supplements and iron_timing(finding) != "on"):
         steps.append("Iron studies: a morning draw, no iron supplement or food in the 24 hours before (AASM 2024).")
     return steps
 
 
 def _suggestions(finding: Finding, facts: PatientFacts) -> list[Suggestion]:
-    iron_studies = card_text.lab_orders("ferritin", "iron", "tibc", "tsat")
+    iron_studies = card_text.lab_orders(*IRON_STUDY_ORDERS)
     reason = "Restless legs / iron deficiency (AASM 2024)"
     out = []
     if finding.ferritin is None or finding.tsat is None:
-        out.append(card_text.order_suggestion("Order iron studies (ferritin, iron, TIBC, transferrin saturation)",
-                                              facts.patient_id, iron_studies, reason=reason,
+        out.append(card_text.order_suggestion(IRON_STUDIES, facts.patient_id, iron_studies, reason=reason,
                                               recommended=bool(finding.rls) or None))
-    elif finding.iron_supplements:
+    elif finding.iron_supplements and iron_timing(finding) != "on":
+        # Iron studies drawn on oral iron already answer the question (IV iron if still low): no repeat suggested.
         out.append(card_text.order_suggestion("Repeat iron studies to follow iron therapy", facts.patient_id,
                                               iron_studies, reason=reason))
     if finding.find_cause:
@@ -431,13 +508,14 @@ def _card(finding: Finding, facts: PatientFacts) -> Card:
     parts.append(card_text.bullets("Next steps", _steps(finding)))
     keys = ("aasm-rls-2024",) + (("aga-ida-2020",) if finding.find_cause else ()) \
         + (("kdigo-ckd-2024",) if finding.kidney_failure else ())
-    return card_text.make_card(rule=RULE, indicator=grade(finding), summary_text=_summary(finding),
-                               detail="\n\n".join(p for p in parts if p), guideline_keys=keys,
-                               suggestions=_suggestions(finding, facts), facts=facts)
+    return replace(card_text.make_card(rule=RULE, indicator=grade(finding), summary_text=_summary(finding),
+                                       detail="\n\n".join(p for p in parts if p), guideline_keys=keys,
+                                       suggestions=_suggestions(finding, facts), facts=facts),
+                   kind=kind_of(finding))
 
 
 RULE = Rule(
-    id="restless-legs", version="1.2.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({PATIENT_VIEW}),
+    id="restless-legs", version="1.4.0", topic=Topic.RESTLESS_LEGS, hooks=frozenset({PATIENT_VIEW}),
     needs=("patient", "observations", "medications", "medicationRequests", "conditions"),
     applies=_applies, card=_card, analytes=("ferritin", "tsat", "iron", "tibc", "egfr"),
     valuesets=RLS_VALUESETS + ("cond-pregnancy", "cond-ckd", "cond-ckd-g5-dialysis", "cond-diabetic-neuropathy",
@@ -455,6 +533,16 @@ RULE = Rule(
            "cause (haemoglobin; bidirectional endoscopy for iron deficiency anaemia in men and postmenopausal women, "
            "AGA 2020); first-line drugs are alpha-2-delta ligands; an active dopamine agonist is reviewed for "
            "augmentation; only a current pregnancy makes RLS secondary; iron studies repeated only to follow iron "
-           "therapy; review the RLS-aggravating drugs; without a diagnosis, ask about RLS symptoms.",
+           "therapy; RLS still below the iron thresholds on oral iron: IV iron if oral iron failed or is not "
+           "tolerated (iron studies repeated first when they predate it); review the RLS-aggravating drugs; without "
+           "a diagnosis, ask about RLS symptoms.",
+    actionable_when=f"RLS diagnosis with ferritin {FERRITIN_TEXT} or TSAT {TSAT_TEXT} (iron therapy); without RLS, "
+                    f"ferritin {FERRITIN_DEFICIENT.compare} {FERRITIN_DEFICIENT.value:g} ng/mL or TSAT {TSAT_TEXT} "
+                    "(iron deficiency: find the cause)",
+    possible_cause_when=f"RLS diagnosis with iron studies above the thresholds or missing (iron studies suggested), "
+                        f"ferritin {IV_RANGE_TEXT} (IV iron may help), or a dopamine agonist to review for "
+                        f"augmentation; without RLS, ferritin {FERRITIN_DEFICIENT.value:g}-{FERRITIN_RLS.value:g} "
+                        f"ng/mL with TSAT {TSAT_RLS.value:g}% or more (low only by the RLS threshold, also with iron "
+                        "deficiency anaemia already on the problem list)",
     references=("aasm-rls-2024", "aga-ida-2020", "kdigo-ckd-2024"),
 )

@@ -5,6 +5,7 @@ from typing import Any
 
 import pytest
 
+from cards.model import CardKind
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import med, obs
 
@@ -144,3 +145,37 @@ def test_ckd_epi_2021() -> None:
 def test_no_diuretic_no_diuretic_advice() -> None:
     c = card(T, *draw())
     assert c is not None and "diuretic" not in (c.detail or "").lower()
+
+
+# ---------------------------------------------------------------------------------------------- card kind
+# Every dehydration card rests on abnormal values of one draw: actionable, shown on every chart open. It points only to
+# cards that are shown with it.
+
+
+@pytest.mark.parametrize("resources", [
+    draw(),  # warning: ratio with sodium 150
+    draw(sodium=165.0),  # critical
+    draw(sodium=138.0, osm=305.0),  # measured osmolality
+    draw(sodium=138.0, potassium=4.0, glucose=200.0),  # info: ESPEN calculated osmolarity in an older person
+])
+def test_every_dehydration_card_is_actionable(resources: list[dict[str, Any]]) -> None:
+    c = card(T, *resources)
+    assert c is not None and c.kind is CardKind.ACTIONABLE
+
+
+def test_the_diuretic_card_is_named_only_when_it_is_always_shown() -> None:
+    # No potassium in 12 months: the diuretic card is a monitoring gap (a possible cause), withheld without leg
+    # symptoms.
+    gap = card(T, *draw(), med("313988", "furosemide 40 MG Oral Tablet"))
+    assert gap is not None
+    assert "Active furosemide may be contributing to volume depletion." in (gap.detail or "")
+    assert "*Diuretic effect* card" not in (gap.detail or "")
+
+
+def test_the_electrolyte_card_is_named_only_when_it_shows_the_high_sodium() -> None:
+    # A newer normal sodium: the electrolyte card grades that one and does not fire.
+    newer = card(T, *draw(), obs("2951-2", 140.0, "mmol/L", days=1))
+    assert newer is not None and "*Electrolyte imbalance* card" not in (newer.detail or "")
+    same = card(T, *draw())
+    assert same is not None
+    assert "The high sodium also appears on the *Electrolyte imbalance* card." in (same.detail or "")

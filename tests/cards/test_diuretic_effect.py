@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from cards.knowledge import threshold
+from cards.model import CardKind
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import days_ago, med, obs
 
@@ -177,3 +178,60 @@ def test_an_abnormal_potassium_never_repeated_is_not_monitoring() -> None:
     c = card(T, med(*HCTZ), obs("2823-3", 3.1, "mmol/L", days=300))
     assert c is not None and "was low, not repeated" in c.summary
     assert indicator(T, med(*HCTZ), obs("2823-3", 4.1, "mmol/L", days=300)) is None
+
+
+# ---------------------------------------------------------------------------------------------- card kind
+# Actionable (shown on every chart open): an abnormal value the card links to the diuretic. Possible cause (shown only
+# with leg-symptom context): a monitoring gap alone.
+
+
+@pytest.mark.parametrize("potassium", [2.9, 3.3])  # moderate and mild: both abnormal values linked to the drug
+def test_an_abnormal_value_the_diuretic_explains_is_actionable(potassium: float) -> None:
+    c = card(T, med(*FUROSEMIDE), obs("2823-3", potassium, "mmol/L"))
+    assert c is not None and c.kind is CardKind.ACTIONABLE
+
+
+def test_a_monitoring_gap_alone_is_a_possible_cause() -> None:
+    unreadable = obs("2823-3", None, days=10)
+    unreadable["valueString"] = "haemolysed"
+    gaps = [
+        card(T, med(*FUROSEMIDE)),  # no labs at all
+        card(T, _started(FUROSEMIDE, 800), obs("2823-3", 4.0, "mmol/L", days=380)),  # none in 12 months
+        card(T, _started(HCTZ, 40), obs("2823-3", 4.1, "mmol/L", days=100)),  # none since the start
+        card(T, med(*HCTZ), unreadable),  # the newest potassium could not be read
+    ]
+    for c in gaps:
+        assert c is not None and c.kind is CardKind.POSSIBLE_CAUSE, c.summary if c else None
+
+
+@pytest.mark.parametrize(("potassium", "kind"), [(2.9, CardKind.ACTIONABLE), (3.3, CardKind.POSSIBLE_CAUSE)])
+def test_a_low_potassium_never_repeated_is_actionable_when_moderate(potassium: float, kind: CardKind) -> None:
+    """Stale but unacted on: a moderate low potassium (the electrolyte card's "not repeated" bar) stays actionable;
+    a mild one never repeated is a monitoring gap."""
+    c = card(T, med(*FUROSEMIDE), obs("2823-3", potassium, "mmol/L", days=200))
+    assert c is not None and "not repeated" in c.summary and c.kind is kind
+
+
+# ---------------------------------------------------------------------------------------------- review 14, item 11
+# One electrolyte-panel suggestion per chart: the electrolyte card carries it when it fires (always shown); a
+# monitoring gap alone gets it here, with the same label and codes as every other card that offers it.
+
+def _workup(*resources: dict[str, Any]) -> dict[str, Any]:
+    from tests.cards.helpers import cards_for
+    return {c.topic: c for c in cards_for(*resources, service="leg-pain-workup")}
+
+
+def test_an_abnormal_value_leaves_the_panel_suggestion_to_the_electrolyte_card() -> None:
+    from cards import card_text
+    cards = _workup(med(*FUROSEMIDE), obs("2823-3", 3.1, "mmol/L", days=5))
+    assert not cards[T].suggestions and "the order is on the *Electrolyte imbalance* card" in (cards[T].detail or "")
+    assert [s.label for s in cards["electrolyte-imbalance"].suggestions] == [card_text.ELECTROLYTE_PANEL]
+
+
+def test_a_monitoring_gap_carries_the_shared_panel_suggestion() -> None:
+    from cards import card_text
+    cards = _workup(med(*FUROSEMIDE))
+    assert "electrolyte-imbalance" not in cards
+    assert [s.label for s in cards[T].suggestions] == [card_text.ELECTROLYTE_PANEL]
+    codes = [a.resource["code"]["coding"][0]["code"] for a in cards[T].suggestions[0].actions]
+    assert codes == ["51990-0", "19123-9"]

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from cards.knowledge import threshold
+from cards.model import CardKind
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import UCUM, cond, med, obs, patient
 
@@ -242,7 +243,7 @@ def test_unreadable_critical_potassium_states_no_value() -> None:
 
 def test_mild_high_potassium_keeps_an_indicated_ace_inhibitor() -> None:
     c = card(T, _k(5.6), med("29046", "lisinopril"))
-    assert c is not None and "keep an indicated ACE inhibitor or ARB" in (c.detail or "")
+    assert c is not None and "Keep lisinopril if indicated while potassium is below 6.0 mmol/L" in (c.detail or "")
     assert "reduce or hold" not in (c.detail or "")
     severe = card(T, _k(6.2), med("29046", "lisinopril"))
     assert severe is not None and "reduce or hold" in (severe.detail or "")
@@ -357,3 +358,111 @@ def test_partial_birth_dates_are_read(birth: str) -> None:
 
     facts = build_facts([patient(birth=birth)], now=NOW, patient_id=PATIENT_ID)
     assert facts.age_years == 76
+
+
+# ---------------------------------------------------------------------------------------------- card kind
+# Every electrolyte card is an abnormal value: actionable, shown on every chart open. Its pointers name only cards that
+# carry the same abnormality and are themselves always shown.
+
+FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
+ALBUTEROL = ("745752", "albuterol 0.09 MG/ACTUAT Metered Dose Inhaler [ProAir]")
+
+
+@pytest.mark.parametrize("result", [
+    _k(3.3),  # mild low
+    _k(2.4),  # critical low
+    _k(5.6),  # mild high
+    obs("2951-2", 148, "mmol/L"),  # mild high sodium
+    obs("19123-9", 1.5, "mg/dL"),  # mild low magnesium
+    _k(6.8, days=100),  # moderate or worse, older than 90 days, never repeated: still unacted on
+])
+def test_every_electrolyte_card_is_actionable(result: dict[str, Any]) -> None:
+    c = card(T, result)
+    assert c is not None and c.kind is CardKind.ACTIONABLE
+
+
+def test_a_stale_abnormality_points_only_to_cards_that_carry_it() -> None:
+    from tests.cards.helpers import cards_for
+
+    # A low potassium never repeated is on the diuretic card too (actionable): the pointer stays.
+    k = {c.topic: c for c in cards_for(med(*FUROSEMIDE), _k(2.8, days=100))}
+    assert "furosemide (see the *Diuretic effect* card)" in (k[T].detail or "")
+    assert k["diuretic-effect"].kind is CardKind.ACTIONABLE
+    # A magnesium never repeated is not on the diuretic card; the albuterol card without a current value is a possible
+    # cause: both are named without a pointer.
+    mg = {c.topic: c for c in cards_for(med(*FUROSEMIDE), med(*ALBUTEROL), obs("19123-9", 1.0, "mg/dL", days=100),
+                                        _k(4.2, days=10))}
+    detail = mg[T].detail or ""
+    assert "may be explained by furosemide." in detail and "*Diuretic effect* card" not in detail
+    assert "may also be explained by albuterol." in detail and "*Medication side effect* card" not in detail
+    assert mg["medication-effect"].kind is CardKind.POSSIBLE_CAUSE
+
+
+# ---------------------------------------------------------------------------------------------- review 14, items 5, 11
+# Hyperkalaemia on spironolactone or eplerenone names the culprit and gives the ESC 2021 heart failure guideline's
+# action (potassium > 5.5 mmol/L: halve the MRA; > 6.0 mmol/L: stop it); the chart gets one electrolyte-panel
+# suggestion with the same label and codes wherever it appears.
+
+SPIRONOLACTONE = ("313096", "spironolactone 25 MG Oral Tablet")
+
+
+def test_mra_thresholds_equal_their_source() -> None:
+    assert threshold("potassium.mra-reduce").value == 5.5 and threshold("potassium.mra-reduce").compare == ">"
+    assert threshold("potassium.mra-stop").value == 6.0 and threshold("potassium.mra-stop").compare == ">"
+    assert threshold("potassium.mra-reduce").source == "esc-hf-2021"
+
+
+def test_mild_high_potassium_on_spironolactone_is_a_warning_to_halve_it() -> None:
+    """Probe p8: K 5.9 on spironolactone and lisinopril was INFO, never said to reduce spironolactone, told a patient
+    on it not to be given a potassium-sparing diuretic, and printed "Below >= 6.0 mmol/L"."""
+    c = card(T, _k(5.9, days=5), med(*SPIRONOLACTONE), med("29046", "lisinopril"))
+    assert c is not None and c.indicator.value == "warning"
+    assert "spironolactone" in c.summary and "halve" in c.summary and len(c.summary) < 140
+    detail = c.detail or ""
+    assert "Halve the dose of spironolactone" in detail and "ESC 2021 heart failure guideline" in detail
+    assert "Below >=" not in detail and ">= 6.0 mmol/L keep" not in detail
+    assert "or a potassium-sparing diuretic" not in detail and "start a potassium-sparing" not in detail
+    assert "Keep lisinopril if indicated" in detail
+    assert any(link.url == "https://doi.org/10.1093/eurheartj/ehab368" for link in c.links)
+
+
+@pytest.mark.parametrize(("value", "expected", "action"), [
+    (5.5, "info", None), (5.6, "warning", "Halve the dose of spironolactone"),
+    (6.0, "warning", "Halve the dose of spironolactone"), (6.1, "warning", "Stop spironolactone now"),
+    (6.5, "critical", "Stop spironolactone now"),
+])
+def test_mra_action_by_potassium(value: float, expected: str, action: str | None) -> None:
+    c = card(T, _k(value), med(*SPIRONOLACTONE))
+    assert c is not None and c.indicator.value == expected
+    detail = c.detail or ""
+    if action is None:
+        assert "Halve the dose" not in detail and "Stop spironolactone" not in detail
+    else:
+        assert action in detail
+        other = "Stop spironolactone now" if action.startswith("Halve") else "Halve the dose"
+        assert other not in detail
+
+
+def test_without_an_mra_a_mild_high_potassium_stays_info() -> None:
+    c = card(T, _k(5.9))
+    assert c is not None and c.indicator.value == "info"
+    assert "start a potassium-sparing diuretic or mineralocorticoid receptor antagonist" in (c.detail or "")
+    assert "Halve" not in (c.detail or "")
+
+
+def test_the_electrolyte_card_carries_the_shared_panel_suggestion() -> None:
+    from cards import card_text
+    c = card(T, _k(3.1, days=5))
+    assert c is not None and [s.label for s in c.suggestions] == [card_text.ELECTROLYTE_PANEL]
+    codes = [a.resource["code"]["coding"][0]["code"] for a in c.suggestions[0].actions]
+    assert codes == ["51990-0", "19123-9"]
+
+
+def test_one_panel_suggestion_for_a_low_sodium_on_a_thiazide_and_an_snri() -> None:
+    """Probe p5: "Order basic metabolic panel and magnesium", "Repeat basic metabolic panel and magnesium" and
+    "Check sodium" on three cards for one low sodium."""
+    from tests.cards.helpers import cards_for
+    cards = cards_for(obs("2951-2", 129.0, "mmol/L", days=5), med("310798", "hydrochlorothiazide 25 MG Oral Tablet"),
+                      med("39786", "venlafaxine"), service="leg-pain-workup")
+    labels = [s.label for c in cards for s in c.suggestions]
+    assert labels == ["Order basic metabolic panel and magnesium"], labels

@@ -5,6 +5,7 @@ import pytest
 
 from cards import drug_effects, guidelines
 from cards.knowledge import threshold
+from cards.model import CardKind
 from cards.rules import medication_effect
 from tests.cards.helpers import card, indicator
 from tests.fhir_builders import cond, med, obs
@@ -88,15 +89,18 @@ def test_card_names_drug_value_mechanism_and_relates_to_other_cards() -> None:
     c = card(T, med(*ALBUTEROL), med(*FUROSEMIDE), med(*SERTRALINE), obs("2823-3", 2.9, "mmol/L", days=5),
              cond("32914008", display="Restless legs"))
     assert c is not None and c.indicator.value == "warning"
-    assert c.summary.startswith("Albuterol may explain potassium low 2.9 mmol/L (2026-11-20)")
+    assert c.summary.startswith("Albuterol may explain low potassium 2.9 mmol/L (2026-11-20)")
     assert "sertraline" in c.summary
     detail = c.detail or ""
     assert "shifts potassium into cells" in detail and "Albuterol inhalation aerosol label" in detail
     assert not FORBIDDEN.search(detail)
     assert "*Electrolyte imbalance* card" in detail and "typical of furosemide" in detail
-    assert "*Restless legs syndrome* card" in detail
-    orders = [a.resource["code"]["coding"][0]["code"] for a in c.suggestions[0].actions]
-    assert orders == ["2823-3", "19123-9", "2951-2"]
+    # RLS without iron studies is a possible-cause card, withheld where this actionable card shows: named, not
+    # pointed to.
+    assert "Restless legs or iron deficiency is on record: sertraline can worsen it." in detail
+    assert "*Restless legs syndrome* card" not in detail
+    # Review 14, item 11: the electrolyte card (always shown) carries the chart's one panel suggestion.
+    assert not c.suggestions
 
 
 def test_electrolyte_card_points_back_to_the_beta2_agonist() -> None:
@@ -173,7 +177,10 @@ def test_rls_alternative_names_only_the_effects_present() -> None:
 
 def test_opening_line_names_the_symptoms_present() -> None:
     c = card(T, med(*ALBUTEROL), obs("2823-3", 3.2, "mmol/L"))
-    assert c is not None and (c.detail or "").startswith("These active drugs can cause cramps, which")
+    assert c is not None and (c.detail or "").startswith("Albuterol may explain the low potassium below")
+    alone = card(T, med(*ALBUTEROL), med(*SERTRALINE))
+    assert alone is not None and (alone.detail or "").startswith("These drugs can cause or worsen cramps or restless "
+                                                                  "legs, which")
     assert medication_effect.RULE.advice
 
 
@@ -202,7 +209,7 @@ def _na(value: float) -> dict[str, object]:
 def test_every_snri_is_named_for_a_low_sodium(drug: dict[str, object]) -> None:
     c = _direct(medication_effect.RULE, drug, _na(127))
     assert c is not None and c.indicator.value == "warning"  # type: ignore[attr-defined]
-    assert "may explain sodium low 127 mmol/L" in c.summary  # type: ignore[attr-defined]
+    assert "may explain low sodium 127 mmol/L" in c.summary  # type: ignore[attr-defined]
     assert "SIADH" in c.detail and "Hyponatremia" in c.detail  # type: ignore[attr-defined]
 
 
@@ -216,8 +223,8 @@ def test_venlafaxine_card_says_how_long_it_has_been_taken() -> None:
     recent = _direct(medication_effect.RULE, med(*VENLAFAXINE, effectivePeriod={"start": "2026-10-01"}), _na(127))
     years = _direct(medication_effect.RULE, med(*VENLAFAXINE, effectivePeriod={"start": "2016-10-01"}), _na(127))
     assert recent is not None and years is not None
-    assert recent.summary.startswith("Venlafaxine (started 7 weeks ago) may explain sodium low")  # type: ignore
-    assert years.summary.startswith("Venlafaxine (taken for 10 years) may explain sodium low")  # type: ignore
+    assert recent.summary.startswith("Venlafaxine (started 7 weeks ago) may explain low sodium")  # type: ignore
+    assert years.summary.startswith("Venlafaxine (taken for 10 years) may explain low sodium")  # type: ignore
     assert "since 2026-10-01 (7 weeks)" in recent.detail  # type: ignore[attr-defined]
     assert "venlafaxine, started 7 weeks ago (see the *Electrolyte imbalance* card)" in recent.detail  # type: ignore
     assert "stopping it if the hyponatraemia is symptomatic" in recent.detail  # type: ignore[attr-defined]
@@ -226,7 +233,7 @@ def test_venlafaxine_card_says_how_long_it_has_been_taken() -> None:
 def test_duloxetine_with_normal_sodium_makes_no_sodium_claim() -> None:
     c = _direct(medication_effect.RULE, med(*DULOXETINE, effectivePeriod={"start": "2022-05-01"}), _na(139))
     assert c is not None and c.indicator.value == "info"  # type: ignore[attr-defined]
-    assert "may explain" not in c.summary and "sodium low" not in c.detail  # type: ignore[attr-defined]
+    assert "may explain" not in c.summary and "low sodium" not in c.detail  # type: ignore[attr-defined]
     assert "taken for 4 years" not in c.summary and "since 2022-05-01 (4 years)" in c.detail  # type: ignore
 
 
@@ -249,3 +256,59 @@ def test_order_check_covers_an_snri_draft_with_a_low_sodium() -> None:
     assert "SIADH" in detail and "SNRI with a low sodium" in detail
     assert "since 2024-03-01 (2 years)" in detail and "also lowers sodium" in detail  # how long the other drug
     assert run(139) is None
+
+
+# ---------------------------------------------------------------------------------------------- card kind
+# Actionable (shown on every chart open): a drug the card links to an abnormal value. Possible cause (shown only with
+# leg-symptom context): the drug class alone.
+
+
+@pytest.mark.parametrize("resources", [
+    (med(*ALBUTEROL), obs("2823-3", 3.3, "mmol/L")),  # mild low potassium
+    (med(*SERTRALINE), obs("2951-2", 128, "mmol/L")),  # low sodium
+    (med(text="omeprazole 20 mg capsule"), obs("19123-9", 1.1, "mg/dL")),  # PPI with low magnesium
+])
+def test_a_drug_linked_to_an_abnormal_value_is_actionable(resources: tuple[dict, ...]) -> None:
+    c = card(T, *resources)
+    assert c is not None and c.kind is CardKind.ACTIONABLE
+
+
+@pytest.mark.parametrize("resources", [
+    (med(*SERTRALINE),),  # "sertraline can worsen restless legs"
+    (med(*ALBUTEROL), obs("2823-3", 4.2, "mmol/L")),  # normal potassium
+    (med(*VINCRISTINE),),  # neuropathy: the oncology team's drug
+    (med(*SERTRALINE), obs("2951-2", 128, "mmol/L", days=120)),  # low sodium older than the lab window
+])
+def test_a_drug_class_alone_is_a_possible_cause(resources: tuple[dict, ...]) -> None:
+    c = card(T, *resources)
+    assert c is not None and c.kind is CardKind.POSSIBLE_CAUSE
+
+
+def test_the_rls_card_is_pointed_to_where_it_shows_whenever_this_card_does() -> None:
+    # Both possible causes (shown together): the pointer stays.
+    both = card(T, med(*SERTRALINE), cond("32914008", display="Restless legs"))
+    assert both is not None and "(see the *Restless legs syndrome* card)" in (both.detail or "")
+    # This card actionable, the RLS card too (ferritin below the AASM threshold): the pointer stays.
+    linked = card(T, med(*SERTRALINE), obs("2951-2", 128, "mmol/L"), cond("32914008", display="Restless legs"),
+                  obs("2276-4", 40, "ng/mL", days=30))
+    assert linked is not None and linked.kind is CardKind.ACTIONABLE
+    assert "(see the *Restless legs syndrome* card)" in (linked.detail or "")
+
+
+# ---------------------------------------------------------------------------------------------- review 14, items 10-11
+# "Venlafaxine may explain sodium low 127 mmol/L" read garbled, the hyponatraemia card opened on restless legs, and
+# "Check sodium" duplicated the electrolyte card's panel.
+
+def test_a_low_sodium_card_leads_with_the_sodium_and_reads_low_sodium() -> None:
+    c = _direct(medication_effect.RULE, med(*VENLAFAXINE, effectivePeriod={"start": "2026-10-01"}), _na(127))
+    detail = c.detail  # type: ignore[attr-defined]
+    assert "may explain low sodium 127 mmol/L" in c.summary  # type: ignore[attr-defined]
+    assert detail.startswith("Venlafaxine may explain the low sodium below")
+    assert "These active drugs" not in detail and "Low sodium may be explained by venlafaxine" in detail
+    assert not c.suggestions  # type: ignore[attr-defined]  # the electrolyte card carries the panel
+
+
+def test_a_drug_alone_offers_the_shared_panel_suggestion() -> None:
+    from cards import card_text
+    c = card(T, med(*ALBUTEROL))
+    assert c is not None and [s.label for s in c.suggestions] == [card_text.ELECTROLYTE_PANEL]

@@ -1,6 +1,6 @@
 """Golden cases of the rls area (issue "Clinical trust, part 2"), merged into the golden tables.
 
-PATIENT_CASES / PATIENT_EXPECTED extend tests/cards/patient_golden_cases.py (service leg-pain-causes);
+PATIENT_CASES / PATIENT_EXPECTED extend tests/cards/patient_golden_cases.py (service leg-pain-workup);
 ORDER_CASES / ORDER_EXPECTED extend tests/cards/order_golden_cases.py (the two order services). Naming and dates
 follow those modules: `fires-<topic>-<what>` yields exactly one card of <topic>, `quiet-<what>` none, and a
 case with several cards is listed in the EXPECTED table. A patient case may carry its own Patient under
@@ -72,6 +72,14 @@ PATIENT_CASES: dict[str, dict[str, list[dict[str, Any]]]] = {
     "fires-restless-legs-ferritin-12-man-60-find-cause": {"patient": [MAN_60], "observations": [_ferritin(12)]},
     "fires-restless-legs-ferritin-12-woman-34-find-cause": {"patient": [WOMAN_34], "observations": [_ferritin(12)]},
     "quiet-ferritin-80-man-60": {"patient": [MAN_60], "observations": [_ferritin(80), _tsat(28)]},
+    # Review 14, item 12: ferritin 40 drawn on oral iron taken for 200 days - consider IV iron (AASM 2024: oral iron
+    # failed), no "iron therapy" and no repeat; oral iron with iron studies above the thresholds and no RLS: quiet.
+    "fires-restless-legs-ferritin-40-drawn-on-oral-iron-consider-iv": {
+        "conditions": [_rls()], "observations": [_ferritin(40), _tsat(22)],
+        "medications": [med(text="ferrous sulfate 325 mg tablet", effectivePeriod={"start": days_ago(200)})]},
+    "quiet-oral-iron-ferritin-120-no-rls": {
+        "observations": [_ferritin(120), _tsat(30)],
+        "medications": [med(text="ferrous sulfate 325 mg tablet", effectivePeriod={"start": days_ago(200)})]},
 }
 PATIENT_EXPECTED: dict[str, list[tuple[str, str]]] = {}
 
