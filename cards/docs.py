@@ -24,7 +24,7 @@ from types import ModuleType
 
 from terminology import drugs, valuesets
 
-from cards import drug_effects, guidelines, knowledge, registry
+from cards import drug_effects, guidelines, knowledge, registry, relevance
 from cards.knowledge import interactions
 from cards.rule import Rule
 from cards.topics import Topic
@@ -171,7 +171,9 @@ def _rule_section(rule: Rule) -> str:
            rule.summary, "",
            f"- **Fires when:** {rule.fires_when}",
            f"- **Quiet when:** {rule.quiet_when}",
-           f"- **The card advises:** {rule.advice or '-'}"]
+           f"- **The card advises:** {rule.advice or '-'}",
+           f"- **Actionable (shown always):** {rule.actionable_when or '-'}",
+           f"- **Possible cause (shown with leg-symptom context):** {rule.possible_cause_when or '-'}"]
     reads = _reads(rule)
     out.append(f"- **Reads:** {'; '.join(reads) if reads else 'data keys ' + ', '.join(rule.needs)}")
     items = rule_thresholds(rule)
@@ -186,6 +188,49 @@ def _rule_section(rule: Rule) -> str:
         g = guidelines.get(key)
         out.append(f"- {g.citation}. <{g.url}>")
     return "\n".join(out)
+
+
+def _when_cards_appear() -> str:
+    """The two kinds of cards and the leg-symptom context (cards/relevance.py), from the code and its data."""
+    vs = valuesets.load(relevance.LEG_SYMPTOMS)
+    window = relevance.CONTEXT_WINDOW
+    codes = ", ".join(f"{system.rsplit('/', 1)[-1]} {code}{'.x' if vs.includes_descendants(system, code) else ''}"
+                      for system, code in sorted(vs.codes))
+
+    def shows(service: registry.Service) -> str:
+        if service.possible_causes == relevance.ALWAYS:
+            return "always"
+        if service.hook == "patient-view":
+            return "with leg-symptom context (`CDS_POSSIBLE_CAUSE_CARDS`, default `when-symptomatic`)"
+        return "none: every order check is actionable"
+
+    rows = [f"| `{s.id}` | {s.hook} | {shows(s)} |" for s in registry.services()]
+    return "\n".join([
+        "## When cards appear", "",
+        "`patient-view` runs on every chart open, so each card is one of two kinds, set by its rule from the finding "
+        "(each rule's section below says which findings are which):", "",
+        "- **Actionable - shown always:** an abnormal or critical lab value (and the drug the card links to it), a "
+        "label contraindication or dose cap, a critical finding (ABI <= 0.40 or CLTI codes, rhabdomyolysis, cauda "
+        "equina, severe calcium or sodium disorders, hyperkalaemia), and every order-select/order-sign check (the "
+        "drafted drug is its own context).",
+        "- **Possible cause - shown only with leg-symptom context:** a drug class that can cause leg symptoms with no "
+        "linked abnormal value, a monitoring gap, a diagnosis already on the problem list offered as a cause, "
+        "suggested iron studies or ABI.", "",
+        f"**Leg-symptom context** is an active, not refuted Condition in the `{relevance.LEG_SYMPTOMS}` value set "
+        f"whose onset or recorded date is within {window.value:g} {window.unit} (or that has no date), or, when the call "
+        "gives `context.encounterId`, a `reasonCode` of that Encounter in the same set. "
+        f"Decision: {window.decision}", "",
+        f"The value set ({len(vs.codes)} codes; ICD-10-CM entries marked .x include the codes below them; "
+        f"provenance in `terminology/data/valuesets/{relevance.LEG_SYMPTOMS}.json`): {codes}. Text patterns match "
+        "Conditions coded only in other systems or as text: " + ", ".join(f"\"{t}\"" for t in vs.text_patterns) + ".",
+        "",
+        "| Service | Hook | Possible-cause cards |", "|---|---|---|", *rows, "",
+        "A trusted client may set its own `possible_cause_cards` (deploy/trusted-clients.example.json). Withheld "
+        "cards are never lost silently: each is logged by rule id and stored in the `withheld_card` table; "
+        "`leg-pain-cds evaluate` lists them. Why: each extra reminder per encounter lowered acceptance of reminders "
+        "by about 30 % (Ancker et al., BMC Med Inform Decis Mak 2017;17:36); with no decision support for the user the "
+        "service answers 200 with an empty card array (CDS Hooks 2.0).",
+    ])
 
 
 def _drug_effects() -> str:
@@ -218,9 +263,11 @@ def _statin_interactions() -> str:
         g = guidelines.get(source)
         out.append(f"| {statin} | {', '.join(r.drug for r in rows)} | {_cell(rows[0].rule_text)} | "
                    f"[{g.label}]({g.url}): {_cell(where)} |")
-    suspend, antibiotic = table.suspend_source, table.antibiotic_source
-    out += ["", f"Short anti-infective courses ({', '.join(sorted(table.suspend_for_course))}): the card offers to "
-                f"suspend the statin for the course ({guidelines.get(suspend[0]).label}, {suspend[1]}). Macrolides "
+    antibiotic = table.antibiotic_source
+    courses = "; ".join(f"{statin} for {', '.join(sorted(drugs))} ({guidelines.get(key).label}, {where})"
+                        for statin, (drugs, (key, where)) in sorted(table.suspend.items()))
+    out += ["", f"Short anti-infective courses: the card offers to suspend the statin for the course only where that "
+                f"statin's own label says so: {courses}. Macrolides "
                 f"({', '.join(sorted(table.antibiotic_drugs))}): another antibiotic such as {table.antibiotic_name} "
                 f"({guidelines.get(antibiotic[0]).label}, {antibiotic[1]}). Statins offered in place of a "
                 "CYP3A4-dependent one: pravastatin and rosuvastatin, each within its own label's limits with the same "
@@ -253,7 +300,8 @@ def render_clinical_basis() -> str:
         "the rules, not this file.", "",
         "Scope: adults. The cards are decision support, not a diagnosis: they suggest, never order or stop a drug.", "",
     ])
-    parts = [head, _READING, f"## Rules\n\n{len(rules)} rules.", *[_rule_section(r) for r in rules], _drug_effects(),
+    parts = [head, _READING, _when_cards_appear(), f"## Rules\n\n{len(rules)} rules.",
+             *[_rule_section(r) for r in rules], _drug_effects(),
              _statin_interactions(), _all_numbers()]
     return "\n\n".join(p.strip("\n") for p in parts) + "\n"
 

@@ -28,7 +28,8 @@ DATA = Path(__file__).resolve().parent / "outside_data"
 PROJECT = DATA.parents[1]
 EXPECTED = json.loads((DATA / "expected.json").read_text(encoding="utf-8"))
 PATIENTS: dict[str, dict[str, Any]] = EXPECTED["patients"]
-SERVICE = EXPECTED["service"]
+SERVICE = EXPECTED["service"]  # leg-pain-workup: every card, as a leg-pain visit sees them ("expected")
+CHART_OPEN = EXPECTED["chart_open_service"]  # leg-pain-causes: what an ordinary chart open shows ("chart_open")
 INDICATORS = {"info", "warning", "critical"}
 TOPICS = {"electrolyte-imbalance", "diuretic-effect", "statin-muscle-symptoms", "peripheral-artery-disease",
           "medication-effect", "restless-legs", "dehydration", "nerve-compression", "spinal-stenosis",
@@ -82,8 +83,8 @@ def _hook_request(bundle: dict[str, Any]) -> dict[str, Any]:
     patient = next(r for r in resources if r.get("resourceType") == "Patient")
     prefetch: dict[str, Any] = {"patient": patient}
     for key in registry.service(SERVICE).data_keys:
-        if key.key == "patient":
-            continue
+        if key.key == "patient" or key.context_field != "patientId":
+            continue  # the Patient is read above; an Encounter only with context.encounterId (none here)
         types = KEY_TYPES.get(key.key, set())
         prefetch[key.key] = {"resourceType": "Bundle", "type": "searchset",
                              "entry": [{"resource": r} for r in resources if r.get("resourceType") in types]}
@@ -96,23 +97,23 @@ def _now(case: dict[str, Any]) -> datetime:
 
 
 @pytest.fixture(scope="module")
-def hook_cards(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], list[dict[str, Any]]]:
-    """The cards of one outside patient from a patient-view call at its fixed instant (each patient called once)."""
+def hook_cards(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., list[dict[str, Any]]]:
+    """The cards of one outside patient from a patient-view call at its fixed instant (each call made once)."""
     database = tmp_path_factory.mktemp("outside-data") / "cds.sqlite3"
-    answers: dict[str, list[dict[str, Any]]] = {}
+    answers: dict[tuple[str, str], list[dict[str, Any]]] = {}
 
-    def cards(key: str) -> list[dict[str, Any]]:
-        if key not in answers:
+    def cards(key: str, service: str = SERVICE) -> list[dict[str, Any]]:
+        if (key, service) not in answers:
             case = PATIENTS[key]
             now = _now(case)
             app = create_app({"AUTH": "none", "DATABASE_URL": f"sqlite:///{database}", "CLOCK": lambda: now})
             bundle = json.loads((DATA / case["file"]).read_text(encoding="utf-8"))
-            response = app.test_client().post(f"/cds-services/{SERVICE}", json=_hook_request(bundle))
+            response = app.test_client().post(f"/cds-services/{service}", json=_hook_request(bundle))
             assert response.status_code == 200, (key, response.status_code, response.get_data(as_text=True)[:500])
             body = response.get_json()
             assert isinstance(body, dict) and isinstance(body.get("cards"), list), (key, body)
-            answers[key] = list(body["cards"])
-        return answers[key]
+            answers[(key, service)] = list(body["cards"])
+        return answers[(key, service)]
 
     return cards
 
@@ -188,8 +189,8 @@ def test_evaluate_reads_raw_file(key: str, hook_cards: Callable[[str], list[dict
     """`leg-pain-cds evaluate FILE` takes the packages' Bundles as written (transaction Bundles with urn:uuid
     references, collection Bundles) and gives the same cards as the hook call."""
     case = PATIENTS[key]
-    body = cli.evaluate_file(DATA / case["file"], now=_now(case))
-    assert _topics(body["cards"]) == _topics(hook_cards(key))
+    body = cli.evaluate_file(DATA / case["file"], now=_now(case))  # the patient-view default: leg-pain-causes
+    assert _topics(body["cards"]) == _topics(hook_cards(key, CHART_OPEN))
 
 
 @pytest.mark.parametrize("key", sorted(PATIENTS))
@@ -202,3 +203,15 @@ def test_expected_cards(key: str, hook_cards: Callable[[str], list[dict[str, Any
         assert word.lower() in text, (word, case["why"])
     for word in case.get("detail_must_not_mention", ()):
         assert word.lower() not in text, (word, case["why"])
+
+
+@pytest.mark.parametrize("key", sorted(PATIENTS))
+def test_chart_open_shows_only_what_is_actionable(key: str, hook_cards: Callable[..., list[dict[str, Any]]]) -> None:
+    """On an ordinary chart open (leg-pain-causes, no leg symptoms in these records) the possible causes are
+    withheld and every actionable finding of the work-up remains, unchanged."""
+    case = PATIENTS[key]
+    shown = hook_cards(key, CHART_OPEN)
+    assert _topics(shown) == case["chart_open"], case["why"]
+    workup = {c["source"]["topic"]["code"]: c for c in hook_cards(key)}
+    for card in shown:
+        assert card["summary"] == workup[card["source"]["topic"]["code"]]["summary"]

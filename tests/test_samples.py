@@ -93,7 +93,10 @@ def test_hook_request_prefetch_keys_and_included_medication(sample_now: datetime
     kinds = [(e["resource"]["resourceType"], e["search"]["mode"]) for e in meds["entry"]]
     assert ("Medication", "include") in kinds
     assert meds["total"] == sum(1 for _, mode in kinds if mode == "match")
-    assert req["prefetch"]["conditions"] == {"resourceType": "Bundle", "type": "searchset", "total": 0}
+    # Its one Condition is the leg complaint its story describes (the leg-symptom context, cards/relevance.py).
+    conditions = req["prefetch"]["conditions"]
+    assert conditions["total"] == 1
+    assert conditions["entry"][0]["resource"]["code"]["coding"][0]["code"] == "G47.62"
     for key in ("observations", "medications", "medicationRequests"):
         Bundle.model_validate(req["prefetch"][key])
     assert "fhirServer" not in req

@@ -16,8 +16,12 @@ from .conftest_fhir import SAMPLE_NOW
 def test_sample_triggers_what_the_manifest_says(name: str) -> None:
     resources = samples.resources_of(samples.materialize(name, SAMPLE_NOW))
     facts = facts_mod.build_facts(resources, now=SAMPLE_NOW, patient_id=name)
-    cards = engine.evaluate(registry.service("leg-pain-causes"), facts)
+    # Through the default service with its default setting: each sample carries the leg complaint its story
+    # describes, so what it promises shows on a chart open, not only in the work-up service.
+    decision = engine.decide(registry.service("leg-pain-causes"), facts)
+    cards = decision.shown
     assert {c.topic: c.indicator.value for c in cards} == samples.sample(name).topics
+    assert not decision.withheld
     assert len({c.topic for c in cards}) == len(cards), "one card per topic"
 
 

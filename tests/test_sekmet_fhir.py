@@ -138,4 +138,4 @@ def test_open_server_needs_no_token(sekmet_open_server: SekmetServer) -> None:
     report = samples.load(sekmet_open_server.base_url, now=datetime.now().astimezone(),
                           names=["lpc-venous-neuropathy"])
     assert report.ok, report.failures
-    assert sekmet_open_server.count("Condition", patient="lpc-venous-neuropathy") == 2
+    assert sekmet_open_server.count("Condition", patient="lpc-venous-neuropathy") == 3  # with its leg complaint

@@ -11,8 +11,10 @@ EXPECTED lists the topics of cases with several cards.
 from __future__ import annotations
 
 import json
+import re
 import sys
 import uuid
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,26 @@ def expected_topics(case: str) -> set[str]:
     return {next(t.value for t in Topic if case.startswith(f"fires-{t.value}-"))}
 
 
+_BUILDER_ID = re.compile(r"^(med|obs|cond)-\d+$")
+
+
+def _stable_ids(chart: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """Ids the builders numbered globally (med-17) renumbered within the case, so that a file does not depend on
+    which tables were built before it in the same process; ids a case chose itself are kept."""
+    counts: Counter[str] = Counter()
+    out: dict[str, list[dict[str, Any]]] = {}
+    for key, resources in chart.items():
+        out[key] = []
+        for resource in resources:
+            match = _BUILDER_ID.match(str(resource.get("id", "")))
+            if match:
+                resource = {**resource}
+                counts[match.group(1)] += 1
+                resource["id"] = f"{match.group(1)}-{counts[match.group(1)]}"
+            out[key].append(resource)
+    return out
+
+
 def request(service_id: str, case: str) -> dict[str, Any]:
     """The CDS Hooks 2.0 request of one case, prefetch complete (no fhirServer needed)."""
     chart, drafts = CASES[case]
@@ -163,6 +185,7 @@ def request(service_id: str, case: str) -> dict[str, Any]:
     if not drafts:
         del context["draftOrders"]["entry"]  # FHIR forbids empty arrays
     prefetch: dict[str, Any] = {"patient": patient()}
+    chart = _stable_ids(chart)
     for key in ("observations", "medications", "medicationRequests", "conditions"):
         prefetch[key] = bundle(*chart.get(key, []))
         if not chart.get(key):

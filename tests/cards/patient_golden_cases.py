@@ -1,6 +1,8 @@
 """Golden patient-view requests for the six later topics, generated from one table so that they cannot drift.
 
-`python -m tests.cards.patient_golden_cases` (re)writes tests/golden/leg-pain-causes/<case>.request.json;
+`python -m tests.cards.patient_golden_cases` (re)writes tests/golden/leg-pain-workup/<case>.request.json (the
+work-up service shows every card, so each case shows all its rules find; which of them `leg-pain-causes` shows on a
+chart open is tested by relevance_golden_cases.py);
 test_patient_golden_requests.py checks the files equal this output and that each case fires or stays quiet as its
 name says. Dates are relative to tests.fhir_builders.NOW (2026-11-25T12:00Z), the clock golden runs use. The
 .response.json files are written by the web layer's golden runner (`pytest --update-golden`), never here.
@@ -22,7 +24,7 @@ from tests.cards.golden_areas import AREAS
 from tests.fhir_builders import ICD10CM, PATIENT_ID, SNOMED, bundle, cond, med, obs, patient
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-SERVICE = "leg-pain-causes"
+SERVICE = "leg-pain-workup"
 USER = "Practitioner/example"
 KEYS = ("observations", "medications", "medicationRequests", "conditions")
 
