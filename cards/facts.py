@@ -291,8 +291,8 @@ def _dose(raw: dict[str, Any]) -> tuple[tuple[float, str] | None, float | None]:
             quantity = entry.get("doseQuantity") if isinstance(entry, dict) else None
             value = _float(quantity.get("value")) if isinstance(quantity, dict) else None
             if isinstance(quantity, dict) and value is not None and value > 0:
-                unit = quantity.get("code") or quantity.get("unit") or ""
-                dose = (value, str(unit).strip())
+                unit = _text(quantity.get("code")) or _text(quantity.get("unit")) or ""
+                dose = (value, unit.strip())
                 break
         per_day = None
         timing = instruction.get("timing")
@@ -964,7 +964,8 @@ class _ConditionView:
         codes = tuple((_str(c.get("system")), c["code"], _code_variants(_str(c.get("system")), c["code"]))
                       for c in _codings(concept) if isinstance(c.get("code"), str))
         text = _concept_text(concept)
-        all_text = " ".join([text] + [str(c.get("display") or "") for c in _codings(concept)]).strip()
+        # Only string displays count: an object's repr ("{'x': 'sciatica'}") must not match a value set by its text.
+        all_text = " ".join([text] + [_text(c.get("display")) or "" for c in _codings(concept)]).strip()
         onset = parse_fhir_datetime(raw.get("onsetDateTime"))
         recorded = parse_fhir_datetime(raw.get("recordedDate"))
         when = onset or recorded
@@ -983,7 +984,9 @@ class _ConditionView:
             return None
         kind, code = how
         shown = self.text or (code if kind == "code" else self.all_text)
-        return ConditionMatch(self.raw.get("id"), shown, vs.slug, kind, code, self.when, self.latest)
+        # An id that is not a string (an object or array sent by a client) is read as absent: rules use the id as a
+        # dict key and in sets, so it must be hashable, and a malformed one identifies nothing.
+        return ConditionMatch(_str(self.raw.get("id")), shown, vs.slug, kind, code, self.when, self.latest)
 
     def _how(self, vs: Any) -> tuple[str, str | None] | None:
         """By code; by text only when no coding is in a system whose codes the value set judges (a Condition coded
@@ -1285,7 +1288,9 @@ class _Builder:
         if not isinstance(rid, str) or _text(raw.get("status")) == "entered-in-error":
             self.notes.skip("encounter-unusable")
             return
-        self.facts.encounter_reasons[rid] = [c for c in _array(raw.get("reasonCode")) if isinstance(c, dict)]
+        # Kept as {"coding": [objects], "text": str | None}: a reader may iterate the codings whatever was sent.
+        self.facts.encounter_reasons[rid] = [{"coding": list(_codings(c)), "text": _text(c.get("text"))}
+                                             for c in _array(raw.get("reasonCode")) if isinstance(c, dict)]
 
     def _add_Bundle(self, raw: dict[str, Any]) -> None:
         for entry in _array(raw.get("entry")):
@@ -1328,13 +1333,17 @@ class _Builder:
             medication = self._resolve(raw)
             if medication is None:
                 self.notes.skip("medication-unresolved-reference")
+                if _medication_reference(raw):
+                    # Said on the cards: a drug that cannot be identified is one no rule could check (the web layer
+                    # has already tried to fetch the Medication from fhirServer when one was allowed).
+                    self.notes.note_missing(UNIDENTIFIED_MEDICATION)
                 return []
             concept = medication.get("code")
             for ingredient in _array(medication.get("ingredient")):
                 if isinstance(ingredient, dict):
                     texts.append(_concept_text(ingredient.get("itemCodeableConcept")))
                     for coding in _codings(ingredient.get("itemCodeableConcept")):
-                        texts.append(str(coding.get("display") or ""))
+                        texts.append(_text(coding.get("display")) or "")
         # Only string parts reach terminology: drafts are parsed leniently from raw JSON, where a code may be a number.
         codings = [(_str(c.get("system")), _str(c.get("code")), _str(c.get("display"))) for c in _codings(concept)]
         if isinstance(concept, dict) and isinstance(concept.get("text"), str):
@@ -1366,6 +1375,50 @@ class _Builder:
         # Absolute or relative reference: match on the trailing Medication/<id>.
         tail = "/".join(target.rstrip("/").split("/")[-2:])
         return self.medication_index.get(tail)
+
+
+#: The data note (cards: "Not evaluated") for a current medication whose drug cannot be read: its
+#: medicationReference names a Medication that was neither sent nor could be fetched (or a missing contained one).
+UNIDENTIFIED_MEDICATION = ("a medication could not be identified (the Medication it refers to was neither sent "
+                           "nor obtainable from fhirServer)")
+
+
+def unresolved_medication_references(resources: Iterable[Any], draft_orders: Iterable[Any] = ()) -> list[str]:
+    """The ``reference`` of each current MedicationStatement or MedicationRequest (and each draft order) that names
+    a Medication not among ``resources``, in first-seen order: what the web layer may fetch from fhirServer.
+
+    Matches as the builder resolves (the trailing ``Medication/<id>``; ``#id`` is a contained resource, never
+    fetched). Statuses are filtered as the builder does, so a stopped drug costs no request.
+    """
+    have: set[str] = set()
+    wanted: list[tuple[str, str]] = []  # (tail, reference)
+    for raw in resources:
+        if type(raw) is not dict:
+            continue  # projected Observations and non-objects name no Medication
+        rtype = raw.get("resourceType")
+        if rtype == "Medication":
+            if isinstance(raw.get("id"), str):
+                have.add(f"Medication/{raw['id']}")
+        elif rtype == "MedicationStatement":
+            if _text(raw.get("status")) in STATEMENT_ACTIVE:
+                wanted.extend(_medication_reference(raw))
+        elif rtype == "MedicationRequest":
+            if _text(raw.get("status")) in REQUEST_ACTIVE and _text(raw.get("intent")) in REQUEST_INTENTS:
+                wanted.extend(_medication_reference(raw))
+    for raw in draft_orders:
+        if isinstance(raw, dict) and raw.get("resourceType") == "MedicationRequest":
+            wanted.extend(_medication_reference(raw))
+    return list(dict.fromkeys(ref for tail, ref in wanted if tail not in have and not ref.startswith("#")))
+
+
+def _medication_reference(raw: dict[str, Any]) -> list[tuple[str, str]]:
+    if raw.get("medicationCodeableConcept") is not None:
+        return []
+    ref = raw.get("medicationReference")
+    target = ref.get("reference") if isinstance(ref, dict) else None
+    if not isinstance(target, str) or not target:
+        return []
+    return [("/".join(target.rstrip("/").split("/")[-2:]), target)]
 
 
 # Dispatch by resourceType without building a method name per resource (this loop sees every resource sent).

@@ -98,7 +98,8 @@ class Authenticator:
         except InvalidTokenError as err:
             raise AuthRejected("malformed-token", type(err).__name__) from err
         alg = header.get("alg")
-        if alg not in PERMITTED_ALGORITHMS:  # none, HS*, PS*, anything odd: before any key lookup
+        # none, HS*, PS*, anything odd (an array or object is not hashable: checked first): before any key lookup
+        if not isinstance(alg, str) or alg not in PERMITTED_ALGORITHMS:
             raise AuthRejected("alg-not-permitted", f"alg={str(alg)[:16]!r}")
         typ = header.get("typ")
         if not isinstance(typ, str) or typ.upper() != "JWT":

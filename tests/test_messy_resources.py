@@ -108,7 +108,7 @@ def test_a_number_where_an_array_belongs_is_skipped_not_a_500(client: FlaskClien
     med = {"resourceType": "MedicationStatement", "id": "s1", "status": "active",
            "subject": {"reference": "Patient/pat-1"}, "medicationReference": {"reference": "Medication/m1"}}
     medication = {"resourceType": "Medication", "id": "m1", "code": {"coding": 7}, "ingredient": 3}
-    observations = {"resourceType": "Bundle", "type": "searchset", "entry": 5, "link": 9}
+    observations = {**_bundle([]), "link": 9}  # a Bundle whose entry is not an array is a 400 (test_request_validation)
     prefetch = {"patient": {"resourceType": "Patient", "id": "pat-1"}, "observations": observations,
                 "medications": _bundle([med, medication]), "conditions": _bundle([])}
     for hook, service in (("patient-view", "leg-pain-causes"), ("order-select", "leg-pain-order-select")):
