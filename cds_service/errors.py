@@ -53,6 +53,15 @@ class DataUnavailable(CdsError):
         super().__init__(f"Required data unavailable - {text}")
 
 
+class StorageUnavailable(CdsError):
+    """A write the service must not acknowledge: the database file is gone or replaced, the disk is full, the
+    database is locked or unreachable (503 with Retry-After: the client may send it again later)."""
+
+    status = 503
+    code = "no-store"
+    retry_after_s = 30
+
+
 def operation_outcome(status: int, code: str, diagnostics: str, details: list[str] | None = None) -> Response:
     """A FHIR R4 OperationOutcome (one issue per detail, else one) as a JSON response."""
     severity = "error" if status < 500 else "fatal"
@@ -72,7 +81,10 @@ def _cds_error(err: CdsError) -> Response:
     details = [f"{k}: {v}" for k, v in err.missing.items()] if isinstance(err, DataUnavailable) else None
     if details:
         details.insert(0, "Required data could not be obtained from prefetch or fhirServer.")
-    return operation_outcome(err.status, err.code, err.diagnostics, details)
+    response = operation_outcome(err.status, err.code, err.diagnostics, details)
+    if isinstance(err, StorageUnavailable):
+        response.headers["Retry-After"] = str(err.retry_after_s)
+    return response
 
 
 def _unknown_service(err: UnknownService) -> Response:

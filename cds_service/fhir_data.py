@@ -3,14 +3,23 @@
 For each data key of the service (cards.registry.DataKey):
 1. A prefetched value is used as sent: a resource, or a Bundle whose entries are flattened (OperationOutcome
    entries are counted, not fatal). A prefetched searchset with a ``next`` link is completed from fhirServer.
-2. A key that is missing, ``null`` or an OperationOutcome (the client's way of reporting a failed prefetch) is
+   A value that is not a FHIR resource (no resourceType; a Bundle whose ``entry`` is not an array of entries
+   holding resources) is the client's error: 400 naming the key, never an empty result.
+2. ``null`` means the client has no data for the key (CDS Hooks 2.0 "Prefetch Template"): a search key is an
+   empty result, a resource read (the Patient) cannot be evaluated; neither is fetched.
+3. A key that is missing or an OperationOutcome (the client's way of reporting a failed prefetch) is
    fetched from fhirServer with the key's fallback query - all such keys concurrently, with ONE requests.Session
    per hook call, connect and read timeouts, an overall budget, no redirects, ``next`` links followed only on the
-   server's own origin up to FHIR_MAX_PAGES, at most FHIR_MAX_RESOURCES resources and FHIR_MAX_RESPONSE_MB per
-   response. ``Authorization: Bearer`` is sent only when the client gave fhirAuthorization.
-3. A required key that cannot be obtained raises DataUnavailable (412) naming each missing key and why; an
+   server's own origin and where the allowlist allows, up to FHIR_MAX_PAGES, at most FHIR_MAX_RESOURCES resources
+   and FHIR_MAX_RESPONSE_MB per response. ``Authorization: Bearer`` is sent only when the client gave
+   fhirAuthorization. Queries are appended to the fhirServer base as path segments (never ``urljoin``), and every
+   URL is checked against the policy again right before it is requested (_Fetcher.get_json).
+4. A required key that cannot be obtained raises DataUnavailable (412) naming each missing key and why; an
    optional one is noted in DataNotes and shown on the cards as "Not evaluated" - unless resources of its type
    came in under another key (MedicationRequests sent as ``medications``): those were read.
+5. A current medication whose ``medicationReference`` names a Medication that was not sent (a client that skips
+   the templates' ``_include``) is completed by reading ``Medication/<id>`` from fhirServer under the same rules;
+   one that cannot be had is said on the cards ("a medication could not be identified").
 
 ``read_bundle`` and ``record_prefetch`` turn a FHIR Bundle of one patient's data (a file for ``leg-pain-cds
 evaluate``; Synthea-style ``urn:uuid:`` fullUrls resolved) into the prefetch a client would send, so that a Bundle
@@ -28,21 +37,22 @@ import re
 import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 import orjson
 import requests
-from cards.facts import DataNotes
+from cards.facts import DataNotes, unresolved_medication_references
 from cards.projection import Resource
 from cards.registry import DataKey, Service
 from requests.adapters import HTTPAdapter
 
 from cds_service import hardening, projected_json
-from cds_service.errors import DataUnavailable
+from cds_service.errors import BadHookRequest, DataUnavailable
 from cds_service.schemas import HookCall
+from cds_service.url_policy import BaseUrl, UrlPolicyError, parse_url
 
 log = logging.getLogger(__name__)
 
@@ -113,22 +123,34 @@ def _next_link(bundle: dict[str, Any]) -> str | None:
     return None
 
 
-def _entries(bundle: dict[str, Any], notes: DataNotes) -> list[Any]:
-    """The resources of a Bundle's entries; entries without one, and OperationOutcome entries, noted and left out."""
+def _entries(bundle: dict[str, Any], notes: DataNotes, key: str | None = None) -> list[Any]:
+    """The resources of a Bundle's entries; entries without one, and OperationOutcome entries, noted and left out.
+
+    ``key``: the Bundle is the client's prefetch for that key, and what cannot be a searchset's content (``entry``
+    not an array, an entry or a resource that is not an object, a resource without a resourceType) is the client's
+    error: BadHookRequest (400) naming the key, never an empty result that would read as "nothing found".
+    """
     entries = bundle.get("entry")
     if not isinstance(entries, list):
+        if key is not None and entries is not None:
+            raise BadHookRequest(f"prefetch.{key}: Bundle.entry must be an array of entries.")
         return []
     resources = hardening.entry_resources(entries)
     if resources is not None:
         types = hardening.resource_types(resources)
-        if types is not None and "OperationOutcome" not in types:
+        if types is not None and "OperationOutcome" not in types and (
+                key is None or set(map(type, types)) == {str} and "" not in types):
             return resources  # the common case, decided without a Python loop over the entries
-    return list(_each_entry(entries, notes))
+    return list(_each_entry(entries, notes, key))
 
 
-def _each_entry(entries: list[Any], notes: DataNotes) -> Iterator[Any]:
-    for entry in entries:
+def _each_entry(entries: list[Any], notes: DataNotes, key: str | None = None) -> Iterator[Any]:
+    for index, entry in enumerate(entries):
         resource = entry.get("resource") if isinstance(entry, dict) else None
+        if key is not None:
+            problem = _entry_problem(entry, resource)
+            if problem:
+                raise BadHookRequest(f"prefetch.{key}: Bundle.entry[{index}] {problem}.")
         if not isinstance(resource, (dict, Resource)):  # a projected Observation (cds_service/projected_json.py)
             notes.skip("bundle-entry-without-resource")
             continue
@@ -136,6 +158,19 @@ def _each_entry(entries: list[Any], notes: DataNotes) -> Iterator[Any]:
             notes.skip("operation-outcome-entry")  # search warnings: noted, the data beside them still counts
             continue
         yield resource
+
+
+def _entry_problem(entry: Any, resource: Any) -> str | None:
+    """What makes a prefetch Bundle entry unreadable, or None (an entry without a resource is allowed by FHIR)."""
+    if not isinstance(entry, dict):
+        return "is not an object"
+    if resource is None:
+        return None
+    if not isinstance(resource, (dict, Resource)):
+        return "holds a resource that is not an object"
+    if not isinstance(resource.get("resourceType"), str) or not resource.get("resourceType"):
+        return "holds a resource without a resourceType"
+    return None
 
 
 def is_outcome(value: Any) -> bool:
@@ -146,8 +181,21 @@ def is_outcome(value: Any) -> bool:
 
 
 def _same_origin(url: str, base: str) -> bool:
-    a, b = urlsplit(url), urlsplit(base)
-    return (a.scheme, a.hostname, a.port) == (b.scheme, b.hostname, b.port)
+    """Same scheme, host and port (default ports filled in); False for a URL the allowlist would never accept."""
+    try:
+        a, b = parse_url(url), parse_url(base)
+    except UrlPolicyError:
+        return False
+    return (a.scheme, a.host, a.port) == (b.scheme, b.host, b.port)
+
+
+def _resolve_link(page_url: str, link: str) -> str:
+    """The absolute URL of a ``next`` link: as given, or resolved against the page it came in (RFC 3986).
+
+    Only links are resolved this way; the service's own queries are appended to the base (_Fetcher.url_for). The
+    result is checked like any other URL before it is requested (_Fetcher.get_json).
+    """
+    return link if urlsplit(link).scheme else urljoin(page_url, link)
 
 
 class _Fetcher:
@@ -155,7 +203,13 @@ class _Fetcher:
 
     def __init__(self, base: str, token: str | None, settings: FetchSettings, pool: int,
                  allow_server: ServerPolicy = allow_all_servers) -> None:
-        self.base = base.rstrip("/") + "/"
+        # The base as the allowlist reads it. A query or fragment (refused at the request schema) would swallow
+        # what is appended to it, so such a base, like any the allowlist could never accept, is used for nothing.
+        try:
+            self.base_url: BaseUrl | None = parse_url(base, allow_query=False)
+        except UrlPolicyError:
+            self.base_url = None
+        self.base = f"{self.base_url}/" if self.base_url else base
         self.allow_server = allow_server
         self.settings = settings
         self.deadline = time.monotonic() + settings.total_budget_s
@@ -184,7 +238,32 @@ class _Fetcher:
             self.resources_left -= allowed
             return allowed
 
+    def url_for(self, relative: str) -> str:
+        """The base with a query's path segments appended (``Patient/p1``, ``Observation?patient=p1&...``).
+
+        Never ``urljoin``: it resolves against the base's last segment, so ``.../fhir/r4?x=1`` or a base without a
+        trailing ``/`` would lose ``r4`` and send the token to ``.../fhir/Patient/p1``, outside the allowlisted path.
+        """
+        if self.base_url is None:
+            raise FetchFailed("fhirServer is not a usable FHIR base URL (a query, fragment or dot segment)")
+        url = self.base + relative.lstrip("/")
+        try:
+            inside = self.base_url.covers(parse_url(url))
+        except UrlPolicyError:
+            inside = False
+        if not inside:  # a context id that would leave the base (quoted by the template, so this is a backstop)
+            raise FetchFailed("the query would leave fhirServer's base path and was not sent")
+        return url
+
+    def _check_requested(self, url: str) -> None:
+        """The last gate before a request: a well-formed URL on fhirServer's own origin that the policy allows."""
+        if self.base_url is None or not _same_origin(url, self.base):
+            raise FetchFailed("a request outside fhirServer was not sent")
+        if not self.allow_server(url):
+            raise FetchFailed("fhirServer is not on the allowlist")
+
     def get_json(self, url: str) -> dict[str, Any]:
+        self._check_requested(url)
         left = self.remaining()
         if left <= 0:
             raise FetchFailed(f"time budget of {self.settings.total_budget_s:g} s used up")
@@ -235,7 +314,7 @@ class _Fetcher:
 
     def fetch_key(self, key: DataKey, relative: str) -> tuple[list[Any], int, DataNotes]:
         """GET the key's query and its `next` pages; return resources, requests made and notes (per thread)."""
-        return self.fetch_url(key.key, urljoin(self.base, relative), first_page=1)
+        return self.fetch_url(key.key, self.url_for(relative), first_page=1)
 
     def fetch_url(self, key: str, url: str, first_page: int) -> tuple[list[Any], int, DataNotes]:
         resources: list[Any] = []
@@ -262,7 +341,9 @@ class _Fetcher:
             nxt = _next_link(data) if data["resourceType"] == "Bundle" else None
             if nxt is None:
                 return requests_made
-            nxt = urljoin(url, nxt)
+            nxt = _resolve_link(url, nxt)
+            # Followed only on fhirServer's own origin, and only where the allowlist (its path rule included)
+            # lets the token go: a paging server may not send it elsewhere.
             if not _same_origin(nxt, self.base) or not self.allow_server(nxt):
                 notes.note_missing(f"{key}: a next page on another server was not followed")
                 return requests_made
@@ -283,6 +364,7 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
     prefetch = call.prefetch or {}
     to_fetch: dict[str, str] = {}  # key -> why it needs fetching (the 412 reason when there is no server)
     continue_pages: dict[str, str] = {}  # key -> next-page URL of a paged prefetch
+    unavailable: dict[str, str] = {}  # key -> why it cannot be had, without asking fhirServer
     for key in service.data_keys:
         expected_id = call.patient_id if key.context_field == "patientId" else call.context.get(key.context_field)
         if not isinstance(expected_id, str) or not expected_id:
@@ -292,12 +374,21 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
             continue
         value = prefetch[key.key]
         if value is None:
-            to_fetch[key.key] = "prefetch was null"
-        elif is_outcome(value):
+            # CDS Hooks 2.0 "Prefetch Template": null means the client has no data for the key. A search with no
+            # data is an empty result; a resource read (the Patient) with none cannot be evaluated. Not fetched.
+            if "?" in key.template:
+                out.available.add(key.key)
+            else:
+                unavailable[key.key] = "prefetch was null (the client has no data for it)"
+            continue
+        if not isinstance(value.get("resourceType"), str) or not value["resourceType"]:
+            raise BadHookRequest(f"prefetch.{key.key} is not a FHIR resource: it has no resourceType (a key the "
+                                 "client has no data for is sent as null, or left out).")
+        if is_outcome(value):
             out.notes.skip("operation-outcome-prefetch")
             to_fetch[key.key] = "prefetch held an OperationOutcome"
         elif value.get("resourceType") == "Bundle":
-            out.resources.extend(_entries(value, out.notes))
+            out.resources.extend(_entries(value, out.notes, key.key))
             out.available.add(key.key)
             nxt = _next_link(value)
             if nxt:
@@ -307,31 +398,33 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
             # An instance read (the Patient) must be that resource: a prefetch for another patient, or of another
             # type, is not this patient's data - fetch it, or answer 412, rather than evaluate without it.
             out.notes.skip("prefetch-wrong-resource")
-            what = value.get("resourceType") if isinstance(value.get("resourceType"), str) else "no resource type"
-            to_fetch[key.key] = (f"prefetch held a {what}, not a {key.resource_type}"
+            to_fetch[key.key] = (f"prefetch held a resource of type {value['resourceType']}, not a "
+                                 f"{key.resource_type}"
                                  if value.get("resourceType") != key.resource_type
                                  else f"prefetch held a {key.resource_type} other than context.{key.context_field}")
         else:
             out.resources.append(value)
             out.available.add(key.key)
 
-    if not to_fetch and not continue_pages:
-        return out  # prefetch complete: no FHIR call at all
-
-    failures: dict[str, str] = {}
+    started = time.monotonic()
+    before = len(out.resources)
+    failures: dict[str, str] = dict(unavailable)
     server = call.fhir_server
-    if server is None:
-        failures = {k: f"{why} and no fhirServer given" for k, why in to_fetch.items()}
+    if not to_fetch and not continue_pages:
+        pass  # prefetch complete: no FHIR call for the keys
+    elif server is None:
+        failures.update({k: f"{why} and no fhirServer given" for k, why in to_fetch.items()})
         for name in continue_pages:
             out.notes.note_missing(f"{name}: only the first prefetched page was available (no fhirServer)")
     elif not allow_server(server):
         log.warning("fhirServer refused by policy", extra={"hookInstance": call.hook_instance,
                                                            "fhir_host": urlsplit(server).hostname})
-        failures = {k: f"{why}; fhirServer is not on the allowlist" for k, why in to_fetch.items()}
+        failures.update({k: f"{why}; fhirServer is not on the allowlist" for k, why in to_fetch.items()})
         for name in continue_pages:
             out.notes.note_missing(f"{name}: further prefetch pages not fetched (fhirServer not allowed)")
     else:
-        failures = _fetch_all(call, service, server, to_fetch, continue_pages, now, settings, out, allow_server)
+        failures.update(_fetch_all(call, service, server, to_fetch, continue_pages, now, settings, out,
+                                   allow_server))
 
     missing_required = {}
     supplied: set[Any] | None = None
@@ -354,7 +447,90 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
             out.notes.skip(f"{key_name}-unavailable")
     if missing_required:
         raise DataUnavailable(missing_required)
+    # The budget left for Medications: what the keys' fetching (one budget per hook call) did not use.
+    left = replace(settings, total_budget_s=settings.total_budget_s - (time.monotonic() - started),
+                   max_resources=settings.max_resources - (len(out.resources) - before))
+    fetch_referenced_medications(call, out, left, allow_server)
     return out
+
+
+#: At most this many referenced Medications are fetched for one hook call (each is one GET, run concurrently
+#: within the call's time budget); references beyond it stay unresolved and are said on the cards.
+MAX_MEDICATION_FETCHES = 50
+#: A FHIR id (R4 "id" datatype), of at least one letter or digit: anything else is not fetched (no ``..``).
+_FHIR_ID = re.compile(r"(?=[^/]*[A-Za-z0-9])[A-Za-z0-9\-.]{1,64}")
+
+
+def _fetchable_medication(reference: str, server: str) -> str | None:
+    """The id of a ``Medication/<id>`` reference to be read from ``server``: relative, or absolute on it."""
+    base = server.rstrip("/") + "/"
+    if reference.startswith(base):
+        reference = reference[len(base):]
+    elif urlsplit(reference).scheme:
+        return None  # a Medication on another server: the token is not sent there
+    parts = reference.split("/")
+    if len(parts) in (2, 4) and parts[0] == "Medication" and (len(parts) == 2 or parts[2] == "_history"):
+        return parts[1] if _FHIR_ID.fullmatch(parts[1]) else None
+    return None
+
+
+def fetch_referenced_medications(call: HookCall, out: Gathered, settings: FetchSettings,
+                                 allow_server: ServerPolicy = allow_all_servers) -> None:
+    """Read from fhirServer each Medication that a current MedicationStatement/Request (or a draft order) refers to
+    and that was not sent (a client may skip the ``_include`` of the prefetch templates).
+
+    As for a missing key: only from an allowed fhirServer, with the call's token, within what is left of the call's
+    time and resource budget. A Medication that cannot be had is not an error: build_facts notes on the cards that
+    a medication could not be identified.
+    """
+    server = call.fhir_server
+    if server is None or not allow_server(server):
+        return  # nothing to ask: build_facts notes what stays unresolved
+    references = unresolved_medication_references(out.resources, call.draft_orders)
+    if not references:
+        return
+    ids = list(dict.fromkeys(i for i in (_fetchable_medication(r, server) for r in references) if i))
+    if len(ids) > MAX_MEDICATION_FETCHES:
+        log.info("medication fetches capped", extra={"hookInstance": call.hook_instance, "wanted": len(ids),
+                                                     "cap": MAX_MEDICATION_FETCHES})
+        ids = ids[:MAX_MEDICATION_FETCHES]
+    if not ids:
+        return
+    if settings.total_budget_s <= 0 or settings.max_resources <= 0:
+        log.info("medication fetch skipped", extra={"hookInstance": call.hook_instance, "wanted": len(ids),
+                                                    "reason": "budget used up"})
+        return
+    workers = min(len(ids), 8)
+    fetcher = _Fetcher(server, call.access_token, settings, pool=workers, allow_server=allow_server)
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="fhir-medication")
+    got, failed, made = 0, 0, 0
+    try:
+        futures = {pool.submit(fetcher.fetch_key, DataKey(f"Medication/{mid}", "Medication", f"Medication/{mid}",
+                                                          required=False), f"Medication/{mid}"): mid
+                   for mid in ids}
+        done, pending = wait(futures, timeout=max(fetcher.remaining(), 0) + 0.05)
+        for fut in done:
+            try:
+                resources, requests_made, _notes = fut.result()
+            except FetchFailed:
+                failed += 1
+                continue
+            made += requests_made
+            # Only the Medication asked for: anything else a server sends back is not what was referenced.
+            found = [r for r in resources if isinstance(r, dict) and r.get("resourceType") == "Medication"
+                     and r.get("id") == futures[fut]]
+            got += bool(found)
+            out.resources.extend(found)
+        for fut in pending:
+            fut.cancel()
+            failed += 1
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+        fetcher.close()
+    if made:
+        out.fetched["medication-references"] = made
+    log.info("medication fetch done", extra={"hookInstance": call.hook_instance, "wanted": len(ids),
+                                             "found": got, "failed": failed})
 
 
 def _types_of(resources: list[Any]) -> set[Any]:
@@ -388,7 +564,7 @@ def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str
             futures[pool.submit(fetcher.fetch_key, key, key.fallback_query(call.patient_id, now, call.context))] = \
                 (name, False)
         for name, url in continue_pages.items():
-            absolute = urljoin(fetcher.base, url)
+            absolute = _resolve_link(fetcher.base, url)
             if not _same_origin(absolute, fetcher.base) or not fetcher.allow_server(absolute):
                 out.notes.note_missing(f"{name}: prefetch next page is on another server and was not followed")
                 continue

@@ -1,8 +1,10 @@
 """marshmallow schemas for the CDS Hooks 2.0 envelopes: hook request, card response, discovery, feedback.
 
 FHIR content inside the envelopes (prefetch, draftOrders, suggestion resources) is not validated here: the cards
-package validates, with fhir.resources, only what a rule reads. Unknown fields are kept (``unknown = INCLUDE``): the
-spec reserves ``extension`` and lets clients add fields. Responses never carry null or empty values (only
+package validates, with fhir.resources, only what a rule reads. Unknown fields of a hook request are kept
+(``unknown = INCLUDE``): the spec reserves ``extension`` and lets clients add fields. Feedback is the exception: a
+member the spec does not define is refused by name (``unknown = RAISE``, ``extension`` allowed), since a misspelt
+``overrideReason`` dropped silently loses the clinician's reason. Responses never carry null or empty values (only
 ``cards: []`` may be empty): ``_prune`` drops them after dumping.
 """
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from cards.model import Card
 from cards.registry import Service
-from marshmallow import (INCLUDE, Schema, ValidationError, fields, post_dump, validate, validates,
+from marshmallow import (INCLUDE, RAISE, Schema, ValidationError, fields, post_dump, validate, validates,
                          validates_schema)
 
 from cds_service.errors import BadHookRequest
@@ -66,6 +68,13 @@ class HookRequestSchema(_Base):
         except ValueError:
             raise ValidationError("hookInstance must be a UUID.") from None
 
+    @validates("fhirServer")
+    def _base_url(self, value: str | None, **_: Any) -> None:
+        # A FHIR base URL has no query or fragment (FHIR R4 http.html, "Service Base URL"); the service appends
+        # paths to it, and a `?` or `#` - even an empty one - would swallow them (and pass an allowlist prefix test).
+        if value is not None and ("?" in value or "#" in value):
+            raise ValidationError("must be a FHIR base URL, without a query ('?') or fragment ('#').")
+
     @validates_schema
     def _conditional(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("fhirAuthorization") is not None and data.get("fhirServer") is None:
@@ -79,9 +88,36 @@ class HookRequestSchema(_Base):
             eid = context.get("encounterId")
             if eid is not None and (not isinstance(eid, str) or not eid.strip()):
                 raise ValidationError("context.encounterId, when given, must be a non-empty string.", "context")
+        if data.get("hook") in ORDER_HOOKS:
+            _order_context(data["hook"], context)
         for key, value in (data.get("prefetch") or {}).items():
             if value is not None and not isinstance(value, dict):
                 raise ValidationError(f"prefetch.{key} must be a FHIR resource (object) or null.", "prefetch")
+
+
+def _order_context(hook: str, context: Mapping[str, Any]) -> None:
+    """The context the order hooks require (CDS Hooks hook library, order-select 1.0 and order-sign 1.0):
+    ``draftOrders``, a Bundle, for both, and ``selections``, an array of strings, for order-select.
+
+    Only the envelope is checked: the drafts inside are read leniently (draft_orders), since the Sandbox sends
+    drafts without ids or with invalid elements. A call without these is a client bug, answered 400 naming the
+    field, rather than ``{"cards": []}``, which would read as "nothing to say about these orders".
+    """
+    drafts = context.get("draftOrders")
+    if drafts is None:
+        raise ValidationError(f"context.draftOrders (a FHIR Bundle of the draft orders) is required for {hook}.",
+                              "context")
+    if not isinstance(drafts, dict) or drafts.get("resourceType") != "Bundle":
+        raise ValidationError("context.draftOrders must be a FHIR Bundle (resourceType 'Bundle').", "context")
+    if drafts.get("entry") is not None and not isinstance(drafts["entry"], list):
+        raise ValidationError("context.draftOrders.entry must be an array.", "context")
+    if hook == "order-select":
+        selections = context.get("selections")
+        if selections is None:
+            raise ValidationError("context.selections (the ids of the selected orders) is required for "
+                                  "order-select.", "context")
+        if not isinstance(selections, list) or not all(isinstance(s, str) for s in selections):
+            raise ValidationError("context.selections must be an array of strings.", "context")
 
 
 # One instance, reused: marshmallow schemas are safe to share across threads for load (no per-call state), and
@@ -139,6 +175,9 @@ def load_hook_request(body: Any, service: Service) -> HookCall:
     """Validate a hook request body for `service`; BadHookRequest (400) says what is wrong."""
     if not isinstance(body, dict):
         raise BadHookRequest("The request body must be a JSON object.")
+    if isinstance(body.get("hook"), str) and body["hook"] and body["hook"] != service.hook:
+        # Said first: the context another hook requires (draftOrders, ...) is not what is wrong with this call.
+        raise BadHookRequest(f"Service {service.id!r} answers the {service.hook!r} hook, not {body['hook']!r}.")
     try:
         data = _HOOK_REQUEST.load(body)
     except ValidationError as err:
@@ -324,40 +363,72 @@ def dump_discovery(services: Iterable[Service], usage_requirements: str | None =
 # ---------------------------------------------------------------------------------------------- feedback
 
 
-class OverrideCodingSchema(_Base):
-    system = fields.Str(required=True, validate=validate.Length(min=1))
-    code = fields.Str(required=True, validate=validate.Length(min=1))
-    display = fields.Str()
+# Column lengths of the feedback table (store.FeedbackRow; tests/test_feedback.py keeps them equal):
+# validated here so that a value the database cannot take is a 400 naming the field, on SQLite (which would store
+# it) and PostgreSQL (which would refuse it) alike.
+CARD_MAX = 200
+OVERRIDE_CODE_MAX = 100
+OVERRIDE_SYSTEM_MAX = 300
 
 
-class OverrideReasonSchema(_Base):
+def _no_nul(value: str) -> None:
+    """PostgreSQL text cannot hold U+0000 (SQLite can): refused for every database, so both behave the same."""
+    if "\x00" in value:
+        raise ValidationError("must not contain the NUL character (U+0000).")
+
+
+def _text(*limits: Any, **kwargs: Any) -> fields.Str:
+    return fields.Str(validate=[*limits, _no_nul], **kwargs)
+
+
+class _Strict(Schema):
+    """Feedback objects: a member the spec does not define is refused by name (a misspelt ``overriddeReason``
+    would otherwise be dropped and the reason lost); ``extension`` (CDS Hooks 2.0 "Extensions") is allowed."""
+
+    class Meta:
+        unknown = RAISE
+
+
+class OverrideCodingSchema(_Strict):
+    system = _text(validate.Length(min=1, max=OVERRIDE_SYSTEM_MAX), required=True)
+    code = _text(validate.Length(min=1, max=OVERRIDE_CODE_MAX), required=True)
+    display = _text()
+
+
+class OverrideReasonSchema(_Strict):
     reason = fields.Nested(OverrideCodingSchema)
-    userComment = fields.Str()
+    userComment = _text()
+    extension = fields.Dict()
 
 
-class AcceptedSuggestionSchema(_Base):
-    id = fields.Str(required=True, validate=validate.Length(min=1))
+class AcceptedSuggestionSchema(_Strict):
+    id = _text(validate.Length(min=1), required=True)
 
 
-class FeedbackItemSchema(_Base):
-    card = fields.Str(required=True, validate=validate.Length(min=1, max=200))
+class FeedbackItemSchema(_Strict):
+    card = _text(validate.Length(min=1, max=CARD_MAX), required=True)
     outcome = fields.Str(required=True, validate=validate.OneOf(["accepted", "overridden"]))
     acceptedSuggestions = fields.List(fields.Nested(AcceptedSuggestionSchema), validate=validate.Length(min=1))
     overrideReason = fields.Nested(OverrideReasonSchema)
     outcomeTimestamp = fields.AwareDateTime(required=True, default_timezone=None)
+    extension = fields.Dict()
 
     @validates_schema
     def _consistent(self, data: dict[str, Any], **_: Any) -> None:
         if data.get("outcome") == "accepted" and "overrideReason" in data:
             raise ValidationError("overrideReason is only valid with outcome 'overridden'.", "overrideReason")
+        if data.get("outcome") == "accepted" and "acceptedSuggestions" not in data:
+            # CDS Hooks 2.0 "Feedback": acceptedSuggestions is required when the outcome is accepted.
+            raise ValidationError("acceptedSuggestions is required with outcome 'accepted'.", "acceptedSuggestions")
         if data.get("outcome") == "overridden" and "acceptedSuggestions" in data:
             raise ValidationError("acceptedSuggestions is only valid with outcome 'accepted'.",
                                   "acceptedSuggestions")
 
 
-class FeedbackSchema(_Base):
+class FeedbackSchema(_Strict):
     feedback = fields.List(fields.Nested(FeedbackItemSchema), required=True,
                            validate=validate.Length(min=1, max=1000))
+    extension = fields.Dict()
 
 
 def load_feedback(body: Any) -> list[dict[str, Any]]:

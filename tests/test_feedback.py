@@ -1,16 +1,73 @@
-"""Feedback is validated, written to a real SQLite file and read back joined to the issued card."""
+"""Feedback is validated, written to a real database and read back joined to the issued card.
+
+Every test that goes through the app runs twice: on a SQLite file and on a real PostgreSQL server
+(tests/postgres_server.py; skipped with the reason where none can run), so that what one database accepts and the
+other refuses is caught at the boundary, identically.
+"""
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
+from cds_service import create_app
 from cds_service.store import Store
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import MetaData, create_engine, func, select
+
+from tests.postgres_server import emptied, running_postgres
 
 FEEDBACK = "/cds-services/leg-pain-causes/feedback"
+
+
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_postgres(tmp_path_factory.mktemp("pg")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, db_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{db_path}"
+    return emptied(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def app_overrides(app_overrides: dict[str, Any], database_url: str) -> dict[str, Any]:
+    return {**app_overrides, "DATABASE_URL": database_url}
+
+
+@pytest.fixture
+def app(app_overrides: dict[str, Any]) -> Iterator[Flask]:
+    app = create_app(app_overrides)
+    yield app
+    app.extensions["cds_store"].close()  # PostgreSQL: no connections left open across tests
+
+
+def _rows(url: str, table: str) -> list[Any]:
+    """Every row of `table`, read through a fresh engine (the rows really are in the database)."""
+    engine = create_engine(url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine, only=[table])
+        with engine.connect() as conn:
+            return list(conn.execute(select(meta.tables[table])).all())
+    finally:
+        engine.dispose()
+
+
+def _count(url: str, table: str) -> int:
+    engine = create_engine(url)
+    try:
+        meta = MetaData()
+        meta.reflect(engine, only=[table])
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(meta.tables[table])).scalar_one())
+    finally:
+        engine.dispose()
 
 
 def _issue_card(client: FlaskClient, build: Any) -> dict[str, Any]:
@@ -19,16 +76,17 @@ def _issue_card(client: FlaskClient, build: Any) -> dict[str, Any]:
     return dict(resp.get_json()["cards"][0])
 
 
-def test_accepted_feedback_is_stored_and_joined(client: FlaskClient, build: Any, db_path: Path) -> None:
+def test_accepted_feedback_is_stored_and_joined(client: FlaskClient, build: Any, database_url: str) -> None:
     card = _issue_card(client, build)
     suggestion = card["suggestions"][0]["uuid"]
     resp = client.post(FEEDBACK, json={"feedback": [{
         "card": card["uuid"], "outcome": "accepted", "acceptedSuggestions": [{"id": suggestion}],
         "outcomeTimestamp": "2026-11-25T12:05:00Z"}]})
     assert resp.status_code == 200 and resp.get_json() == {"stored": 1}
-    assert db_path.exists()
-    # Read back through a fresh store on the same file: it really is on disk.
-    records = Store(f"sqlite:///{db_path}").feedback_for(card["uuid"])
+    # Read back through a fresh store on the same database: it really is stored.
+    store = Store(database_url)
+    records = store.feedback_for(card["uuid"])
+    store.close()
     assert len(records) == 1
     rec = records[0]
     assert rec.card_known and rec.outcome == "accepted" and rec.accepted_suggestions == [suggestion]
@@ -39,29 +97,32 @@ def test_accepted_feedback_is_stored_and_joined(client: FlaskClient, build: Any,
     assert rec.outcome_timestamp.isoformat() == "2026-11-25T12:05:00+00:00"
 
 
-def test_overridden_feedback_keeps_reason_and_comment(client: FlaskClient, build: Any, db_path: Path) -> None:
+def test_overridden_feedback_keeps_reason_and_comment(client: FlaskClient, build: Any, database_url: str) -> None:
     card = _issue_card(client, build)
     reason = card["overrideReasons"][0]
     resp = client.post(FEEDBACK, json={"feedback": [{
         "card": card["uuid"], "outcome": "overridden", "outcomeTimestamp": "2026-11-25T12:06:00Z",
         "overrideReason": {"reason": reason, "userComment": "repleted yesterday"}}]})
     assert resp.status_code == 200
-    rows = sqlite3.connect(db_path).execute(
-        "SELECT f.outcome, f.override_code, f.override_system, f.user_comment, i.topic FROM feedback f "
-        "JOIN issued_card i ON i.uuid = f.card_uuid").fetchall()
-    assert rows == [("overridden", reason["code"], reason["system"], "repleted yesterday",
-                     "electrolyte-imbalance")]
+    [row] = _rows(database_url, "feedback")
+    assert (row.outcome, row.override_code, row.override_system, row.user_comment) == (
+        "overridden", reason["code"], reason["system"], "repleted yesterday")
+    assert [r.topic for r in _rows(database_url, "issued_card") if r.uuid == row.card_uuid] == [
+        "electrolyte-imbalance"]
 
 
-def test_issued_cards_hold_ids_not_patient_values(client: FlaskClient, build: Any, db_path: Path) -> None:
+def test_issued_cards_hold_ids_not_patient_values(client: FlaskClient, build: Any, database_url: str) -> None:
     _issue_card(client, build)
-    db = sqlite3.connect(db_path)
-    dump = "\n".join(db.iterdump())
-    assert "issued_card" in dump and build.HOOK_INSTANCE in dump
+    meta = MetaData()
+    engine = create_engine(database_url)
+    meta.reflect(engine)
+    engine.dispose()
+    dump = "\n".join(repr(_rows(database_url, table)) for table in meta.tables)
+    assert "issued_card" in meta.tables and build.HOOK_INSTANCE in dump
     assert build.PATIENT_ID not in dump
     # The potassium value, looked for in the issued-card rows only: the audit rows carry the wall-clock time and
     # the latency, in which "2.9" turns up by chance (e.g. 12:00:52.9...), which made this test fail now and then.
-    issued = repr(db.execute("SELECT * FROM issued_card").fetchall())
+    issued = repr(_rows(database_url, "issued_card"))
     assert build.HOOK_INSTANCE in issued and "2.9" not in issued
 
 
@@ -98,10 +159,11 @@ def test_several_items_and_repeated_feedback(client: FlaskClient, build: Any, ap
                    "acceptedSuggestions": [{"uuid": "s"}]}]},
     [1],
 ])
-def test_invalid_feedback_is_400_and_not_stored(client: FlaskClient, app: Flask, body: Any, db_path: Path) -> None:
+def test_invalid_feedback_is_400_and_not_stored(client: FlaskClient, app: Flask, body: Any,
+                                                database_url: str) -> None:
     resp = client.post(FEEDBACK, json=body)
     assert resp.status_code == 400 and resp.get_json()["resourceType"] == "OperationOutcome"
-    assert sqlite3.connect(db_path).execute("SELECT count(*) FROM feedback").fetchone() == (0,)
+    assert _count(database_url, "feedback") == 0
 
 
 def test_feedback_needs_json_content_type(client: FlaskClient) -> None:
@@ -186,8 +248,10 @@ def test_a_locked_sqlite_file_rolls_the_call_back_and_still_answers(app_override
                                                                      build: Any, monkeypatch: pytest.MonkeyPatch,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     """A real lock, not a patched method: another process's writer holds the file while the call is answered."""
-    from cds_service import create_app, store
+    from cds_service import store
 
+    if not app_overrides["DATABASE_URL"].startswith("sqlite"):
+        pytest.skip("a lock on the SQLite file: SQLite only")
     monkeypatch.setattr(store, "SQLITE_BUSY_TIMEOUT_MS", 50)
     client = create_app(app_overrides).test_client()
     holder = sqlite3.connect(db_path, isolation_level=None)
@@ -258,3 +322,86 @@ def test_a_value_the_sqlite_writer_cannot_take_is_logged_not_raised(tmp_path: Pa
     assert "record write failed" in caplog.text
     with sqlite3.connect(tmp_path / "w.sqlite3") as db:
         assert db.execute("SELECT count(*) FROM issued_card").fetchone() == (0,)
+
+
+# ---------------------------------------------------------------------------------------------- issue 16
+
+_AT = "2026-11-25T12:06:00Z"
+
+
+def _overridden(**reason: Any) -> dict[str, Any]:
+    coding = {"system": "https://example.org/reasons", "code": "not-relevant", "display": "Not relevant"}
+    return {"card": "never-issued", "outcome": "overridden", "outcomeTimestamp": _AT,
+            "overrideReason": {"reason": {**coding, **reason.pop("coding", {})}, **reason}}
+
+
+@pytest.mark.parametrize(("item", "field"), [
+    # Longer than the columns (store.FeedbackRow): PostgreSQL refused these with a 500, SQLite stored them.
+    (_overridden(coding={"code": "c" * 101}), "feedback.0.overrideReason.reason.code"),
+    (_overridden(coding={"system": "https://example.org/" + "s" * 300}), "feedback.0.overrideReason.reason.system"),
+    ({"card": "c" * 201, "outcome": "overridden", "outcomeTimestamp": _AT}, "feedback.0.card"),
+    # NUL (U+0000): PostgreSQL text cannot hold it.
+    ({"card": "card\x00uuid", "outcome": "overridden", "outcomeTimestamp": _AT}, "feedback.0.card"),
+    (_overridden(userComment="repleted\x00yesterday"), "feedback.0.overrideReason.userComment"),
+    (_overridden(coding={"display": "x\x00"}), "feedback.0.overrideReason.reason.display"),
+    (_overridden(coding={"code": "\x00"}), "feedback.0.overrideReason.reason.code"),
+    ({"card": "c", "outcome": "accepted", "outcomeTimestamp": _AT, "acceptedSuggestions": [{"id": "s\x00"}]},
+     "feedback.0.acceptedSuggestions.0.id"),
+])
+def test_values_a_database_cannot_hold_are_400_naming_the_field(client: FlaskClient, database_url: str,
+                                                                item: dict[str, Any], field: str) -> None:
+    resp = client.post(FEEDBACK, json={"feedback": [item]})
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    body = resp.get_json()
+    assert body["resourceType"] == "OperationOutcome" and body["issue"][0]["code"] == "invalid"
+    assert field in body["issue"][0]["diagnostics"]
+    assert _count(database_url, "feedback") == 0
+
+
+def test_values_at_the_limits_are_stored_on_both_databases(client: FlaskClient, app: Flask) -> None:
+    # Lengths are counted in characters (code points), as PostgreSQL's varchar counts them.
+    item = _overridden(coding={"code": "\U0001f600" * 100, "system": "s" * 300, "display": "\u00e9\u4e2d"},
+                       userComment="line\nbreak\ttab \u2028 and \U0001f600")
+    resp = client.post(FEEDBACK, json={"feedback": [{**item, "card": "u" * 200}]})
+    assert resp.status_code == 200, resp.get_data(as_text=True)
+    [record] = app.extensions["cds_store"].feedback_for("u" * 200)
+    assert record.override_code == "\U0001f600" * 100 and record.override_system == "s" * 300
+    assert record.user_comment == "line\nbreak\ttab \u2028 and \U0001f600"
+
+
+def test_the_limits_are_the_column_lengths() -> None:
+    from cds_service import schemas
+    from cds_service.store import FeedbackRow
+
+    columns = FeedbackRow.__table__.c
+    assert (schemas.CARD_MAX, schemas.OVERRIDE_CODE_MAX, schemas.OVERRIDE_SYSTEM_MAX) == (
+        columns.card_uuid.type.length, columns.override_code.type.length, columns.override_system.type.length)
+
+
+@pytest.mark.parametrize(("item", "said"), [
+    # CDS Hooks 2.0 "Feedback": acceptedSuggestions is required when the outcome is accepted.
+    ({"card": "c", "outcome": "accepted", "outcomeTimestamp": _AT},
+     "feedback.0.acceptedSuggestions: acceptedSuggestions is required with outcome 'accepted'"),
+    # A misspelt member would be dropped, and the clinician's reason lost with it.
+    ({"card": "c", "outcome": "overridden", "outcomeTimestamp": _AT,
+      "overriddeReason": {"userComment": "seen by cardiology"}}, "feedback.0.overriddeReason: Unknown field"),
+    ({**_overridden(), "overrideReason": {"userComent": "x"}}, "feedback.0.overrideReason.userComent: Unknown field"),
+    ({**_overridden(), "overrideReason": {"reason": {"system": "s", "code": "c", "dispaly": "d"}}},
+     "feedback.0.overrideReason.reason.dispaly: Unknown field"),
+    ({"card": "c", "outcome": "accepted", "outcomeTimestamp": _AT, "acceptedSuggestions": [{"id": "s", "uid": 1}]},
+     "feedback.0.acceptedSuggestions.0.uid: Unknown field"),
+])
+def test_feedback_that_breaks_the_spec_is_400_saying_what(client: FlaskClient, database_url: str,
+                                                          item: dict[str, Any], said: str) -> None:
+    resp = client.post(FEEDBACK, json={"feedback": [item]})
+    assert resp.status_code == 400, resp.get_data(as_text=True)
+    assert said in resp.get_json()["issue"][0]["diagnostics"]
+    assert _count(database_url, "feedback") == 0
+
+
+def test_extension_members_are_allowed_in_feedback(client: FlaskClient) -> None:
+    """CDS Hooks 2.0 "Extensions": `extension` is reserved for exactly this and is not an unknown member."""
+    item = {**_overridden(), "extension": {"com.example.shift": "night"}}
+    item["overrideReason"]["extension"] = {"com.example.why": 1}
+    resp = client.post(FEEDBACK, json={"feedback": [item], "extension": {"com.example.batch": "7"}})
+    assert resp.status_code == 200, resp.get_data(as_text=True)

@@ -214,14 +214,15 @@ def test_complete_prefetch_makes_no_request(client: FlaskClient, build: Any, fhi
     assert fhir.requests == []
 
 
-def test_null_and_missing_keys_are_fetched_and_only_those(client: FlaskClient, build: Any,
-                                                          fhir: FakeFhir) -> None:
+def test_missing_keys_are_fetched_and_only_those(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:
+    """A null search key is the client saying it has no data (CDS Hooks 2.0): an empty result, not fetched."""
     prefetch = build.full_prefetch(build.potassium(2.9))
     prefetch["medications"] = None
     del prefetch["medicationRequests"]
-    assert _call(client, build, fhir, prefetch=prefetch).status_code == 200
-    assert sorted(urlsplit(p).path.split("/")[2] for p in fhir.paths()) == ["MedicationRequest",
-                                                                            "MedicationStatement"]
+    resp = _call(client, build, fhir, prefetch=prefetch)
+    assert resp.status_code == 200 and resp.get_json()["cards"]
+    assert sorted(urlsplit(p).path.split("/")[2] for p in fhir.paths()) == ["MedicationRequest"]
+    assert "medications (" not in resp.get_json()["cards"][0]["detail"]  # not "Not evaluated": it was answered
 
 
 def test_operation_outcome_prefetch_is_fetched_instead(client: FlaskClient, build: Any, fhir: FakeFhir) -> None:

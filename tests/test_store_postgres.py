@@ -1,18 +1,11 @@
 """The store on a real PostgreSQL server: issued cards, feedback, audit and replay tables through CDS_DATABASE_URL.
 
-The server is a throwaway cluster made with initdb in a temporary folder, listening on 127.0.0.1 on a free port,
-started and stopped by the fixture. PostgreSQL refuses to run as root, so as root the cluster runs as the
-`postgres` system user. Skipped, with the reason, only where no PostgreSQL server binaries are installed.
+The server is a throwaway cluster (tests/postgres_server.py), started and stopped by the fixture. Skipped, with the
+reason, only where no PostgreSQL server binaries are installed. The feedback tests (tests/test_feedback.py) run on
+it too.
 """
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from typing import Any, Iterator
 
 import pytest
@@ -20,60 +13,16 @@ from flask.testing import FlaskClient
 
 from cds_service import create_app
 from cds_service.store import Store
+from tests.postgres_server import running_postgres
 
 pytestmark = pytest.mark.integration
 psycopg = pytest.importorskip("psycopg", reason="psycopg is in the test extra: pip install '.[test]'")
 
 
-def _pg_bin(name: str) -> str | None:
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
-    base = tmp_path_factory.mktemp("pg")
-    data = base / "data"
-    prefix: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL as an unprivileged user")
-        prefix = ["runuser", "-u", "postgres", "--"]
-        os.chmod(base, 0o777)
-        for parent in base.parents:  # the postgres user must be able to reach the folder
-            if str(parent).startswith(tempfile.gettempdir()):
-                os.chmod(parent, os.stat(parent).st_mode | 0o011)
-    port = _free_port()
-    subprocess.run([*prefix, initdb, "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"],
-                   check=True, capture_output=True, timeout=120)
-    log = base / "server.log"
-    subprocess.run([*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-                    f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off", "start"],
-                   check=True, capture_output=True, timeout=90)
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres").close()
-                break
-            except psycopg.OperationalError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+    with running_postgres(tmp_path_factory.mktemp("pg")) as url:
         yield url
-    finally:
-        subprocess.run([*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-                       capture_output=True, timeout=60)
 
 
 @pytest.fixture
