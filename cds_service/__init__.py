@@ -10,11 +10,11 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
+import orjson
 from flask import Flask, Response
-from flask_cors import CORS
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service import config, discovery, errors, feedback, hooks, security
+from cds_service import config, cors, discovery, errors, feedback, hooks, security
 from cds_service.gc_pause import GcPause
 from cds_service.store import Store
 
@@ -39,9 +39,23 @@ def random_uuids() -> Callable[[], str]:
 INJECTED: dict[str, Any] = {"CLOCK": utc_now, "UUID_FACTORY": random_uuids, "ALLOW_FHIR_SERVER": None}
 
 
+def health(store: Store) -> Response:
+    """GET /healthz: 200 ``{"status": "ok"}``; 503 when the database file was removed or replaced (writes are refused
+    until a restart); 200 ``degraded`` with the reason while the last write failed (disk full, I/O error)."""
+    writable, note = store.health()
+    if writable and note is None:
+        return Response(b'{"status":"ok"}', mimetype="application/json")
+    body = {"status": "degraded" if writable else "unavailable", "database": note}
+    return Response(orjson.dumps(body), status=200 if writable else 503, mimetype="application/json")
+
+
 def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     """Build a configured app; tests pass overrides instead of touching os.environ."""
     app = Flask(__name__)
+    # No redirects from routing: werkzeug answers '//' in a path with a 308 whose Location it builds from the Host
+    # header. Such a path is a 404 OperationOutcome instead. (Its other redirect, to add a trailing slash, needs a
+    # rule that ends in '/': there is none, and tests/test_server_edges.py checks that.)
+    app.url_map.merge_slashes = False
     app.config.from_mapping(config.DEFAULTS)
     app.config.from_mapping(INJECTED)
     app.config.from_prefixed_env("CDS")  # CDS_FHIR_TIMEOUT_S=5 -> FHIR_TIMEOUT_S (JSON-decoded)
@@ -66,9 +80,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
         app.register_blueprint(blueprint)
     if app.config["BENCH_ROUTES"]:
         app.register_blueprint(hooks.bench_bp)
-    app.add_url_rule("/healthz", "healthz", lambda: Response(b'{"status":"ok"}', mimetype="application/json"))
-    CORS(app, origins=app.config["CORS_ORIGINS"], allow_headers=["Authorization", "Content-Type"],
-         methods=["GET", "POST", "OPTIONS"], max_age=app.config["CORS_MAX_AGE_S"], supports_credentials=False)
+    app.add_url_rule("/healthz", "healthz", lambda: health(store))
+    cors.init_app(app)  # CDS_CORS_ORIGINS; a refused browser origin is logged (cds_service/cors.py)
     errors.register(app)
     # Client authentication, FHIR server allowlist, security headers, audit (warns loudly when CDS_AUTH=none).
     security.init_app(app, engine=store.engine)

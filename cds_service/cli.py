@@ -10,6 +10,7 @@ import dataclasses
 import gc
 import importlib
 import importlib.util
+import json
 import logging
 import os
 import re
@@ -20,12 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import orjson
 from gunicorn.app.base import BaseApplication
 
 from cds_service import config, logs
+from cds_service.url_policy import Allowlist, UrlPolicyError, describe, split_allowlist
 
 if TYPE_CHECKING:
     from cards.registry import Service
@@ -43,7 +45,7 @@ DEFAULT_SERVICE = "leg-pain-causes"
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from cds_service import create_app
+    from cds_service import create_app, serving
 
     overrides: dict[str, Any] = {}
     if args.workers is not None:
@@ -62,7 +64,10 @@ def _serve(args: argparse.Namespace) -> int:
     log.info("effective configuration: %s", " ".join(f"{k}={v}" for k, v in shown.items()))
     if args.dev:
         log.warning("--dev: Flask's development server, single process; not for production")
-        app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+        try:
+            app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+        finally:
+            app.extensions["cds_store"].shutdown()  # checkpoint SQLite's WAL, as a gunicorn stop does
         return 0
     if conf["WARMUP"]:
         warm_up(int(conf["MAX_JSON_DEPTH"]))
@@ -74,7 +79,9 @@ def _serve(args: argparse.Namespace) -> int:
     _Gunicorn(app, {
         "bind": f"{args.host}:{args.port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # gthread with JSON errors for what gunicorn answers itself, no 100 Continue for an oversized body and
+        # queued connections served on SIGTERM (cds_service/serving.py).
+        "worker_class": serving.JsonErrorWorker,
         "threads": conf["THREADS"],
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
         "timeout": WORKER_TIMEOUT_S,
@@ -84,10 +91,16 @@ def _serve(args: argparse.Namespace) -> int:
         # The app (and its database schema) is built once in the master; workers inherit it.
         "preload_app": True,
         "post_fork": lambda _server, _worker: app.extensions["cds_store"].after_fork(),
+        # A clean stop: each worker closes its connections, then the master checkpoints SQLite's WAL into the
+        # database file, so a copy of that file alone holds every acknowledged write (README, backups).
+        "worker_exit": lambda _server, _worker: app.extensions["cds_store"].close(),
+        "on_exit": lambda _server: app.extensions["cds_store"].shutdown(),
         "loglevel": conf["LOG_LEVEL"].lower(),
         "accesslog": None,  # access lines would carry URLs only, but keep logs to our own id-only events
         "errorlog": "-",
-        "limit_request_line": 8190,
+        "limit_request_line": serving.REQUEST_LINE_MAX,
+        "limit_request_field_size": serving.HEADER_FIELD_MAX,  # an oversized token reaches the app: 401, audited
+        "limit_request_fields": serving.HEADER_FIELDS_MAX,
         "proc_name": "leg-pain-cds",
         # gunicorn >= 25 opens a control socket in ~/.gunicorn by default: instances on one host would share it
         # and read-only containers cannot create it. Not needed here (ignored by older gunicorn).
@@ -255,8 +268,13 @@ class Evaluated:
 
 
 def evaluate_call(data: dict[str, Any], *, service_id: str | None = None, now: datetime, fetch: bool = False,
-                  possible_causes: str = "when-symptomatic") -> Evaluated:
-    """Cards for a decoded hook request, as the service answers it, and what it withholds (nothing recorded)."""
+                  possible_causes: str = "when-symptomatic",
+                  allow_server: Callable[[str], bool] | None = None) -> Evaluated:
+    """Cards for a decoded hook request, as the service answers it, and what it withholds (nothing recorded).
+
+    ``allow_server`` decides which fhirServer URLs ``fetch`` may contact; None: the CDS_ALLOWED_FHIR_SERVERS
+    allowlist of the environment, as the service applies it (an empty list: none).
+    """
     from cards import engine, registry
     from cards.facts import build_facts
 
@@ -266,7 +284,10 @@ def evaluate_call(data: dict[str, Any], *, service_id: str | None = None, now: d
     call = schemas.load_hook_request(data, service)
     if not fetch:  # offline unless asked: a file should not make the CLI call servers it names
         call = dataclasses.replace(call, fhir_server=None, access_token=None)
-    gathered = fhir_data.gather(call, service, now=now, settings=fhir_data.FetchSettings())
+    if allow_server is None:
+        allow_server = environment_allowlist().allows if fetch else _no_server
+    gathered = fhir_data.gather(call, service, now=now, settings=fhir_data.FetchSettings(),
+                                allow_server=allow_server)
     facts = build_facts(gathered.resources, now=now, patient_id=call.patient_id, draft_orders=call.draft_orders,
                         notes=gathered.notes, available=gathered.available, encounter_id=call.encounter_id)
     decision = engine.decide(service, facts, possible_causes)
@@ -275,6 +296,28 @@ def evaluate_call(data: dict[str, Any], *, service_id: str | None = None, now: d
     withheld = [{"indicator": c.indicator.value, "topic": c.topic, "summary": c.summary, "rules": list(c.rule_ids)}
                 for c in decision.withheld]
     return Evaluated(body, withheld)
+
+
+ALLOWLIST_ENV = "CDS_ALLOWED_FHIR_SERVERS"
+
+
+def _no_server(_url: str) -> bool:
+    return False
+
+
+def environment_allowlist() -> Allowlist:
+    """CDS_ALLOWED_FHIR_SERVERS as the service reads it (comma-separated, or a JSON array); InputError if bad."""
+    raw = os.environ.get(ALLOWLIST_ENV, "")
+    value: Any = raw
+    if raw.lstrip().startswith("["):  # Flask's from_prefixed_env JSON-decodes values; a list arrives as a list
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            value = raw
+    try:
+        return Allowlist.parse(split_allowlist(value))
+    except UrlPolicyError as err:
+        raise InputError(f"{ALLOWLIST_ENV}: {err}") from None
 
 
 def evaluate_request(data: dict[str, Any], *, service_id: str | None = None, now: datetime,
@@ -340,32 +383,82 @@ EVALUATE_EXIT_CODES = """exit status:
      fetch it from the request's fhirServer, or put it in the prefetch)
   2  bad input: a file that cannot be read, is not JSON, not a valid hook request or not one patient's
      Bundle; a Bundle with several Patients and no --patient; unresolved {{...}} placeholders; a bad option
+     (--now that is not an ISO 8601 date-time, a bad CDS_ALLOWED_FHIR_SERVERS)
+
+--fetch contacts the request's fhirServer only when it is in CDS_ALLOWED_FHIR_SERVERS (comma-separated base
+URLs, as for the service); --allow-any-fhir-server bypasses that allowlist and says so on stderr.
 
 Relative dates of the sample files ({{now-<N>d}}, {{date-<N>d}}) are resolved against --now.
 A Bundle (transaction, batch, collection, searchset, document) is read as the patient's whole record;
 urn:uuid fullUrls give ids to resources without one, and references to them are resolved."""
 
 
+def _any_server(_url: str) -> bool:
+    return True
+
+
+# gather's words for a key when the call has no fhirServer: offline, the CLI removed the request's own.
+_NO_SERVER = " and no fhirServer given"
+
+
+def _unavailable_text(err: Any, fetch: bool, has_server: bool, refused: list[str]) -> str:
+    """The 412's reasons, with what to do about them on the command line."""
+    if fetch or not has_server:
+        text = err.diagnostics
+    else:
+        text = "Required data unavailable - " + "; ".join(
+            f"{key}: {why.removesuffix(_NO_SERVER)}" for key, why in err.missing.items())
+    if refused:
+        return (f"{text} (fhirServer {refused[0]} is not in {ALLOWLIST_ENV}: list it there, or add "
+                "--allow-any-fhir-server to bypass the allowlist)")
+    if fetch:
+        return text
+    if has_server:
+        return f"{text} (the request's fhirServer was not used: the CLI is offline without --fetch)"
+    return f"{text} (put the data in the prefetch, or give fhirServer and add --fetch)"
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from cards.registry import UnknownService, services
 
-    from cds_service.errors import BadHookRequest, CdsError
+    from cds_service.errors import BadHookRequest, CdsError, DataUnavailable
 
     name = args.file
+    refused: list[str] = []  # origins the allowlist kept --fetch from
 
     def refuse(what: str, code: int = 2) -> int:
         print(f"leg-pain-cds: {name}: {what}", file=sys.stderr)
         return code
 
+    if args.allow_any_fhir_server and not args.fetch:
+        return refuse("--allow-any-fhir-server applies only with --fetch")
+    read = None
     try:
         now = _parse_now(args.now)
+        policy: Callable[[str], bool] = _no_server
+        if args.fetch and args.allow_any_fhir_server:
+            policy = _any_server
+        elif args.fetch:
+            allowlist = environment_allowlist()
+
+            def allowlisted(url: str) -> bool:
+                allowed = allowlist.allows(url)
+                if not allowed:
+                    refused.append(describe(url))
+                return allowed
+
+            policy = allowlisted
+
         read = read_request(Path(name), now=now, service_id=args.service, patient=args.patient)
         if read.relative_dates:
             print(f"leg-pain-cds: {name}: {read.relative_dates} relative date"
                   f"{'s' if read.relative_dates > 1 else ''} ({{{{now-<N>d}}}}, {{{{date-<N>d}}}}) resolved as of "
                   f"{now.isoformat(timespec='seconds')}", file=sys.stderr)
+        if args.allow_any_fhir_server:
+            print(f"leg-pain-cds: {name}: --allow-any-fhir-server: the fhirServer allowlist ({ALLOWLIST_ENV}) is "
+                  "bypassed; the request's fhirServer is contacted with its token whatever it is", file=sys.stderr)
         evaluated = evaluate_call(read.request, service_id=read.service_id, now=now, fetch=args.fetch,
-                                  possible_causes=args.possible_causes)
+                                  possible_causes=args.possible_causes, allow_server=policy)
     except FileNotFoundError:
         return refuse("no such file")
     except OSError as err:
@@ -381,9 +474,11 @@ def _evaluate(args: argparse.Namespace) -> int:
         return refuse(f"unknown service {err.args[0]!r} (known: {known})")
     except BadHookRequest as err:
         return refuse(f"not a valid CDS Hooks request: {err.diagnostics}")
+    except DataUnavailable as err:
+        has_server = read is not None and read.request.get("fhirServer") is not None
+        return refuse(f"cannot evaluate (HTTP 412): {_unavailable_text(err, args.fetch, has_server, refused)}", 1)
     except CdsError as err:
-        hint = "" if args.fetch or err.status != 412 else " (offline: add --fetch to use the request's fhirServer)"
-        return refuse(f"cannot evaluate (HTTP {err.status}): {err.diagnostics}{hint}", 1)
+        return refuse(f"cannot evaluate (HTTP {err.status}): {err.diagnostics}", 1)
     if args.format == "json":  # stdout is the service's answer exactly; what it withheld goes to stderr
         sys.stdout.write(orjson.dumps(evaluated.body, option=orjson.OPT_INDENT_2).decode() + "\n")
         for line in _withheld_text(evaluated.withheld):
@@ -406,10 +501,14 @@ def example_names() -> list[str]:
     return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
 
 
+class UnknownExample(InputError):
+    """No bundled example of that name (exit 2, like an unknown sample)."""
+
+
 def example_request(name: str, today: date | None = None) -> dict[str, Any]:
     """A bundled example hook request with its dates moved to `today` and a fresh hookInstance."""
     if name not in example_names():
-        raise SystemExit(f"leg-pain-cds: no example {name!r}; choose from {', '.join(example_names())}")
+        raise UnknownExample(f"no example {name!r}; choose from {', '.join(example_names())}")
     data = orjson.loads((resources.files("cds_service") / "examples" / f"{name}.json").read_bytes())
     shift = timedelta(days=((today or date.today()) - EXAMPLES_AS_OF).days)
 
@@ -431,7 +530,12 @@ def _example(args: argparse.Namespace) -> int:
     if not args.name:
         print("\n".join(example_names()))
         return 0
-    sys.stdout.write(orjson.dumps(example_request(args.name), option=orjson.OPT_INDENT_2).decode() + "\n")
+    try:
+        request = example_request(args.name)
+    except UnknownExample as err:
+        print(f"leg-pain-cds: {err}", file=sys.stderr)
+        return 2
+    sys.stdout.write(orjson.dumps(request, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
 
 
@@ -441,6 +545,7 @@ def _example(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="leg-pain-cds", description="CDS Hooks 2.0 service: causes of leg pain "
                                      "at night or when lying down.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="serve the CDS Hooks API (gunicorn; --dev for Flask's dev server)")
@@ -460,7 +565,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--patient", metavar="ID", help="the Patient to evaluate when the Bundle holds several "
                           "(its id, or its fullUrl such as urn:uuid:...)")
     evaluate.add_argument("--fetch", action="store_true",
-                          help="fetch data that is not prefetched from the request's fhirServer (default: offline)")
+                          help="fetch data that is not prefetched from the request's fhirServer, when it is in "
+                               f"{ALLOWLIST_ENV} (default: offline)")
+    evaluate.add_argument("--allow-any-fhir-server", action="store_true",
+                          help=f"with --fetch: contact the request's fhirServer even when it is not in "
+                               f"{ALLOWLIST_ENV} (bypasses the allowlist; for servers you trust)")
     evaluate.add_argument("--possible-causes", choices=("when-symptomatic", "always"),
                           default="always" if os.environ.get("CDS_POSSIBLE_CAUSE_CARDS") == "always"
                           else "when-symptomatic",
@@ -481,9 +590,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(config.APP_NAME)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except argparse.ArgumentTypeError as err:  # a subcommand's option checked after parsing (samples --now)
+        print(f"leg-pain-cds: {err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

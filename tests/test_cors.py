@@ -1,6 +1,7 @@
 """CORS for browser clients such as the CDS Hooks Sandbox: preflight and actual responses."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from cds_service import create_app
@@ -40,3 +41,55 @@ def test_configured_origins_only(app_overrides: dict[str, Any]) -> None:
     preflight = client.options("/cds-services/leg-pain-causes", headers={
         "Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     assert "Access-Control-Allow-Origin" not in preflight.headers
+
+
+# ---------------------------------------------------------------------------------------------- refused origins
+# The browser drops an answer whose origin is not allowed, and the page shows nothing (the CDS Hooks Sandbox: no
+# services, "All clear! No cards"). The operator's only clue is this log line (README, Sandbox section).
+
+
+def _refusals(caplog: Any) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "cds_service.cors" and "CORS origin refused" in r.getMessage()]
+
+
+def test_a_refused_origin_is_logged_once_with_the_localhost_hint(app_overrides: dict[str, Any], caplog: Any) -> None:
+    client = create_app({**app_overrides, "CORS_ORIGINS": "http://127.0.0.1:8080"}).test_client()
+    caplog.set_level(logging.DEBUG, logger="cds_service.cors")
+    preflight = client.options("/cds-services/leg-pain-causes", headers={
+        "Origin": "http://localhost:8080", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+    assert "Access-Control-Allow-Origin" not in preflight.headers
+    [first] = _refusals(caplog)
+    assert first.levelno == logging.WARNING
+    text = first.getMessage()
+    assert "origin=http://localhost:8080" in text and "preflight=yes" in text
+    assert "allowed=http://127.0.0.1:8080 (CDS_CORS_ORIGINS)" in text
+    assert "localhost and 127.0.0.1 are different origins" in text
+    discovery = client.get("/cds-services", headers={"Origin": "http://localhost:8080"})
+    assert discovery.status_code == 200 and "Access-Control-Allow-Origin" not in discovery.headers
+    again = _refusals(caplog)[1]
+    assert again.levelno == logging.DEBUG  # the same origin again: not a second warning
+
+
+def test_allowed_origins_and_calls_without_origin_log_nothing(app_overrides: dict[str, Any], caplog: Any,
+                                                              build: Any) -> None:
+    caplog.set_level(logging.DEBUG, logger="cds_service.cors")
+    client = create_app({**app_overrides, "CORS_ORIGINS": "http://127.0.0.1:8080"}).test_client()
+    assert client.get("/cds-services", headers={"Origin": "http://127.0.0.1:8080"}) \
+        .headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8080"
+    client.post("/cds-services/leg-pain-causes", json=build.hook_request(build.full_prefetch()))
+    open_client = create_app(app_overrides).test_client()  # CDS_CORS_ORIGINS=*: nothing is ever refused
+    open_client.get("/cds-services", headers={"Origin": "http://localhost:8080"})
+    assert _refusals(caplog) == []
+
+
+def test_the_log_line_holds_no_request_content(app_overrides: dict[str, Any], caplog: Any, build: Any) -> None:
+    caplog.set_level(logging.DEBUG, logger="cds_service.cors")
+    client = create_app({**app_overrides, "CORS_ORIGINS": "https://ehr.example.org"}).test_client()
+    weird = "https://x.example/Patient/Jane-Doe?name=Jane Doe"
+    client.post("/cds-services/leg-pain-causes", headers={"Origin": weird},
+                json=build.hook_request(build.full_prefetch()))
+    [record] = _refusals(caplog)
+    text = record.getMessage()
+    assert "Jane" not in text and "<not an origin, " in text
+    assert build.PATIENT_ID not in text
