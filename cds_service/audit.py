@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import re
 import sqlite3
+import threading
+import weakref
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Sequence
 
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, insert, select
@@ -68,6 +72,70 @@ class AuditEvent:
     card_count: int | None
     reason: str | None
     latency_ms: float
+
+
+class DatabaseFile:
+    """Whether a SQLite database file is still the one the service opened, and how its last write went.
+
+    Deleting the database's folder (or replacing the file) while the service runs leaves every open connection
+    writing to an unlinked file: commits succeed and are gone at the next restart. ``problem()`` compares the
+    path's device and inode with those remembered at start-up (one ``stat``, about a microsecond; called before each
+    write and after each feedback commit), so such writes are refused instead of acknowledged (503 for feedback, a
+    logged and counted missing audit row for hook calls) and /healthz reports it. A write the database refuses
+    (disk full, I/O error) is noted too, until a write succeeds again.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.identity: tuple[int, int] | None = None
+        self.last_write_error: str | None = None
+
+    def remember(self) -> None:
+        """Note the file's identity: call once the schema exists (the file has been created)."""
+        st = os.stat(self.path)
+        self.identity = (st.st_dev, st.st_ino)
+
+    def problem(self) -> str | None:
+        """Why writes must be refused (the file is gone or replaced), else None."""
+        if self.identity is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return "the database file was removed while the service runs; restart it"
+        except OSError as err:
+            return f"the database file cannot be checked ({type(err).__name__}); restart the service"
+        if (st.st_dev, st.st_ino) != self.identity:
+            return "the database file was replaced while the service runs; restart it"
+        return None
+
+    def note_write(self, error: BaseException | None) -> None:
+        """Record how the last write went (None: it succeeded)."""
+        self.last_write_error = None if error is None else describe_write_error(error)
+
+
+def describe_write_error(error: BaseException) -> str:
+    """A short, fixed description of a failed write (the DBAPI message names no value, but is not shown whole)."""
+    text = str(getattr(error, "orig", None) or error).lower()
+    for needle, said in (("full", "the disk is full"), ("no space", "the disk is full"), ("disk i/o", "disk I/O error"),
+                         ("readonly", "read-only"),
+                         ("read-only", "read-only"), ("locked", "the database is locked"), ("busy", "busy")):
+        if needle in text:
+            return f"write refused by the database: {said}"
+    return f"write refused by the database ({type(getattr(error, 'orig', None) or error).__name__})"
+
+
+_FILES: weakref.WeakKeyDictionary[Engine, DatabaseFile] = weakref.WeakKeyDictionary()
+
+
+def register_file(engine: Engine, database_file: DatabaseFile) -> None:
+    """Tie a SQLite database file's guard to its engine (store.Store does; AuditLog looks it up)."""
+    _FILES[engine] = database_file
+
+
+def database_file(engine: Engine) -> DatabaseFile | None:
+    """The guard of an engine's SQLite database file (None: not a file database)."""
+    return _FILES.get(engine)
 
 
 _PLAIN_INSERTS: list[tuple[Insert, Table]] = []
@@ -150,6 +218,9 @@ class AuditLog:
         self.engine = engine
         METADATA.create_all(engine)
         self._sqlite = _SqliteWriter(engine) if engine.dialect.name == "sqlite" else None
+        self._file = database_file(engine)
+        self.unwritten = 0  # calls of this process whose audit row (and issued cards) could not be written
+        self._lock = threading.Lock()
 
     def record(self, event: AuditEvent | None, also: Sequence[tuple[Any, list[dict[str, Any]]]] = ()) -> None:
         """Insert one row (none when `event` is None), and `also` (statement, rows) pairs of the same call, in one
@@ -167,6 +238,11 @@ class AuditLog:
         batches += [(statement, rows) for statement, rows in also if rows]
         if not batches:
             return
+        request_id = event.request_id if event else "-"
+        problem = self._file.problem() if self._file is not None else None
+        if problem is not None:  # the rows would go to an unlinked file and be lost: do not pretend
+            self._unwritten(request_id, problem)
+            return
         try:
             plain = [(_plain_table(s, rows), rows) for s, rows in batches] if self._sqlite is not None else []
             if self._sqlite is not None and all(table is not None for table, _ in plain):
@@ -175,9 +251,20 @@ class AuditLog:
                 with self.engine.begin() as conn:
                     for statement, rows in batches:
                         conn.execute(statement, rows if len(rows) > 1 else rows[0])
-        except (SQLAlchemyError, sqlite3.Error):  # logged with the request id; raising would turn an answer into a 500
-            log.exception("record write failed (audit row and issued cards) request_id=%s",
-                          event.request_id if event else "-")
+        except (SQLAlchemyError, sqlite3.Error) as err:  # logged with the request id; raising would turn an answer
+            if self._file is not None:  # into a 500 or withhold the cards
+                self._file.note_write(err)
+            self._unwritten(request_id, describe_write_error(err), trace=True)
+            return
+        if self._file is not None and self._file.last_write_error is not None:
+            self._file.note_write(None)
+
+    def _unwritten(self, request_id: str, why: str, *, trace: bool = False) -> None:
+        with self._lock:
+            self.unwritten += 1
+            count = self.unwritten
+        log.error("record write failed (audit row and issued cards) request_id=%s reason=%s unwritten_total=%d",
+                  request_id, why, count, exc_info=trace)
 
     def recent(self, limit: int = 100) -> list[AuditEvent]:
         """The latest rows, newest first."""

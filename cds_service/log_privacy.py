@@ -20,7 +20,9 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskN
 OWN_LOGGERS = ("cds_service", "cards", "terminology", "gunicorn", "werkzeug")
 
 _JWT = re.compile(r"eyJ[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]*")
-_BEARER = re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]+")
+# An RFC 6750 b64token after the scheme name, which stands as a word of its own: "reason=not-bearer" is a reason
+# code, and "issuer=..." after it is the next key=value, not a token ("=" only pads a token's end).
+_BEARER = re.compile(r"(?i)(?<![\w-])bearer\s+[A-Za-z0-9._~+/-]+=*(?![\w=])")
 _URL = re.compile(r"(?i)\b(https?://[^/\s?#\"'<>,]+)([^\s\"'<>,]*)")
 # A path segment naming a FHIR resource type (CamelCase: Patient, Observation) may be followed by an id.
 _RESOURCE_SEGMENT = re.compile(r"/[A-Z][A-Za-z]+(?:/|$)")

@@ -12,6 +12,8 @@ dropping a clinician's feedback silently is worse than keeping a row that report
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,10 +21,14 @@ from typing import Any, Iterable
 
 from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, select)
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
-from cds_service.audit import plain_insert
+from cds_service.audit import DatabaseFile, describe_write_error, plain_insert, register_file
+from cds_service.errors import StorageUnavailable
 from cds_service.schemas import IssuedCard
+
+log = logging.getLogger(__name__)
 
 # How long a writer waits for SQLite's lock before failing; concurrent workers commit in well under this.
 SQLITE_BUSY_TIMEOUT_MS = 5000
@@ -152,19 +158,60 @@ class Store:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
-        if self.is_sqlite and parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        self.file: DatabaseFile | None = None
+        if self.is_sqlite and parsed.database and parsed.database != ":memory:" and \
+                not parsed.database.startswith("file:"):
+            path = Path(parsed.database).expanduser()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.file = DatabaseFile(path.resolve())
         self.engine: Engine = create_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        if self.file is not None:
+            register_file(self.engine, self.file)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create(self) -> None:
         Base.metadata.create_all(self.engine)
+        if self.file is not None:
+            self.file.remember()
 
     def close(self) -> None:
-        """Close every pooled connection (tests, shutdown)."""
+        """Close every pooled connection (tests, a stopping worker)."""
         self.engine.dispose()
+
+    def shutdown(self) -> None:
+        """A clean stop: checkpoint SQLite's write-ahead log into the database file, then close.
+
+        In WAL mode a commit lands in ``<db>-wal`` first; after this the database file alone holds every write, so
+        a copy of it is a complete copy (for a copy while the service runs, use ``sqlite3 <db> ".backup ..."``:
+        README, backups). Never raises: the process is stopping either way.
+        """
+        if self.is_sqlite and (self.file is None or self.file.problem() is None):
+            try:
+                with self.engine.connect() as conn:
+                    busy, _, _ = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").one()
+                if busy:
+                    log.warning("WAL checkpoint at shutdown incomplete: another process still reads the database")
+            except (SQLAlchemyError, sqlite3.Error) as err:
+                log.warning("WAL checkpoint at shutdown failed (%s)", type(err).__name__)
+        self.close()
+
+    def health(self) -> tuple[bool, str | None]:
+        """(writable, what is wrong): False when the database file is gone or replaced (writes are refused); True with
+        a note when the last write failed (disk full, I/O error) - the next one may succeed."""
+        if self.file is None:
+            return True, None
+        problem = self.file.problem()
+        if problem is not None:
+            return False, problem
+        return True, self.file.last_write_error
+
+    def _refuse_if_gone(self) -> None:
+        problem = self.file.problem() if self.file is not None else None
+        if problem is not None:
+            log.error("write refused: %s", problem)
+            raise StorageUnavailable(f"Feedback was not stored: {problem}.")
 
     def after_fork(self) -> None:
         """Drop connections inherited from a parent process (gunicorn preload) without closing them there."""
@@ -179,8 +226,28 @@ class Store:
                 conn.execute(ISSUED_INSERT, rows)
 
     def record_feedback(self, service_id: str, items: Iterable[dict[str, Any]], received_at: datetime) -> list[str]:
-        """Store feedback items; return the card uuids this database never issued for `service_id`."""
+        """Store feedback items; return the card uuids this database never issued for `service_id`.
+
+        StorageUnavailable (503) when the write is refused or cannot be trusted to last: the database file was
+        removed or replaced (checked before and after the commit), the disk is full, the database is locked or
+        unreachable. Only a write that is on the database file is acknowledged.
+        """
         items = list(items)
+        self._refuse_if_gone()
+        try:
+            known = self._insert_feedback(service_id, items, received_at)
+        except OperationalError as err:  # disk full, I/O error, locked past the busy timeout, server gone
+            why = describe_write_error(err)
+            if self.file is not None:
+                self.file.note_write(err)
+            log.error("feedback not stored: %s (%s)", why, type(err.orig).__name__)
+            raise StorageUnavailable(f"Feedback was not stored: {why}.") from err
+        self._refuse_if_gone()  # removed during the commit: the rows may be on an unlinked file
+        if self.file is not None and self.file.last_write_error is not None:
+            self.file.note_write(None)
+        return sorted({i["card"] for i in items} - known)
+
+    def _insert_feedback(self, service_id: str, items: list[dict[str, Any]], received_at: datetime) -> set[str]:
         uuids = {i["card"] for i in items}
         with self._sessions.begin() as session:
             offered: dict[str, set[str]] = {}
@@ -201,7 +268,7 @@ class Store:
                     override_display=reason.get("display"),
                     user_comment=(item.get("overrideReason") or {}).get("userComment"),
                     outcome_timestamp=_utc(item["outcomeTimestamp"]), received_at=_utc(received_at)))
-        return sorted(uuids - known)
+        return known
 
     def feedback_for(self, card_uuid: str) -> list[FeedbackRecord]:
         """Feedback on one card, oldest first, joined (outer) to the issued card."""

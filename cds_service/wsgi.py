@@ -5,7 +5,11 @@ this module is for platforms that insist on importing a WSGI callable themselves
 """
 from __future__ import annotations
 
+import atexit
+
 from cds_service import create_app, logs
 
 app = create_app()
 logs.configure(app.config["LOG_LEVEL"])
+# A clean exit checkpoints SQLite's write-ahead log into the database file (as `serve` does when it stops).
+atexit.register(app.extensions["cds_store"].shutdown)

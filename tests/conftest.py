@@ -124,6 +124,18 @@ def build() -> type[Builders]:
 
 
 @pytest.fixture(autouse=True)
+def _no_leftover_log_handlers() -> Iterator[None]:
+    """A test that runs the CLI installs the service's stderr handler on the root logger, bound to the stderr pytest
+    captured for that test; later tests would log into that closed stream ("--- Logging error ---")."""
+    import logging
+
+    yield
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_leg_pain_cds", False)]:
+        root.removeHandler(handler)
+
+
+@pytest.fixture(autouse=True)
 def _no_cds_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """A developer's CDS_* variables must not change what the tests see."""
     for name in [n for n in os.environ if n.startswith("CDS_")]:

@@ -89,3 +89,60 @@ def test_the_check_would_catch_a_leak(caplog: pytest.LogCaptureFixture) -> None:
         logging.getLogger("cds_service.test").info("oops %s", "Testperson")
     captured = "\n".join(r.getMessage() for r in caplog.records)
     assert any(t in captured for t in texts)
+
+
+def _rendered_log(emit: Any) -> str:
+    """What production writes for the records `emit()` produces: logs.configure's formatter and redacting filter."""
+    import io
+
+    from cds_service.log_privacy import RedactingFilter
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(KeyValueFormatter("%(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        emit()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    return stream.getvalue()
+
+
+def test_client_strings_are_capped_and_the_cut_is_counted(client: Any) -> None:
+    """Five 1 MB Observation.status values once added 5 MB of log from one request; now a few hundred bytes."""
+    from cds_service import cli
+
+    body = cli.example_request("low-potassium")
+    observations = [e["resource"] for v in body["prefetch"].values() if isinstance(v, dict)
+                    for e in v.get("entry", []) if e.get("resource", {}).get("resourceType") == "Observation"]
+    assert observations
+    for i, observation in enumerate(observations):
+        observation["status"] = f"{i}" + "x" * 1_000_000
+    text = _rendered_log(lambda: client.post("/cds-services/leg-pain-causes", json=body))
+    assert "hook answered" in text, text[:2000]
+    assert len(text) < 20_000, f"{len(text)} characters of log from one request"
+    assert re.search(r"…\[\+\d{6,} chars\]", text), text[:2000]
+
+
+def test_a_long_message_is_capped_too() -> None:
+    text = _rendered_log(lambda: logging.getLogger("cds_service.test").warning("value %s", "v" * 100_000))
+    assert len(text) < 3000 and "…[+" in text
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("auth rejected reason=not-bearer issuer=https://ehr.example.org request_id=r1",
+     "auth rejected reason=not-bearer issuer=https://ehr.example.org request_id=r1"),
+    ("header Authorization: Bearer abc.DEF-ghi_jkl~mno+pqr/stu== seen",
+     "header Authorization: Bearer [redacted-token] seen"),
+    ("bearer   opaque-token-123 issuer=x", "Bearer [redacted-token] issuer=x"),
+    ("authorization=Bearer opaque-token-123", "authorization=Bearer [redacted-token]"),
+])
+def test_redaction_removes_tokens_and_keeps_the_next_field(line: str, expected: str) -> None:
+    from cds_service.log_privacy import redact
+
+    assert redact(line) == expected
