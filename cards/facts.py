@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from datetime import date as CalendarDate  # LabResult has a field named `date`
 from decimal import Decimal
-from typing import Any, Callable, Iterable, Iterator, Sequence, overload
+from typing import Any, Callable, Iterable, Iterator, Sequence, cast, overload
 
 import orjson
 from cards.knowledge import threshold
@@ -250,8 +250,10 @@ def _finished_course(raw: dict[str, Any], now: datetime) -> bool:
     """
     if _status_code(raw.get("courseOfTherapyType")) != "acute":
         return False
-    dispense = raw.get("dispenseRequest") if isinstance(raw.get("dispenseRequest"), dict) else {}
-    validity = dispense.get("validityPeriod") if isinstance(dispense.get("validityPeriod"), dict) else {}
+    found = raw.get("dispenseRequest")
+    dispense: dict[str, Any] = found if isinstance(found, dict) else {}
+    period = dispense.get("validityPeriod")
+    validity: dict[str, Any] = period if isinstance(period, dict) else {}
     start = parse_fhir_datetime(validity.get("start")) or parse_fhir_datetime(raw.get("authoredOn"))
     end = parse_fhir_datetime(validity.get("end"))
     supply = dispense.get("expectedSupplyDuration")
@@ -982,8 +984,8 @@ class _ConditionView:
                 _MATCH_MEMO[key] = how
         if how is None:
             return None
-        kind, code = how
-        shown = self.text or (code if kind == "code" else self.all_text)
+        kind, code = cast("tuple[str, str | None]", how)  # the memo's sentinel was replaced above
+        shown = self.text or ((code or self.all_text) if kind == "code" else self.all_text)
         # An id that is not a string (an object or array sent by a client) is read as absent: rules use the id as a
         # dict key and in sets, so it must be hashable, and a malformed one identifies nothing.
         return ConditionMatch(_str(self.raw.get("id")), shown, vs.slug, kind, code, self.when, self.latest)

@@ -123,8 +123,8 @@ def ckd_epi_2021(creatinine_mg_dl: float, age: int, sex: str | None) -> float | 
     female = sex == "female"
     kappa, alpha = (0.7, -0.241) if female else (0.9, -0.302)
     ratio = creatinine_mg_dl / kappa
-    return (142 * min(ratio, 1.0) ** alpha * max(ratio, 1.0) ** -1.200 * 0.9938 ** age
-            * (1.012 if female else 1.0))
+    return float(142 * min(ratio, 1.0) ** alpha * max(ratio, 1.0) ** -1.200 * 0.9938 ** age
+                 * (1.012 if female else 1.0))
 
 
 def draw_egfr(draw: Draw, facts: PatientFacts) -> float | None:

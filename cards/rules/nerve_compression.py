@@ -326,7 +326,7 @@ def _applies(facts: PatientFacts) -> Finding | None:
         flags = NO_FLAGS
     if not diagnoses and not cauda_equina and not flags:
         return None  # back pain alone, or with only a finding to ask about: no card
-    return Finding(diagnoses, skipped, cauda_equina, flags, back_pain)
+    return Finding(diagnoses, skipped, tuple(cauda_equina), flags, tuple(back_pain))
 
 
 def _short(match: ConditionMatch, limit: int = 48) -> str:

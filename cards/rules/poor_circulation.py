@@ -34,6 +34,7 @@ References: SVS/AVF/AVLS varicose vein guideline 2022 (duplex ultrasound, compre
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Callable
 
 from cards import card_text
 from cards.facts import ConditionMatch, LabResult, MedicationUse, PatientFacts
@@ -141,7 +142,9 @@ def kind_of(finding: Finding) -> CardKind:
     return CardKind.POSSIBLE_CAUSE
 
 
-def _abi_phrase(abi: LabResult) -> str:
+def _abi_phrase(abi: LabResult | None) -> str:
+    if abi is None:  # avoid/reduced are only decided from a measured ABI; said plainly should that ever change
+        return "ABI not measured"
     side = f" {abi.side}" if abi.side else ""
     return f"ABI{side} {abi_text(abi.value)}"
 
@@ -156,7 +159,7 @@ def _also(finding: Finding) -> str:
     return f" ({', '.join(others)})" if others else ""
 
 
-SUMMARY_TAIL = {
+SUMMARY_TAIL: dict[str, Callable[[Finding], str]] = {
     AVOID: lambda f: f"{_what(f)} - avoid compression ({_abi_phrase(f.abi)}, severe PAD)",
     REDUCED: lambda f: f"{_what(f)} - compression only after vascular advice ({_abi_phrase(f.abi)})",
     TOE_PRESSURE: lambda f: f"{_what(f)} - toe pressures before any compression (noncompressible ABI)",
