@@ -50,6 +50,7 @@ from cards.registry import DataKey, Service
 from requests.adapters import HTTPAdapter
 
 from cds_service import hardening, projected_json
+from cds_service.config import DEFAULTS as _DEFAULTS
 from cds_service.errors import BadHookRequest, DataUnavailable
 from cds_service.schemas import HookCall
 from cds_service.url_policy import BaseUrl, UrlPolicyError, parse_url
@@ -68,13 +69,14 @@ def allow_all_servers(_url: str) -> bool:
 
 @dataclass(frozen=True)
 class FetchSettings:
-    """Bounds on fhirServer access, from CDS_FHIR_* settings."""
+    """Bounds on fhirServer access, from CDS_FHIR_* settings; the defaults are the service's (config.SETTINGS), so
+    `leg-pain-cds evaluate --fetch` waits exactly as long as a hook call does."""
 
-    timeout_s: float = 10.0
-    total_budget_s: float = 20.0
-    max_pages: int = 10
-    max_resources: int = 20000
-    max_response_bytes: int = 64 * 1024 * 1024
+    timeout_s: float = float(_DEFAULTS["FHIR_TIMEOUT_S"])
+    total_budget_s: float = float(_DEFAULTS["FHIR_TOTAL_BUDGET_S"])
+    max_pages: int = int(_DEFAULTS["FHIR_MAX_PAGES"])
+    max_resources: int = int(_DEFAULTS["FHIR_MAX_RESOURCES"])
+    max_response_bytes: int = int(_DEFAULTS["FHIR_MAX_RESPONSE_MB"]) * 1024 * 1024
 
     @classmethod
     def from_config(cls, conf: Any) -> FetchSettings:

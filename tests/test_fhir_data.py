@@ -469,3 +469,10 @@ def test_bundle_entries_taken_in_bulk_match_the_entry_by_entry_reading() -> None
         assert bulk.skipped == loop.skipped
 
     same()
+
+
+def test_fetch_defaults_are_the_service_defaults() -> None:
+    """One set of defaults: the CLI's FetchSettings() waits as long as a hook call on the default configuration."""
+    from cds_service import config, fhir_data
+
+    assert fhir_data.FetchSettings() == fhir_data.FetchSettings.from_config(config.DEFAULTS)
