@@ -910,9 +910,6 @@ class PatientFacts:
     def draft_orders(self) -> list[MedicationUse]:
         return list(self._draft_orders)
 
-    def has_class(self, drug_class: str) -> bool:
-        return any(drug_class in m.classes for m in self._medications)
-
     # ------------------------------------------------------------------ conditions
 
     def conditions(self, valueset_slug: str) -> list[ConditionMatch]:

@@ -20,10 +20,6 @@ class Indicator(str, Enum):
     def rank(self) -> int:
         return {"info": 0, "warning": 1, "critical": 2}[self.value]
 
-    @classmethod
-    def worst(cls, *indicators: Indicator) -> Indicator:
-        return max(indicators, key=lambda i: i.rank)
-
 
 class CardKind(str, Enum):
     """Whether a card is shown on every chart open, or only where the chart says the legs hurt.

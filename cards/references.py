@@ -18,7 +18,7 @@ from cards import registry
 
 _SLUG = re.compile(r"cond-[a-z0-9]+(?:-[a-z0-9]+)*")
 _ANALYTE_CALLS = {"latest", "results", "older_than"}
-_CLASS_CALLS = {"medications", "has_class"}
+_CLASS_CALLS = {"medications"}
 
 
 @dataclass

@@ -289,7 +289,3 @@ class Store:
                 issued_hook_instance=c.hook_instance if c else None,
             ) for f, c in rows]
 
-    def issued(self, hook_instance: str) -> list[IssuedCardRow]:
-        with self._sessions() as session:
-            return list(session.scalars(select(IssuedCardRow).where(IssuedCardRow.hook_instance == hook_instance)
-                                        .order_by(IssuedCardRow.issued_at)))
