@@ -34,7 +34,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("cds_service.cli")
 
-PLUGINS = ("cds_service.samples", "cds_service.bench", "cds_service.terminology_cli")
+BENCH_PLUGIN = "leg_pain_cds_bench.bench"  # tools/: installed next to the service, never inside it
+PLUGINS = ("cds_service.samples", BENCH_PLUGIN, "cds_service.terminology_cli")
 # Under the 10 s the issue allows for a clean exit on SIGTERM; in-flight calls get this long to finish.
 GRACEFUL_TIMEOUT_S = 8
 WORKER_TIMEOUT_S = 60
@@ -583,11 +584,27 @@ def build_parser() -> argparse.ArgumentParser:
     example.set_defaults(func=_example)
 
     for name in PLUGINS:
-        if importlib.util.find_spec(name) is not None:
+        if _installed(name):
             module = importlib.import_module(name)
             if hasattr(module, "register"):
                 module.register(sub)
+    if not _installed(BENCH_PLUGIN):  # the tools are their own distribution: say how to get them
+        missing = sub.add_parser("bench", help="performance benchmark (needs the tools: pip install ./tools)")
+        missing.set_defaults(func=_bench_not_installed)
     return parser
+
+
+def _installed(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except ModuleNotFoundError:  # its parent package is not installed
+        return False
+
+
+def _bench_not_installed(_args: argparse.Namespace) -> int:
+    print("leg-pain-cds: the benchmark is not part of the service; install it from a checkout with "
+          "`pip install ./tools` (bash scripts/test.sh does)", file=sys.stderr)
+    return 2
 
 
 def package_version() -> str:

@@ -3,7 +3,9 @@
 # against that installed copy. Usage: bash scripts/test.sh [pytest args...]
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check '.[test]'
+# tools/ (benchmark, workloads, FHIR stand-in) is its own distribution, kept out of the service's wheel; the tests
+# use it, so it is installed here.
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check '.[test]' ./tools
 
 # -P: do not put the working directory on sys.path, and --import-mode=importlib: do not put tests/ or the repo
 # root there either, so `import cds_service` resolves to the installed package, not the source tree.

@@ -10,7 +10,7 @@ Fixtures:
   ``samples.hook_request(name, SAMPLE_NOW, with_prefetch=False, fhir_server=server.base_url,
   access_token=server.token)`` evaluated at ``SAMPLE_NOW``.
 * ``sekmet_open_server`` (session) — sekmet-fhir without authentication, started only if a test asks for it.
-* ``fhir_standin`` (function) — the stdlib stand-in (``cds_service.fhir_standin``) for fault modes; stopped after
+* ``fhir_standin`` (function) — the stdlib stand-in (``leg_pain_cds_bench.fhir_standin``) for fault modes; stopped after
   each test.
 * ``unreachable_fhir_url`` — a FHIR base URL on 127.0.0.1 where nothing listens (connection refused).
 * ``sample_now`` — the fixed clock that sample patients are materialized against in tests.
@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 import pytest
 
 from cds_service import samples
-from cds_service.fhir_standin import FhirStandIn
+from leg_pain_cds_bench.fhir_standin import FhirStandIn
 
 from .fhir_servers import SekmetServer, free_port, start_sekmet
 

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from cds_service import bench, workload
+from leg_pain_cds_bench import bench, workload
 
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 

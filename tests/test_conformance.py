@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 from cds_service import samples
-from cds_service.fhir_standin import FhirStandIn
+from leg_pain_cds_bench.fhir_standin import FhirStandIn
 from cds_service.serving import free_port, serve_subprocess
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ import socket
 import pytest
 import requests
 
-from cds_service.fhir_standin import Fault, FhirStandIn
+from leg_pain_cds_bench.fhir_standin import Fault, FhirStandIn
 
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -198,7 +198,7 @@ def test_stop_cuts_kept_alive_connections() -> None:
 
 
 def test_standin_in_its_own_process_serves_and_stops() -> None:
-    from cds_service.fhir_standin import StandInProcess
+    from leg_pain_cds_bench.fhir_standin import StandInProcess
 
     with StandInProcess([{"resourceType": "Patient", "id": "p1"}], delay_s=0.001) as proc:
         url = f"{proc.base_url}/Patient/p1"

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from cards.facts import DataNotes, build_facts
 from cards.projection import ELEMENTS, Resource, as_dict
-from cds_service import fhir_data, hardening, projected_json, workload
+from cds_service import fhir_data, hardening, projected_json
+from leg_pain_cds_bench import workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 DEPTH = 64

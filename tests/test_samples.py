@@ -13,7 +13,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from cards.topics import Topic
 from cds_service import samples
-from cds_service.fhir_standin import Fault, FhirStandIn
+from leg_pain_cds_bench.fhir_standin import Fault, FhirStandIn
 
 NAMES = [s.id for s in samples.list_samples()]
 EXAMPLES_DIR = Path(__file__).resolve().parents[1] / "examples"

@@ -24,7 +24,7 @@ from flask.testing import FlaskClient
 from jwt.algorithms import ECAlgorithm
 
 from cds_service import create_app, samples
-from cds_service.fhir_standin import FhirStandIn
+from leg_pain_cds_bench.fhir_standin import FhirStandIn
 
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_KID = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"  # the Sandbox's kid (deploy/trusted-clients.example.json notes)

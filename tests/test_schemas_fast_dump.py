@@ -11,7 +11,8 @@ import pytest
 from cards import engine, registry
 from cards.facts import build_facts
 
-from cds_service import fhir_data, schemas, workload
+from cds_service import fhir_data, schemas
+from leg_pain_cds_bench import workload
 
 GOLDEN = sorted((Path(__file__).parent / "golden").glob("*/*.request.json"))
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)

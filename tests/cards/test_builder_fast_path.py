@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from cards import facts, registry
 from cards.facts import DataNotes, PatientFacts, build_facts
 from cards.projection import as_dict
-from cds_service import fhir_data, projected_json, workload
+from cds_service import fhir_data, projected_json
+from leg_pain_cds_bench import workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 PATIENT = "p1"

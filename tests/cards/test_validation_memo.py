@@ -15,7 +15,7 @@ from fhir.resources.R4B.reference import Reference
 
 from cards import engine, facts, registry
 from cards.facts import INVALID, Validator, build_facts
-from cds_service import workload
+from leg_pain_cds_bench import workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
 K = {"coding": [{"system": "http://loinc.org", "code": "2823-3", "display": "Potassium"}]}

@@ -608,7 +608,7 @@ class StandInProcess:
         json.dump(self._resources, self._tmp)
         self._tmp.close()
         self._proc = subprocess.Popen(
-            [sys.executable, "-m", "cds_service.fhir_standin", "--data", self._tmp.name,
+            [sys.executable, "-m", "leg_pain_cds_bench.fhir_standin", "--data", self._tmp.name,
              "--delay-s", repr(self.delay_s)],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         ready = threading.Event()
@@ -658,11 +658,11 @@ class StandInProcess:
 
 
 def _child_main(argv: list[str] | None = None) -> int:
-    """``python -m cds_service.fhir_standin --data FILE [--delay-s S]``: serve until stdin closes."""
+    """``python -m leg_pain_cds_bench.fhir_standin --data FILE [--delay-s S]``: serve until stdin closes."""
     import argparse
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m cds_service.fhir_standin")
+    parser = argparse.ArgumentParser(prog="python -m leg_pain_cds_bench.fhir_standin")
     parser.add_argument("--data", help="JSON file: a list of resources or a Bundle")
     parser.add_argument("--delay-s", type=float, default=0.0)
     args = parser.parse_args(argv)

@@ -12,7 +12,7 @@ Cases, run in turn in one process (docs/performance.md explains each and the des
 and the cost per resource (least-squares slope over several patient sizes).
 
 Baseline and service are measured alternately, so that other load on the machine hits both alike. HTTP load comes
-from a separate process (cds_service.bench_client, aiohttp), only to 127.0.0.1, bounded in count and time.
+from a separate process (leg_pain_cds_bench.bench_client, aiohttp), only to 127.0.0.1, bounded in count and time.
 ``--check`` exits 1 when a target is missed; ``--quick`` runs every case on the small workload in seconds (what the
 test suite runs - it never asserts times). Figures are medians unless a percentile is named.
 """
@@ -39,7 +39,8 @@ from typing import Any, Callable, Iterator
 import orjson
 import requests
 
-from cds_service import serving, workload
+from cds_service import serving
+from leg_pain_cds_bench import workload
 
 SERVICE_PATH = f"/cds-services/{workload.SERVICE_ID}"
 PARSE_PATH = "/_bench/parse"
@@ -242,10 +243,10 @@ def served(tmp: Path) -> Iterator[str]:
 
 def drive(url: str, body_paths: list[Path], *, concurrency: int, count: int, seconds: float,
           warmup: int = 3) -> dict[str, Any]:
-    """One bounded load run from a separate process (cds_service.bench_client), the bodies sent in turn."""
+    """One bounded load run from a separate process (leg_pain_cds_bench.bench_client), the bodies sent in turn."""
     spec = {"url": url, "body_paths": [str(p) for p in body_paths], "concurrency": concurrency, "count": count,
             "seconds": seconds, "warmup": warmup}
-    done = subprocess.run([sys.executable, "-m", "cds_service.bench_client"], input=json.dumps(spec).encode(),
+    done = subprocess.run([sys.executable, "-m", "leg_pain_cds_bench.bench_client"], input=json.dumps(spec).encode(),
                           capture_output=True, timeout=seconds + 120, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"bench: load client failed: {done.stderr.decode(errors='replace')[-800:]}")
@@ -300,7 +301,7 @@ def fallback(tmp: Path, request: dict[str, Any], now: datetime, repeats: int) ->
     from cards import registry
 
     from cds_service import fhir_data, schemas
-    from cds_service.fhir_standin import StandInProcess
+    from leg_pain_cds_bench.fhir_standin import StandInProcess
 
     service = registry.service(workload.SERVICE_ID)
     server = StandInProcess(workload.resources_of(request), delay_s=FALLBACK_DELAY_S).start()
