@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 import orjson
-from gunicorn.app.base import BaseApplication
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # no stubs
 
 from cds_service import config, logs
 from cds_service.url_policy import Allowlist, UrlPolicyError, describe, split_allowlist
@@ -405,7 +405,7 @@ _NO_SERVER = " and no fhirServer given"
 def _unavailable_text(err: Any, fetch: bool, has_server: bool, refused: list[str]) -> str:
     """The 412's reasons, with what to do about them on the command line."""
     if fetch or not has_server:
-        text = err.diagnostics
+        text = str(err.diagnostics)
     else:
         text = "Required data unavailable - " + "; ".join(
             f"{key}: {why.removesuffix(_NO_SERVER)}" for key, why in err.missing.items())

@@ -120,7 +120,8 @@ class Authenticator:
                 raise AuthRejected("bad-jti")
             exp, iat = claims["exp"], claims["iat"]
             # PyJWT accepts numeric strings ("1700000000"); RFC 7519 NumericDate is a JSON number.
-            if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in (exp, iat)):
+            if not (isinstance(exp, (int, float)) and isinstance(iat, (int, float))
+                    and not isinstance(exp, bool) and not isinstance(iat, bool)):
                 raise AuthRejected("bad-time-claims")
             if exp - iat > self.settings.max_lifetime_s:
                 raise AuthRejected("lifetime-too-long", f"exp-iat={exp - iat}")

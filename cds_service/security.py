@@ -267,7 +267,8 @@ def unauthorized() -> Response:
 
 def current_client() -> VerifiedClient | None:
     """The verified caller of the current request (None when auth is off)."""
-    return g.get("cds_client")
+    client: VerifiedClient | None = g.get("cds_client")
+    return client
 
 
 def possible_cause_policy(default: str) -> str:

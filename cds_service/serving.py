@@ -28,9 +28,10 @@ from typing import Any, Iterator, Mapping, Sequence
 
 import orjson
 import requests
-from gunicorn import util as gunicorn_util
-from gunicorn.http import errors as http_errors
-from gunicorn.workers.gthread import TConn, ThreadWorker
+# gunicorn ships no type stubs.
+from gunicorn import util as gunicorn_util  # type: ignore[import-untyped]
+from gunicorn.http import errors as http_errors  # type: ignore[import-untyped]
+from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
 
 from cds_service.hardening import SECURITY_HEADERS
 

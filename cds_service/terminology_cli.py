@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TextIO
 
 from cards import references
+
 from terminology import analytes, check, drugs, valuesets
 
 
-def run_check(out: object = None) -> int:
+def run_check(out: TextIO | None = None) -> int:
     """Print a summary and every problem; 0 when the data files and rule references are sound."""
     stream = out or sys.stdout
     refs = references.collect()
