@@ -18,14 +18,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import Column, DateTime, Float, Integer, String, Table, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.sql.dml import Insert
 
+from cds_service.db import METADATA
+
 log = logging.getLogger(__name__)
 
-METADATA = MetaData()  # our own, so store.py's tables and ours never collide
 
 AUDIT_EVENT = Table(
     "audit_event",

@@ -14,13 +14,14 @@ import threading
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Column, Float, MetaData, String, Table, delete, func, insert, select
+from sqlalchemy import Column, Float, String, Table, delete, func, insert, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
+from cds_service.db import METADATA
+
 log = logging.getLogger(__name__)
 
-METADATA = MetaData()  # our own, so store.py's tables and ours never collide
 
 SEEN_JTI = Table(
     "auth_seen_jti",

@@ -22,9 +22,10 @@ from typing import Any, Iterable
 from sqlalchemy import (Boolean, DateTime, Integer, String, Text, create_engine, event, select)
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
 from cds_service.audit import DatabaseFile, describe_write_error, plain_insert, register_file
+from cds_service.db import Base
 from cds_service.errors import StorageUnavailable
 from cds_service.schemas import IssuedCard
 
@@ -34,8 +35,6 @@ log = logging.getLogger(__name__)
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-class Base(DeclarativeBase):
-    pass
 
 
 class IssuedCardRow(Base):

@@ -87,13 +87,18 @@ def _fill_the_disk(app: Flask, db_path: Path) -> None:
         assert raw is not None
         tables = [name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         for table in tables:
-            columns = [(name, kind.upper()) for _, name, kind, notnull, _, pk in raw.execute(
-                f"PRAGMA table_info({table})") if notnull and not pk]
-            values = [1 if "INT" in kind or "BOOL" in kind else 0.5 if "FLOAT" in kind or "REAL" in kind
-                      else "2026-11-25 12:00:00.000000" if "DATE" in kind else "x" * 40 for _, kind in columns]
-            sql = f"INSERT INTO {table} ({', '.join(n for n, _ in columns)}) VALUES ({', '.join('?' * len(columns))})"
+            info = list(raw.execute(f"PRAGMA table_info({table})"))
+            # Required columns, and a primary key that is not an integer rowid (auth_seen_jti.digest): a unique text.
+            columns = [(name, kind.upper(), bool(pk)) for _, name, kind, notnull, _, pk in info
+                       if (notnull and not pk) or (pk and "INT" not in kind.upper())]
+            sql = (f"INSERT INTO {table} ({', '.join(n for n, _, _ in columns)}) "
+                   f"VALUES ({', '.join('?' * len(columns))})")
             with pytest.raises(sqlite3.OperationalError, match="full"):
-                for _ in range(100_000):
+                for n in range(100_000):
+                    values = [f"key-{n}" if pk else 1 if "INT" in kind or "BOOL" in kind
+                              else 0.5 if "FLOAT" in kind or "REAL" in kind
+                              else "2026-11-25 12:00:00.000000" if "DATE" in kind else "x" * 40
+                              for _, kind, pk in columns]
                     raw.execute(sql, values)
                     raw.commit()
             raw.rollback()
