@@ -11,11 +11,9 @@ from __future__ import annotations
 import json
 import logging
 import re
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from flask.testing import FlaskClient
 from jwt.algorithms import ECAlgorithm
 
 from cds_service import create_app
+from tests.test_sandbox import _Jwks
 
 SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_KID = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"
@@ -39,22 +38,8 @@ def sandbox(tmp_path: Path) -> Iterator[tuple[FlaskClient, Any, str]]:
     key = ec.generate_private_key(ec.SECP384R1())
     jwk = json.loads(ECAlgorithm.to_jwk(key.public_key()))
     jwk.update(kid=SANDBOX_KID, alg="ES384", use="sig")
-    payload = json.dumps({"keys": [jwk]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server naming
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    jku = f"http://127.0.0.1:{server.server_address[1]}/.well-known/jwks.json"
+    jwks = _Jwks({"keys": [jwk]})  # the Sandbox test's JWK Set server on 127.0.0.1
+    server, jku = jwks.server, jwks.url
     clients = {"clients": [{"iss": SANDBOX_ISS, "jwks_urls": [jku], "algorithms": ["ES384"]}]}
     (tmp_path / "clients.json").write_text(json.dumps(clients))
     app = create_app({"AUTH": "jwt", "TRUSTED_CLIENTS": str(tmp_path / "clients.json"),
