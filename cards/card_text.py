@@ -7,10 +7,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
-from terminology.systems import LOINC, SNOMED
-
 from cards import guidelines
 from cards.facts import LabResult, UnreadableResult
+from cards.knowledge import orders as known_orders
 from cards.model import (Action, ActionType, Card, Coding, Indicator, Link, SelectionBehavior, Source,
                          Suggestion)
 from cards.topics import Topic
@@ -189,7 +188,7 @@ def medication_evidence(med: MedicationUse) -> str:
     return f"`{med.evidence}`" if med.matched_by != "text" else med.evidence
 
 
-def footer(rule: Rule | Sequence[Rule], references: Sequence[str]) -> str:
+def footer(rule: Rule[Any] | Sequence[Rule[Any]], references: Sequence[str]) -> str:
     rules = [rule] if not isinstance(rule, Sequence) else list(rule)
     cites = "; ".join(guidelines.get(k).citation for k in references)
     ids = ", ".join(f"`{r.ref}`" for r in rules)
@@ -237,11 +236,9 @@ def order_suggestion(label: str, patient_id: str, orders: Sequence[tuple[str, Se
     return Suggestion(label=label, actions=actions, is_recommended=recommended)
 
 
-# Referrals a card can draft. SNOMED CT 307777008 "Referral to vascular surgeon (procedure)": listed in the VSAC value
-# set "Referral" (OID 2.16.840.1.113883.3.464.1003.101.12.1046, eCQM update 2025-05-08 expansion).
-REFERRALS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
-    "vascular-surgeon": ("Referral to vascular surgery", ((SNOMED, "307777008", "Referral to vascular surgeon"),)),
-}
+# The referrals and tests a card can draft, with their codes and each code's provenance: cards/knowledge/orders.py.
+REFERRALS = {key: order.draft for key, order in known_orders.referrals().items()}
+LAB_ORDERS = {key: order.draft for key, order in known_orders.lab_orders().items()}
 
 
 def referral_suggestion(label: str, patient_id: str, referral: str, reason: str, urgent: bool = False,
@@ -251,47 +248,6 @@ def referral_suggestion(label: str, patient_id: str, referral: str, reason: str,
     resource = service_request(patient_id, text, codings, reason, priority="urgent" if urgent else None)
     action = Action(ActionType.CREATE, f"Draft {'urgent ' if urgent else ''}referral: {text}", resource=resource)
     return Suggestion(label=label, actions=(action,), is_recommended=recommended)
-
-
-# Orderable tests. LOINC codes as published in the VSAC lab value sets and NLM's flowsheet-lhc LOINC tables (the
-# same codes as terminology/data/valuesets/lab-*.json, where each carries its provenance).
-LAB_ORDERS: dict[str, tuple[str, Sequence[tuple[str, str, str]]]] = {
-    # 51990-0 "Basic metabolic panel - Blood": corroborated by several public LOINC tables and FHIR samples.
-    "bmp": ("Basic metabolic panel (sodium, potassium, chloride, CO2, BUN, creatinine, glucose, calcium)",
-            ((LOINC, "51990-0", "Basic metabolic panel - Blood"),)),
-    "potassium": ("Potassium, serum/plasma", ((LOINC, "2823-3", "Potassium [Moles/volume] in Serum or Plasma"),)),
-    "magnesium": ("Magnesium, serum/plasma", ((LOINC, "19123-9", "Magnesium [Mass/volume] in Serum or Plasma"),)),
-    "albumin": ("Albumin, serum/plasma", ((LOINC, "1751-7", "Albumin [Mass/volume] in Serum or Plasma"),)),
-    "calcium-ionized": ("Ionized calcium", ((LOINC, "1994-3", "Calcium.ionized [Moles/volume] in Blood"),)),
-    "ck": ("Creatine kinase (CK)", ((LOINC, "2157-6",
-                                      "Creatine kinase [Enzymatic activity/volume] in Serum or Plasma"),)),
-    "tsh": ("TSH", ((LOINC, "3016-3", "Thyrotropin [Units/volume] in Serum or Plasma"),)),
-    "creatinine": ("Creatinine, serum/plasma", ((LOINC, "2160-0", "Creatinine [Mass/volume] in Serum or Plasma"),)),
-    "ferritin": ("Ferritin", ((LOINC, "2276-4", "Ferritin [Mass/volume] in Serum or Plasma"),)),
-    "tsat": ("Transferrin saturation (TSAT)", ((LOINC, "2502-3", "Iron saturation [Mass Fraction] in Serum or "
-                                                                  "Plasma"),)),
-    "osmolality": ("Serum osmolality", ((LOINC, "2692-2", "Osmolality of Serum or Plasma"),)),
-    "sodium": ("Sodium, serum/plasma", ((LOINC, "2951-2", "Sodium [Moles/volume] in Serum or Plasma"),)),
-    "bun": ("Urea nitrogen (BUN), serum/plasma", ((LOINC, "3094-0", "Urea nitrogen [Mass/volume] in Serum or "
-                                                                   "Plasma"),)),
-    "iron": ("Iron, serum/plasma", ((LOINC, "2498-4", "Iron [Mass/volume] in Serum or Plasma"),)),
-    "tibc": ("Total iron binding capacity (TIBC)", ((LOINC, "2500-7", "Iron binding capacity [Mass/volume] in "
-                                                                      "Serum or Plasma"),)),
-    "hba1c": ("Hemoglobin A1c", ((LOINC, "4548-4", "Hemoglobin A1c/Hemoglobin.total in Blood"),)),
-    "b12": ("Vitamin B12", ((LOINC, "2132-9", "Cobalamin (Vitamin B12) [Mass/volume] in Serum or Plasma"),)),
-    # Text only: haemoglobin is not an analyte of terminology/data (no lab value set, no unit table), and an order
-    # carries only known lab codes.
-    "hemoglobin": ("Haemoglobin (complete blood count)", ()),
-    # No verified code for these: text-only ServiceRequests.
-    "urine-myoglobin": ("Urine myoglobin (rhabdomyolysis)", ()),
-    "venous-duplex": ("Venous duplex ultrasound of the legs (reflux study)", ()),
-    "emg-ncs": ("Electrodiagnostic study of the legs (EMG and nerve conduction)", ()),
-    "physical-therapy": ("Physical therapy referral (back and leg pain)", ()),
-    "abi-uncoded": ("Resting ankle-brachial index (ABI), both legs", ()),
-    # ABI: LOINC 77194-9 is corroborated by third-party public data only (not an authoritative table).
-    "abi": ("Resting ankle-brachial index (ABI), both legs", ((LOINC, "77194-9", "Ankle-brachial index"),)),
-    "tbi": ("Toe-brachial index (TBI)", ()),
-}
 
 
 def bullets(title: str, items: Iterable[str]) -> str:
@@ -321,7 +277,7 @@ def electrolyte_panel(patient_id: str, reason: str, recommended: bool | None = N
                             recommended=recommended)
 
 
-def make_card(*, rule: Rule, indicator: Indicator, summary_text: str, detail: str, guideline_keys: Sequence[str],
+def make_card(*, rule: Rule[Any], indicator: Indicator, summary_text: str, detail: str, guideline_keys: Sequence[str],
               suggestions: Sequence[Suggestion] = (), override_reasons: Sequence[Coding] = OVERRIDE_REASONS,
               facts: PatientFacts | None = None) -> Card:
     """Assemble a card with the rule's topic, a source citing the first guideline, links to all of them."""

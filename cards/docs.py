@@ -1,44 +1,47 @@
-"""Generate the clinical documentation from the knowledge data and the rule registry, so it is never written twice.
+"""Generate the clinical documentation from the rule registry and the knowledge data, so it is never written twice.
 
-Two outputs, both checked by tests/cards/test_docs.py:
+Two generated files, both checked by tests/cards/test_docs.py:
 
-* ``docs/clinical-basis.md`` (whole file): for every rule what fires it, what keeps it quiet, what the card advises,
-  the data it reads, and each threshold and window it uses with value, unit, primary source and place in that
-  source, and whether the number is a product decision; then the drug effects and every knowledge entry.
-* the section of ``README.md`` between ``<!-- rules:start -->`` and ``<!-- rules:end -->``: a one-line catalogue.
+* ``docs/rules.md``: the rule catalogue, one line per rule, grouped by card topic, with a table of contents;
+* ``docs/clinical-basis.md``: for every rule what fires it, what keeps it quiet, what the card advises, the data it
+  reads, and each threshold and window it uses with value, unit, primary source and place in that source, and
+  whether the number is a product decision; then the drug effects, the statin interactions and every number.
 
-The thresholds a rule uses are found by reading its module (and the sibling rule modules it imports) for
-``threshold("<id>")`` calls, so a number appears in the documentation exactly where a rule reads it.
-``python -m cards.docs --write`` regenerates both files in a source checkout; ``python -m cards.docs`` prints the
-clinical basis.
+Everything comes from the registry (``Rule`` fields), the knowledge data and what the rules read from it
+(``knowledge.read_by``, recorded when a rule module reads a threshold); no source text or comment is parsed. Prose
+names a number by its knowledge id, ``{potassium.critical-high}`` (rendered ">= 6.5 mmol/L") or
+``{potassium.critical-high:value}`` ("6.5 mmol/L"), and ``render`` puts in the value and unit; the rule's table gives
+the source. ``python -m cards.docs --write`` regenerates both files in a source checkout; ``python -m cards.docs``
+prints the clinical basis.
 """
 from __future__ import annotations
 
 import argparse
-import ast
-import importlib
-import inspect
+import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from terminology import drugs, valuesets
 
 from cards import drug_effects, guidelines, knowledge, registry, relevance
 from cards.knowledge import interactions
 from cards.rule import Rule
-from cards.topics import Topic
+from cards.topics import TOPIC_SYSTEM, Topic
 
-START = "<!-- rules:start -->"
-END = "<!-- rules:end -->"
 ROOT = Path(__file__).resolve().parents[1]
-DOC_PATH = ROOT / "README.md"
+RULES_PATH = ROOT / "docs" / "rules.md"
 BASIS_PATH = ROOT / "docs" / "clinical-basis.md"
+
+# The Rule fields written for clinicians (docs only, never on a card), and where a number is named by its id.
+PROSE_FIELDS = ("summary", "fires_when", "quiet_when", "advice", "actionable_when", "possible_cause_when")
+PLACEHOLDER = re.compile(r"\{([a-z0-9-]+(?:\.[a-z0-9-]+)+)(:value)?\}")
 
 _READING = """\
 ## How results are read
 
-These rules apply to every lab result before any rule sees it (`cards/facts.py`).
+These rules apply to every lab result before any rule sees it (`cards/facts/labs.py`, `cards/facts/ranges.py`).
 
 - **Which results count.** `Observation.status` final, amended or corrected; the date is `effectiveDateTime`, else
   the end (or start) of `effectivePeriod`, else `issued`; a result dated more than a day in the future is ignored.
@@ -58,69 +61,71 @@ These rules apply to every lab result before any rule sees it (`cards/facts.py`)
   disagree and asks to check with the lab; else the default range of the knowledge data below.
 - **Censored values** (`valueQuantity.comparator`, or `valueString` such as "<2.5" or "> 7.0 mmol/L") are kept with
   their comparator. A censored value is out of range, or critical, only when every value it allows is: "<2.5"
-  potassium is critical (< 2.5 mmol/L), "<5.0" is not graded by its number (its flag still counts).
+  potassium is critical ({potassium.critical-low}), "<5.0" is not graded by its number (its flag still counts).
 - **A result that exists but cannot be read** (no number, text such as "haemolysed", an unmappable unit) is kept as
   unreadable: its interpretation flag still grades it (LL on an unreadable potassium is critical), and a card names
   it with its date and what was sent - never "no result".
 - **Severity.** Critical: the lab flags LL/HH/AA, or the value passes the critical threshold of its analyte (CTCAE
-  v5.0 grade 4; potassium >= 6.5 mmol/L, UK Kidney Association 2020 "severe"). Warning: it passes the moderate
-  threshold. Info: any milder abnormality. The card's indicator is the worst severity it shows.
+  v5.0 grade 4; potassium {potassium.critical-high}, UK Kidney Association 2020 "severe"). Warning: it passes the
+  moderate threshold. Info: any milder abnormality. The card's indicator is the worst severity it shows.
 - **Conditions** match by code (any coding; ICD-10-CM with or without the dot, and descendants where the value set
   says so). Text is the fallback only when no coding is in a system the value set judges (ICD-10-CM, SNOMED CT or
   WHO ICD-10, when the set lists codes of it): a Condition coded outside the value set is not matched by its words,
-  and region words count (cervical stenosis is not lumbar stenosis). Active: clinicalStatus active/recurrence/relapse (or absent with no
-  abatement); never refuted or entered-in-error.
+  and region words count (cervical stenosis is not lumbar stenosis). Active: clinicalStatus active/recurrence/relapse
+  (or absent with no abatement); never refuted or entered-in-error.
 - **Medications** match by RxNorm ingredient, RxNorm product (clinical drug, branded drug or ingredient+strength
   component, mapped to its ingredients), ATC, and by name only when no coding matched. Current: MedicationStatement
   active/intended; MedicationRequest active with an order or plan intent (not a proposal or option), except a short
-  (acute, `courseOfTherapyType`) course more than 30 days past the end of its supply (or, with no supply given, its
-  order): EHRs leave finished courses "active". A medication's start is the request's `authoredOn`, else the
-  statement's effective start, else `dateAsserted`; a drug ordered several times is listed once, since its first
-  order.
+  (acute, `courseOfTherapyType`) course more than {medication.acute-course-current:value} past the end of its supply
+  (or, with no supply given, its order): EHRs leave finished courses "active". A medication's start is the request's
+  `authoredOn`, else the statement's effective start, else `dateAsserted`; a drug ordered several times is listed once,
+  since its first order.
 """
 
 
-def _threshold_ids(module: ModuleType) -> list[str]:
-    """Ids of ``threshold("...")`` calls in `module`, in source order."""
-    found: list[tuple[int, int, str]] = []
-    for node in ast.walk(ast.parse(inspect.getsource(module))):
-        if (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-                and isinstance(node.args[0].value, str)
-                and ((isinstance(node.func, ast.Name) and node.func.id == "threshold")
-                     or (isinstance(node.func, ast.Attribute) and node.func.attr == "threshold"))):
-            found.append((node.lineno, node.col_offset, node.args[0].value))
-    return list(dict.fromkeys(key for _, _, key in sorted(found)))
+def placeholders(text: str) -> list[str]:
+    """The knowledge ids named in `text` (``{id}`` or ``{id:value}``), in order, known or not."""
+    return list(dict.fromkeys(match.group(1) for match in PLACEHOLDER.finditer(text)))
 
 
-def _imported_rules(module: ModuleType) -> list[Rule]:
+def render(text: str) -> str:
+    """`text` with each ``{id}`` replaced by the comparison, value and unit, ``{id:value}`` by value and unit."""
+    def number(match: re.Match[str]) -> str:
+        try:
+            item = knowledge.threshold(match.group(1))
+        except KeyError as err:
+            raise knowledge.KnowledgeError(f"unknown knowledge id in {match.group(0)!r}") from err
+        return item.amount if match.group(2) or item.compare == "=" else f"{item.compare} {item.amount}"
+    return PLACEHOLDER.sub(number, text)
+
+
+def rule_module(rule: Rule[Any]) -> ModuleType:
+    return sys.modules[rule.applies.__module__]
+
+
+def prose(rule: Rule[Any]) -> dict[str, str]:
+    """The rule's clinician-facing text as written (placeholders unrendered): its module docstring and prose fields."""
+    return {"docstring": rule_module(rule).__doc__ or "", **{name: getattr(rule, name) for name in PROSE_FIELDS}}
+
+
+def _built_on(module: ModuleType) -> list[Rule[Any]]:
     """The rules of the sibling rule modules `module` imports (whose grading decides its findings too)."""
-    out: list[Rule] = []
-    for node in ast.walk(ast.parse(inspect.getsource(module))):
-        if isinstance(node, ast.ImportFrom) and node.module == "cards.rules":
-            for alias in node.names:
-                rule = getattr(importlib.import_module(f"cards.rules.{alias.name}"), "RULE", None)
-                if isinstance(rule, Rule):
-                    out.append(rule)
-    return out
+    found = [getattr(value, "RULE", None) for value in vars(module).values()
+             if isinstance(value, ModuleType) and value.__name__.startswith("cards.rules.")]
+    return [rule for rule in found if isinstance(rule, Rule)]
 
 
-def rule_thresholds(rule: Rule) -> list[knowledge.Threshold]:
-    """The knowledge entries `rule`'s own module reads (those of rules it builds on are in their sections)."""
-    return [knowledge.threshold(i) for i in _threshold_ids(sys.modules[rule.applies.__module__])]
+def rule_thresholds(rule: Rule[Any]) -> list[knowledge.Threshold]:
+    """The knowledge entries `rule`'s own module reads, then any other its prose names (e.g. a sibling rule's)."""
+    named = (key for text in prose(rule).values() for key in placeholders(text))
+    ids = dict.fromkeys([*knowledge.read_by(rule.applies.__module__), *named])
+    return [knowledge.threshold(key) for key in ids]
 
 
 def used_threshold_ids() -> set[str]:
-    """Every knowledge id some module of the cards package reads."""
-    found: set[str] = set()
-    for path in Path(__file__).parent.rglob("*.py"):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)
-                    and ((isinstance(node.func, ast.Name) and node.func.id == "threshold")
-                         or (isinstance(node.func, ast.Attribute) and node.func.attr == "threshold"))):
-                found.add(node.args[0].value)
-    return found
+    """Every knowledge id some module of the cards package reads (each reads at import; the registry imports all)."""
+    registry.all_rules()
+    return {key for module, ids in knowledge.readers().items() if module.split(".")[0] == "cards" for key in ids}
 
 
 def _cell(text: str) -> str:
@@ -148,7 +153,7 @@ def _threshold_table(items: list[knowledge.Threshold]) -> list[str]:
     return rows
 
 
-def _reads(rule: Rule) -> list[str]:
+def _reads(rule: Rule[Any]) -> list[str]:
     reads = []
     if rule.analytes:
         reads.append("analytes " + ", ".join(f"`{a}`" for a in rule.analytes))
@@ -164,22 +169,28 @@ def _reads(rule: Rule) -> list[str]:
     return reads
 
 
-def _rule_section(rule: Rule) -> str:
-    module = sys.modules[rule.applies.__module__]
-    out = [f"### {rule.topic.display} - `{rule.id}` {rule.version}", "",
+def _anchor(rule: Rule[Any]) -> str:
+    """A stable link target for the rule's section in docs/clinical-basis.md (docs/rules.md links to it)."""
+    return f"rule-{rule.id}"
+
+
+def _rule_section(rule: Rule[Any]) -> str:
+    module = rule_module(rule)
+    out = [f'<a id="{_anchor(rule)}"></a>', "",
+           f"### {rule.topic.display} - `{rule.id}` {rule.version}", "",
            f"Topic code `{rule.topic.value}`; hooks: {', '.join(sorted(rule.hooks))}; module `{module.__name__}`.", "",
-           rule.summary, "",
-           f"- **Fires when:** {rule.fires_when}",
-           f"- **Quiet when:** {rule.quiet_when}",
-           f"- **The card advises:** {rule.advice or '-'}",
-           f"- **Actionable (shown always):** {rule.actionable_when or '-'}",
-           f"- **Possible cause (shown with leg-symptom context):** {rule.possible_cause_when or '-'}"]
+           render(rule.summary), "",
+           f"- **Fires when:** {render(rule.fires_when)}",
+           f"- **Quiet when:** {render(rule.quiet_when)}",
+           f"- **The card advises:** {render(rule.advice) or '-'}",
+           f"- **Actionable (shown always):** {render(rule.actionable_when) or '-'}",
+           f"- **Possible cause (shown with leg-symptom context):** {render(rule.possible_cause_when) or '-'}"]
     reads = _reads(rule)
     out.append(f"- **Reads:** {'; '.join(reads) if reads else 'data keys ' + ', '.join(rule.needs)}")
     items = rule_thresholds(rule)
     if items:
         out += ["", *_threshold_table(items)]
-    built_on = [r for r in _imported_rules(module) if r.id != rule.id]
+    built_on = [r for r in _built_on(module) if r.id != rule.id]
     if built_on:
         out += ["", "Also applies the grading and thresholds of " + ", ".join(f"`{r.id}`" for r in built_on)
                 + " (their sections)."]
@@ -209,15 +220,15 @@ def _when_cards_appear() -> str:
         "## When cards appear", "",
         "`patient-view` runs on every chart open, so each card is one of two kinds, set by its rule from the finding "
         "(each rule's section below says which findings are which):", "",
-        "- **Actionable - shown always:** an abnormal or critical lab value (and the drug the card links to it), a "
-        "label contraindication or dose cap, a critical finding (ABI <= 0.40 or CLTI codes, rhabdomyolysis, cauda "
-        "equina, severe calcium or sodium disorders, hyperkalaemia), and every order-select/order-sign check (the "
-        "drafted drug is its own context).",
+        render("- **Actionable - shown always:** an abnormal or critical lab value (and the drug the card links to "
+               "it), a label contraindication or dose cap, a critical finding (ABI {pad.abi-severe} or CLTI codes, "
+               "rhabdomyolysis, cauda equina, severe calcium or sodium disorders, hyperkalaemia), and every "
+               "order-select/order-sign check (the drafted drug is its own context)."),
         "- **Possible cause - shown only with leg-symptom context:** a drug class that can cause leg symptoms with no "
         "linked abnormal value, a monitoring gap, a diagnosis already on the problem list offered as a cause, "
         "suggested iron studies or ABI.", "",
         f"**Leg-symptom context** is an active, not refuted Condition in the `{relevance.LEG_SYMPTOMS}` value set "
-        f"whose onset or recorded date is within {window.value:g} {window.unit} (or that has no date), or, when the call "
+        f"whose onset or recorded date is within {window.amount} (or that has no date), or, when the call "
         "gives `context.encounterId`, a `reasonCode` of that Encounter in the same set. "
         f"Decision: {window.decision}", "",
         f"The value set ({len(vs.codes)} codes; ICD-10-CM entries marked .x include the codes below them; "
@@ -234,7 +245,7 @@ def _when_cards_appear() -> str:
 
 
 def _drug_effects() -> str:
-    out = ["## Drug effects (`cards/drug_effects.py`)", "",
+    out = ["## Drug effects (`cards/knowledge/data/drug_effects.json`)", "",
            "The drug-class knowledge the medication-effect, restless-legs and electrolyte cards share.", "",
            "| Drug class | Effect on the legs | Explains | Worsens RLS | Source |", "|---|---|---|---|---|"]
     for e in drug_effects.EFFECTS:
@@ -242,7 +253,7 @@ def _drug_effects() -> str:
         if e.needs_lab:
             labs += " (listed only with it)"
         out.append(f"| `{e.drug_class}` | {_cell(e.mechanism)} | {labs} | {'yes' if e.worsens_rls else '-'} | "
-                   f"{_cell(e.source)} |")
+                   f"{_cell(e.where)} |")
     return "\n".join(out)
 
 
@@ -279,76 +290,77 @@ def _all_numbers() -> str:
     items = sorted(knowledge.all_thresholds().values(), key=lambda t: (t.topic, t.id))
     decisions = sum(1 for t in items if t.decision)
     out = ["## Every number", "",
-           f"{len(items)} entries in `cards/knowledge/data/*.json`; {decisions} carry a product decision (the number "
-           "or its use as a cut-off is the product's choice, with the reason). The others are the source's own "
-           "number.", ""]
+           f"{len(items)} entries in `cards/knowledge/data/thresholds/*.json`; {decisions} carry a product decision "
+           "(the number or its use as a cut-off is the product's choice, with the reason). The others are the "
+           "source's own number.", ""]
     for topic in sorted({t.topic for t in items}):
         out += [f"### `{topic}.json`", "", *_threshold_table([t for t in items if t.topic == topic]), ""]
     return "\n".join(out).rstrip() + "\n"
 
 
+def _slug(heading: str) -> str:
+    """The anchor a Markdown renderer gives a heading ("Poor circulation" -> "poor-circulation")."""
+    return re.sub(r"[^a-z0-9 -]", "", heading.lower()).replace(" ", "-")
+
+
+def _sorted_rules() -> list[Rule[Any]]:
+    order = {topic: index for index, topic in enumerate(Topic)}
+    return sorted(registry.all_rules(), key=lambda r: (order[r.topic], r.id))
+
+
 def render_clinical_basis() -> str:
     """The whole of docs/clinical-basis.md."""
-    order = {topic: index for index, topic in enumerate(Topic)}
-    rules = sorted(registry.all_rules(), key=lambda r: (order[r.topic], r.id))
+    rules = _sorted_rules()
     head = "\n".join([
         "# Clinical basis", "",
         "What each rule of the service reads, what makes it fire, what keeps it quiet, what its card advises, and every",
         "number it uses with its primary source. Generated by `python -m cards.docs --write` from the knowledge data",
-        "(`cards/knowledge/data/*.json`), the rules (`cards/rules/*.py`), the drug effects and the value sets; a test",
-        "fails when this file is stale, so what a clinician reviews here is what the service does. Edit the data or",
-        "the rules, not this file.", "",
+        "(`cards/knowledge/data/`), the rules (`cards/rules/*.py`), the drug effects and the value sets; a test fails",
+        "when this file is stale, so what a clinician reviews here is what the service does. Edit the data or the",
+        "rules, not this file. The catalogue, one line per rule: [rules.md](rules.md).", "",
         "Scope: adults. The cards are decision support, not a diagnosis: they suggest, never order or stop a drug.", "",
     ])
-    parts = [head, _READING, _when_cards_appear(), f"## Rules\n\n{len(rules)} rules.",
+    parts = [head, render(_READING), _when_cards_appear(), f"## Rules\n\n{len(rules)} rules.",
              *[_rule_section(r) for r in rules], _drug_effects(),
              _statin_interactions(), _all_numbers()]
     return "\n\n".join(p.strip("\n") for p in parts) + "\n"
 
 
 def render_rules_markdown() -> str:
-    """The README's catalogue (between the markers): one line per rule, the detail in docs/clinical-basis.md."""
-    order = {topic: index for index, topic in enumerate(Topic)}
-    rules = sorted(registry.all_rules(), key=lambda r: (order[r.topic], r.id))
-    out = [f"{len(rules)} rules. Every threshold, window and source is in "
-           "[docs/clinical-basis.md](docs/clinical-basis.md), generated from the knowledge data and the rules.", "",
-           "| Rule | Topic | Hooks | Fires when |", "|---|---|---|---|"]
-    out += [f"| `{r.id}` {r.version} | `{r.topic.value}` | {', '.join(sorted(r.hooks))} | {_cell(r.fires_when)} |"
-            for r in rules]
+    """The whole of docs/rules.md: the catalogue by card topic, the detail in docs/clinical-basis.md."""
+    rules = _sorted_rules()
+    topics = list(dict.fromkeys(r.topic for r in rules))
+    out = ["# Rules", "",
+           f"{len(rules)} rules in {len(topics)} card topics (`{TOPIC_SYSTEM}`). Generated by "
+           "`python -m cards.docs --write` from the rule registry and the knowledge data; edit the rules or the data, "
+           "not this file. Each rule's thresholds, windows, sources and advice: "
+           "[clinical-basis.md](clinical-basis.md).", "",
+           "Contents:", ""]
+    out += [f"- [{t.display}](#{_slug(t.display)}) (`{t.value}`)" for t in topics]
+    for topic in topics:
+        out += ["", f"## {topic.display}", "",
+                "| Rule | Hooks | Fires when |", "|---|---|---|"]
+        out += [f"| [`{r.id}`](clinical-basis.md#{_anchor(r)}) {r.version} | {', '.join(sorted(r.hooks))} | "
+                f"{_cell(render(r.fires_when))} |" for r in rules if r.topic is topic]
     return "\n".join(out) + "\n"
 
 
-def section_of(text: str) -> str | None:
-    """The text between the markers of a document, or None when the markers are missing."""
-    if START not in text or END not in text:
-        return None
-    return text.split(START, 1)[1].split(END, 1)[0].strip("\n") + "\n"
-
-
-def write(path: Path = DOC_PATH) -> None:
-    """Regenerate the README section in place (creating the file when it does not exist)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else f"{START}\n{END}\n"
-    if section_of(text) is None:
-        text = text.rstrip("\n") + f"\n\n{START}\n{END}\n"
-    before, rest = text.split(START, 1)
-    after = rest.split(END, 1)[1]
-    path.write_text(f"{before}{START}\n{render_rules_markdown()}{END}{after}", encoding="utf-8")
-
-
-def write_basis(path: Path = BASIS_PATH) -> None:
-    path.write_text(render_clinical_basis(), encoding="utf-8")
+def write(rules_path: Path = RULES_PATH, basis_path: Path = BASIS_PATH) -> None:
+    """Regenerate docs/rules.md and docs/clinical-basis.md."""
+    rules_path.write_text(render_rules_markdown(), encoding="utf-8")
+    basis_path.write_text(render_clinical_basis(), encoding="utf-8")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cards.docs", description=__doc__.splitlines()[0])
-    parser.add_argument("--write", action="store_true", help=f"regenerate {BASIS_PATH.name} and the README section")
+    parser.add_argument("--write", action="store_true",
+                        help=f"regenerate docs/{RULES_PATH.name} and docs/{BASIS_PATH.name}")
     args = parser.parse_args(argv)
     if args.write:
         if not (ROOT / "pyproject.toml").exists():
             parser.error("--write works in a source checkout only (the docs are not installed)")
         write()
-        write_basis()
-        print(f"wrote {DOC_PATH} and {BASIS_PATH}")
+        print(f"wrote {RULES_PATH} and {BASIS_PATH}")
     else:
         sys.stdout.write(render_clinical_basis())
     return 0

@@ -172,7 +172,7 @@ def worsens_headline(hit: Hit) -> str:
     return f"Draft {hit.draft.ingredient} would worsen {findings_text(hit)}"
 
 
-def card(rule: Rule, finding: OrderFinding, facts: PatientFacts, *, headline: Callable[[Hit], str], intro: str,
+def card(rule: Rule[Any], finding: OrderFinding, facts: PatientFacts, *, headline: Callable[[Hit], str], intro: str,
          next_steps: Sequence[str], guideline_keys: Sequence[str],
          indicator: Indicator = Indicator.WARNING,
          heading: str = "Draft orders that would worsen this patient's findings") -> Card:

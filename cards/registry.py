@@ -70,7 +70,7 @@ class Service:
     hook: str
     title: str
     description: str
-    rules: tuple[Rule, ...]
+    rules: tuple[Rule[Any], ...]
     data_keys: tuple[DataKey, ...]
     # None: possible-cause cards follow CDS_POSSIBLE_CAUSE_CARDS (or the calling client's setting); "always": the
     # work-up service, called from a leg-pain workflow, shows them whatever the chart says (cards/relevance.py).
@@ -94,7 +94,7 @@ def _observation_template(analytes: tuple[str, ...]) -> str:
     return "Observation?patient={{context.patientId}}&code=" + ",".join(codes)
 
 
-def _data_keys(rules: tuple[Rule, ...]) -> tuple[DataKey, ...]:
+def _data_keys(rules: tuple[Rule[Any], ...]) -> tuple[DataKey, ...]:
     needs = {n for r in rules for n in r.needs}
     analytes = tuple(sorted({a for r in rules for a in r.analytes}))
     keys = [
@@ -124,9 +124,9 @@ def _data_keys(rules: tuple[Rule, ...]) -> tuple[DataKey, ...]:
 
 
 @cache
-def all_rules() -> tuple[Rule, ...]:
+def all_rules() -> tuple[Rule[Any], ...]:
     """Every RULE in cards.rules, in module-name order; rule ids must be unique."""
-    found: list[Rule] = []
+    found: list[Rule[Any]] = []
     for info in sorted(pkgutil.iter_modules(rules_pkg.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{rules_pkg.__name__}.{info.name}")
         rule = getattr(module, "RULE", None)

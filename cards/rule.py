@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from cards.model import Card
 from cards.topics import Topic
@@ -15,8 +15,11 @@ ORDER_SELECT = "order-select"
 ORDER_SIGN = "order-sign"
 
 
+FindingT = TypeVar("FindingT")
+
+
 @dataclass(frozen=True)
-class Rule:
+class Rule(Generic[FindingT]):
     """A rule fires when `applies` returns a finding; `card` turns that finding into one Card.
 
     `needs` names the data keys the rule reads (patient, observations, medications, medicationRequests,
@@ -28,8 +31,8 @@ class Rule:
     topic: Topic
     hooks: frozenset[str]
     needs: tuple[str, ...]
-    applies: Callable[[PatientFacts], Any | None]
-    card: Callable[[Any, PatientFacts], Card]
+    applies: Callable[[PatientFacts], FindingT | None]
+    card: Callable[[FindingT, PatientFacts], Card]
     analytes: tuple[str, ...] = ()
     valuesets: tuple[str, ...] = ()
     drug_classes: tuple[str, ...] = ()

@@ -1,37 +1,47 @@
-"""Clinical knowledge as data: every threshold and window the rules use, with its primary source.
+"""Clinical knowledge as data, each item with its primary source; the rules read it, cards.docs documents it.
 
-One JSON file per topic under ``data/`` holds a list of entries::
+``data/`` holds:
 
-    {"id": "potassium.severe-high", "value": 6.5, "unit": "mmol/L", "compare": ">=",
-     "means": "severe hyperkalaemia: an emergency", "source": "hyperkalaemia-2020",
-     "where": "severity bands (severe >= 6.5 mmol/L)", "decision": null}
+* ``thresholds/<topic>.json``: every threshold and window the rules use (this module, ``threshold(id)``);
+* ``guidelines.json``: the primary sources everything here cites (``cards.guidelines``);
+* ``lab_orders.json``: the tests a card can draft, with their codes and the value set that verifies each
+  (``cards.knowledge.orders``);
+* ``drug_effects.json``: what drug classes do to the legs (``cards.drug_effects``);
+* ``interactions/statin.json``: statin interactions by the US labels (``cards.knowledge.interactions``).
+
+A threshold file holds a list of entries::
+
+    {"id": "potassium.critical-high", "value": 6.5, "unit": "mmol/L", "compare": ">=",
+     "means": "severe hyperkalaemia, an emergency: critical", "source": "hyperkalaemia-2020",
+     "where": "severity: severe >= 6.5 mmol/L", "decision": null}
 
 ``source`` is a key of ``cards.guidelines`` (the citation shown on cards), or null for a pure product decision;
 ``where`` is the section, table or sentence of that source the number comes from. ``decision`` is null when the
 number is the source's own, else the product's reason for choosing it (a window, a grade used as the card's cut-off):
-docs/clinical-basis.md says which is which. ``compare`` "=" marks a formula constant. Rules read a number once, at import, with ``threshold(id)``; docs/clinical-basis.md is generated from these
-files and from the rules that read them (``cards.docs``), so the number a card uses and the number a clinician reviews
-cannot drift apart.
+docs/clinical-basis.md says which is which. ``compare`` "=" marks a formula constant.
+
+Rules read a number once, at import, with ``threshold(id)``, which notes the reading module (``read_by``): the
+generated docs list each number under the rules that read it, from that record rather than from the source text.
+Prose (rule docstrings, a Rule's ``fires_when`` and the like) names a number by its id, ``{potassium.critical-high}``,
+never by its value (``cards.docs`` renders it), so the number a card uses and the number a clinician reviews cannot
+drift apart.
 """
 from __future__ import annotations
 
 import functools
-import json
 import operator
+import sys
 from dataclasses import dataclass
 from datetime import timedelta
-from importlib import resources
 from typing import Any, Callable
 
 from cards import guidelines
+from cards.knowledge._data import KnowledgeError as KnowledgeError
+from cards.knowledge._data import entries, folder
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq,
 }
-
-
-class KnowledgeError(ValueError):
-    """A knowledge file is malformed (a bug in the data, found at import)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +82,20 @@ class Threshold:
         return f"{self.compare} {number}{unit}".rstrip()
 
     @property
+    def amount(self) -> str:
+        """The number and unit without the comparison, a window in the unit prose uses ("6.5 mmol/L", "12 months")."""
+        if self.unit == "days" and self.value >= 365 and self.value % 365 == 0:
+            years = self.value / 365
+            return "12 months" if years == 1 else f"{years:g} years"
+        if self.unit == "days" and self.value >= 14 and self.value % 7 == 0:
+            return f"{self.value / 7:g} weeks"
+        if self.unit in ("{ratio}", "1"):
+            return f"{self.value:.2f}" if self.value < 10 else f"{self.value:g}"  # an ABI reads 0.90
+        if self.unit in ("mmol/L", "mg/dL", "g/dL") and self.value < 10 and self.value == round(self.value, 1):
+            return f"{self.value:.1f} {self.unit}"  # a potassium of 3.0 mmol/L, as labs write it
+        return f"{self.value:g}{'' if self.unit == '%' else ' '}{self.unit}".rstrip()
+
+    @property
     def citation(self) -> str:
         """The guideline label and the place in it ("UK Kidney Association hyperkalaemia guideline 2020, ...")."""
         if self.source is None:
@@ -100,14 +124,13 @@ def _entry(data: dict[str, Any], topic: str) -> Threshold:
 
 @functools.cache
 def all_thresholds() -> dict[str, Threshold]:
-    """Every entry of every file under data/, by id (ids are unique across files)."""
+    """Every entry of every file under data/thresholds/, by id (ids are unique across files)."""
     found: dict[str, Threshold] = {}
-    folder = resources.files(__package__).joinpath("data")
-    for path in sorted(folder.iterdir(), key=lambda p: p.name):
+    for path in sorted(folder("thresholds").iterdir(), key=lambda p: p.name):
         if not path.name.endswith(".json"):
             continue
         topic = path.name[: -len(".json")]
-        for data in json.loads(path.read_text(encoding="utf-8")):
+        for data in entries("thresholds", path.name):
             item = _entry(data, topic)
             if item.id in found:
                 raise KnowledgeError(f"duplicate threshold id {item.id!r}")
@@ -115,6 +138,21 @@ def all_thresholds() -> dict[str, Threshold]:
     return found
 
 
+_READ_BY: dict[str, dict[str, None]] = {}  # module -> the ids it read, in reading order
+
+
 def threshold(key: str) -> Threshold:
-    """The entry `key`; KeyError (at import of the rule that asks) for an unknown id."""
-    return all_thresholds()[key]
+    """The entry `key`; KeyError (at import of the rule that asks) for an unknown id. Notes the calling module."""
+    item = all_thresholds()[key]
+    _READ_BY.setdefault(sys._getframe(1).f_globals.get("__name__", ""), {})[key] = None
+    return item
+
+
+def read_by(module: str) -> tuple[str, ...]:
+    """The ids `module` has read with ``threshold`` (at its import), in reading order."""
+    return tuple(_READ_BY.get(module, ()))
+
+
+def readers() -> dict[str, tuple[str, ...]]:
+    """Every module that has read a threshold, with the ids it read."""
+    return {module: tuple(ids) for module, ids in _READ_BY.items()}

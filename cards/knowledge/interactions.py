@@ -14,16 +14,14 @@ said so on the card, never taken as within the cap.
 from __future__ import annotations
 
 import functools
-import json
 import re
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING, Any
 
 from terminology import drugs
 
 from cards import guidelines
-from cards.knowledge import KnowledgeError
+from cards.knowledge._data import KnowledgeError, read
 
 if TYPE_CHECKING:
     from cards.facts import MedicationUse
@@ -97,8 +95,7 @@ def _source(data: dict[str, Any], where: str) -> tuple[str, str]:
 @functools.cache
 def table() -> Table:
     """The statin interaction table (read and checked once)."""
-    data_file = json.loads(resources.files(__package__).joinpath("data", "interactions", "statin.json")
-                           .read_text(encoding="utf-8"))
+    data_file = read("interactions", "statin.json")
     known = {i.name for i in drugs.ingredients()}
     statins = set(drugs.ingredients_in_class("statin"))
     rows: list[StatinInteraction] = []

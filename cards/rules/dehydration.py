@@ -1,28 +1,34 @@
 """Dehydration: a raised BUN/creatinine ratio with high sodium or high osmolality, from the same draw.
 
-Fires when: within LOOKBACK (90 days), on the most recent day that has a BUN, a creatinine and a sodium or serum
-  osmolality (the same draw: results of one calendar day, never combined across days), the BUN/creatinine ratio is
-  > 20 AND (sodium > 145 mmol/L OR measured serum osmolality > 300 mOsm/kg OR - only when that draw has no measured
-  osmolality, and in a patient aged 65 or more (the guideline's older persons) - osmolarity calculated with the
-  ESPEN equation 1.86 x (Na + K) + 1.15 x glucose + urea + 14 (all mmol/L; needs the same draw's potassium and
-  glucose) > 295 mmol/L). The card says when osmolarity was calculated.
-Critical: sodium > 160 mmol/L. Info when only the calculated osmolarity is high (a screen, which a measured value
-  confirms; hyperglycaemia alone raises it). Warning otherwise.
-Window: 90 days, the electrolyte window; volume depletion is an acute state, so the card shows the draw's date and
-  age and asks to reassess before acting; older draws are ignored. The newest complete draw decides: a newer draw
-  without the ratio or without a hypertonicity marker silences an older one.
-Kidney failure: with an eGFR < 30 (the draw's own, else CKD-EPI 2021 from its creatinine) the osmolality criteria are
-  not used - urea raises osmolality without a water deficit - and fluid advice is left to the kidney team.
-Quiet when: no complete draw within 90 days, ratio <= 20, or sodium <= 145 with measured osmolality <= 300 (or, with
-  none measured, calculated osmolarity <= 295 or not calculable), or eGFR < 30 with sodium <= 145.
+Fires when: within LOOKBACK ({dehydration.lookback:value}), on the most recent day that has a BUN, a creatinine and a
+  sodium or serum osmolality (the same draw: results of one calendar day, never combined across days), the
+  BUN/creatinine ratio is {dehydration.bun-creatinine-ratio} AND (sodium {dehydration.sodium-high} OR measured serum
+  osmolality {dehydration.measured-osmolality} OR - only when that draw has no measured osmolality, and in a patient
+  aged {dehydration.calculated-min-age:value} or more (the guideline's older persons) - osmolarity calculated with the
+  ESPEN equation from Na + K, glucose and urea (its coefficients are the `dehydration.osmolarity-*` entries; all mmol/L;
+  needs the same draw's potassium and glucose) {dehydration.calculated-osmolarity}). The card says when osmolarity was
+  calculated.
+Critical: sodium {dehydration.sodium-critical}. Info when only the calculated osmolarity is high (a screen, which a
+  measured value confirms; hyperglycaemia alone raises it). Warning otherwise.
+Window: {dehydration.lookback:value}, the electrolyte window; volume depletion is an acute state, so the card shows the
+  draw's date and age and asks to reassess before acting; older draws are ignored. The newest complete draw decides: a
+  newer draw without the ratio or without a hypertonicity marker silences an older one.
+Kidney failure: with an eGFR < {dehydration.osmolality-min-egfr:value} (the draw's own, else CKD-EPI 2021 from its
+  creatinine) the osmolality criteria are not used - urea raises osmolality without a water deficit - and fluid advice
+  is left to the kidney team.
+Quiet when: no complete draw within {dehydration.lookback:value}, ratio <= {dehydration.bun-creatinine-ratio:value}, or
+  sodium <= {dehydration.sodium-high:value} with measured osmolality <= {dehydration.measured-osmolality:value} (or,
+  with none measured, calculated osmolarity <= {dehydration.calculated-osmolarity:value} or not calculable), or eGFR <
+  {dehydration.osmolality-min-egfr:value} with sodium <= {dehydration.sodium-high:value}.
 Also named: an active loop or thiazide diuretic as a contributor (pointing to the Diuretic effect card only when that
   card is always shown, i.e. actionable).
 Kind: always actionable - every card rests on abnormal values of one draw (a raised BUN/creatinine ratio with a high
   sodium, a high measured osmolality or, in an older person, ESPEN's calculated-osmolarity criterion).
 Needs: observations (BUN, creatinine, sodium, potassium, glucose, osmolality), medications.
-References: ESPEN geriatric nutrition and hydration guideline 2019 (measured > 300 mOsm/kg; calculated > 295 mmol/L);
-  CTCAE v5.0 (hypernatraemia > 160 mmol/L grade 4). The BUN/creatinine ratio > 20 is a product decision
-  (cards/knowledge/data/dehydration.json).
+References: ESPEN geriatric nutrition and hydration guideline 2019 (measured {dehydration.measured-osmolality};
+  calculated {dehydration.calculated-osmolarity}); CTCAE v5.0 (hypernatraemia {dehydration.sodium-critical} grade 4).
+  The BUN/creatinine ratio {dehydration.bun-creatinine-ratio} is a product decision
+  (cards/knowledge/data/thresholds/dehydration.json).
 """
 from __future__ import annotations
 
@@ -256,17 +262,24 @@ RULE = Rule(
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=("bun", "creatinine", "sodium", "osmolality", "potassium", "glucose", "egfr"),
     drug_classes=diuretic_effect.DIURETIC_CLASSES,
-    summary="BUN/creatinine > 20 with sodium > 145 mmol/L, measured osmolality > 300 mOsm/kg or (none measured) "
-            "calculated osmolarity > 295 mmol/L, same draw; critical if Na > 160.",
-    fires_when="newest same-day draw within 90 days: BUN/creatinine > 20 AND (Na > 145 mmol/L OR measured serum "
-               "osmolality > 300 mOsm/kg OR, with none measured and age >= 65, ESPEN calculated osmolarity > 295 "
-               "mmol/L)",
-    quiet_when="no same-day BUN + creatinine + sodium/osmolality within 90 days, or ratio <= 20, or Na <= 145 with "
-               "measured osmolality <= 300 (calculated <= 295 or not calculable when none measured)",
+    summary="BUN/creatinine {dehydration.bun-creatinine-ratio} with sodium {dehydration.sodium-high}, measured "
+            "osmolality {dehydration.measured-osmolality} or (none measured) calculated osmolarity "
+            "{dehydration.calculated-osmolarity}, same draw; critical if Na {dehydration.sodium-critical}.",
+    fires_when="newest same-day draw within {dehydration.lookback:value}: BUN/creatinine "
+               "{dehydration.bun-creatinine-ratio} AND (Na {dehydration.sodium-high} OR measured serum osmolality "
+               "{dehydration.measured-osmolality} OR, with none measured and age {dehydration.calculated-min-age}, "
+               "ESPEN calculated osmolarity {dehydration.calculated-osmolarity})",
+    quiet_when="no same-day BUN + creatinine + sodium/osmolality within {dehydration.lookback:value}, or ratio <= "
+               "{dehydration.bun-creatinine-ratio:value}, or Na <= {dehydration.sodium-high:value} with measured "
+               "osmolality <= {dehydration.measured-osmolality:value} (calculated <= "
+               "{dehydration.calculated-osmolarity:value} or not calculable when none measured)",
     advice="Assess volume status and intake, give fluids as appropriate, review the diuretic dose, and confirm with a "
-           "repeat panel and a measured osmolality; Na > 160 mmol/L: same-day assessment.",
-    actionable_when="every finding: abnormal values of one recent draw (BUN/creatinine > 20 with Na > 145, measured "
-                    "osmolality > 300, or ESPEN calculated osmolarity > 295 at age >= 65); critical at Na > 160",
+           "repeat panel and a measured osmolality; Na {dehydration.sodium-critical}: same-day assessment.",
+    actionable_when="every finding: abnormal values of one recent draw (BUN/creatinine "
+                    "{dehydration.bun-creatinine-ratio} with Na {dehydration.sodium-high}, measured osmolality "
+                    "{dehydration.measured-osmolality}, or ESPEN calculated osmolarity "
+                    "{dehydration.calculated-osmolarity} at age {dehydration.calculated-min-age}); critical at Na "
+                    "{dehydration.sodium-critical}",
     possible_cause_when="never",
     references=("espen-2019", "ctcae-v5", "kdigo-ckd-2024", "ckd-epi-2021"),
 )

@@ -1,14 +1,17 @@
 """Diuretic effect: an active loop or thiazide diuretic with an electrolyte change it explains, or unmonitored.
 
 Fires when: an active loop or thiazide(-like) diuretic AND either
-  - an abnormality of the newest result within 90 days that the class explains: low K, low Mg (both classes); low Na
-    (thiazides; loops rarely, so not named); low Ca (loops); high Ca (thiazides, and only a mild one: corrected calcium
-    <= 11.5 mg/dL or ionized <= 1.5 mmol/L - above that the thiazide is not offered as the explanation), or
-  - a monitoring gap: no readable potassium since a diuretic was started (once 4 weeks have passed since the start),
-    or, for a stable user (started over 12 months ago, or start unknown), none within 12 months; or the newest
-    potassium within 90 days exists but cannot be read (and carries no flag); or the last potassium (older than 90
-    days, within 12 months) was abnormal in the way the diuretic explains (a low one) and has not been repeated. A potassium that cannot be read does
-    not count as monitored: the card names it, with its date and what was sent.
+  - an abnormality of the newest result within {electrolytes.lookback:value} that the class explains: low K, low Mg
+    (both classes); low Na (thiazides; loops rarely, so not named); low Ca (loops); high Ca (thiazides, and only a mild
+    one: corrected calcium {thiazide.max-calcium} or ionized {thiazide.max-calcium-ionized} - above that the thiazide is
+    not offered as the explanation), or
+  - a monitoring gap: no readable potassium since a diuretic was started (once {diuretic.first-check-after:value} have
+    passed since the start), or, for a stable user (started over {diuretic.stable-monitoring:value} ago, or start
+    unknown), none within {diuretic.stable-monitoring:value}; or the newest potassium within
+    {electrolytes.lookback:value} exists but cannot be read (and carries no flag); or the last potassium (older than
+    {electrolytes.lookback:value}, within {diuretic.stable-monitoring:value}) was abnormal in the way the diuretic
+    explains (a low one) and has not been repeated. A potassium that cannot be read does not count as monitored: the
+    card names it, with its date and what was sent.
 Indicator: warning for a moderate or worse abnormality, info for a mild one or a monitoring gap only.
 Advises: for an abnormality, the class-specific step (replace K/Mg or add a potassium-sparing agent for low K/Mg;
   review the thiazide for low Na; PTH if a mild high Ca persists); for a gap, monitoring only (a basic metabolic
@@ -16,7 +19,8 @@ Advises: for an abnormality, the class-specific step (replace K/Mg or add a pota
   same label and codes as the electrolyte and medication cards) is on this card only when the chart has no
   electrolyte card; otherwise the step points to that card, which carries it (one lab suggestion per chart).
 Quiet when: no active loop/thiazide diuretic; or its typical electrolytes are in range and a potassium was measured
-  since the start / within 12 months; or a diuretic started less than 4 weeks ago.
+  since the start / within {diuretic.stable-monitoring:value}; or a diuretic started less than
+  {diuretic.first-check-after:value} ago.
 Needs: medications (+ medicationRequests), observations (potassium, magnesium, sodium, calcium, albumin).
 Kind: actionable (shown on every chart open) with an abnormal value the card links to the diuretic, or a moderate or
   worse low potassium never repeated; a possible cause (shown with leg-symptom context) for a monitoring gap alone.
@@ -264,18 +268,21 @@ RULE = Rule(
     analytes=electrolytes.ANALYTES, drug_classes=DIURETIC_CLASSES,
     summary="Active loop/thiazide diuretic with an electrolyte change it explains, or no potassium when due.",
     fires_when="active loop or thiazide diuretic AND (low K, low Mg, low Na, low Ca with a loop, mild high Ca "
-               "(<= 11.5 mg/dL) with a thiazide; or no readable potassium since a start more than 4 weeks ago, or "
-               "none in 12 months for a stable user)",
+               "({thiazide.max-calcium}) with a thiazide; or no readable potassium since a start more than "
+               "{diuretic.first-check-after:value} ago, or none in {diuretic.stable-monitoring:value} for a stable "
+               "user)",
     quiet_when="no active loop/thiazide diuretic; or electrolytes in range and potassium measured when due; or a start "
-               "less than 4 weeks ago; or a hypercalcaemia above 11.5 mg/dL (the electrolyte card points elsewhere)",
+               "less than {diuretic.first-check-after:value} ago; or a hypercalcaemia above "
+               "{thiazide.max-calcium:value} (the electrolyte card points elsewhere)",
     advice="Abnormality: review the diuretic and the class-specific step (replace K/Mg or a potassium-sparing agent; "
            "review a thiazide for low sodium; PTH for a persistent mild high calcium). Gap: a basic metabolic panel "
            "and magnesium, no supplements. The panel order is suggested here only when no electrolyte card is on "
            "the chart (which then carries it).",
-    actionable_when="an abnormal K, Mg, Na or Ca within 90 days that the diuretic explains (mild included); or the "
-                    "last potassium (older than 90 days, within 12 months) moderately or severely low and never "
-                    "repeated",
-    possible_cause_when="a monitoring gap alone: no readable potassium since a start or in 12 months, the newest "
-                        "potassium unreadable, or a mildly low potassium never repeated",
+    actionable_when="an abnormal K, Mg, Na or Ca within {electrolytes.lookback:value} that the diuretic explains (mild "
+                    "included); or the last potassium (older than {electrolytes.lookback:value}, within "
+                    "{diuretic.stable-monitoring:value}) moderately or severely low and never repeated",
+    possible_cause_when="a monitoring gap alone: no readable potassium since a start or in "
+                        "{diuretic.stable-monitoring:value}, the newest potassium unreadable, or a mildly low "
+                        "potassium never repeated",
     references=("hyponatraemia-2014", "wermers-2007", "ctcae-v5"),
 )

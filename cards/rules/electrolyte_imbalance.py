@@ -1,36 +1,39 @@
 """Electrolyte imbalance: potassium, magnesium, calcium or sodium out of range, graded by direction and severity.
 
-Fires when: the newest result within LOOKBACK (90 days) of potassium, magnesium, sodium or calcium is out of range.
-  Calcium: ionized calcium when it is at least as recent as the total calcium; else a calcium the lab corrected;
-  else total calcium, corrected for albumin (Payne 1973) only when an albumin from the same day is below 4.0 g/dL.
-  Out of range: the lab's own reference range when it applies to the patient, else the lab's flag (L/H/LL/HH), else
-  the default range (cards/knowledge/data/electrolytes.json). A censored value ("<2.5") counts when every value it
-  allows is out of range; a result that cannot be read is graded by its flag, or named on the card as unreadable.
+Fires when: the newest result within LOOKBACK ({electrolytes.lookback:value}) of potassium, magnesium, sodium or calcium
+  is out of range. Calcium: ionized calcium when it is at least as recent as the total calcium; else a calcium the lab
+  corrected; else total calcium, corrected for albumin (Payne 1973) only when an albumin from the same day is below
+  {calcium.correct-below-albumin:value}. Out of range: the lab's own reference range when it applies to the patient,
+  else the lab's flag (L/H/LL/HH), else the default range (cards/knowledge/data/thresholds/electrolytes.json). A
+  censored value ("<2.0") counts when every value it allows is out of range; a result that cannot be read is graded by
+  its flag, or named on the card as unreadable.
 Severity: critical when the lab flags LL/HH/AA or the value passes the critical threshold (CTCAE v5.0 grade 4;
-  potassium >= 6.5 mmol/L, UK Kidney Association 2020 "severe"); warning when it passes the moderate threshold
-  (CTCAE grade 2-3; potassium >= 6.0, UKKA "moderate"; sodium < 130, European guideline 2014 "moderate");
-  info for a mild abnormality - except a potassium > 5.5 mmol/L on spironolactone or eplerenone, at least a warning:
-  a dose change of the culprit is due (ESC 2021 heart failure guideline). Each threshold is in the knowledge data
-  with its source.
-Advises, by direction: low K/Mg/Ca/Na - cause, replacement and the cramp link; high K - an emergency at >= 6.5
-  (ECG now), the potassium-raising drugs on the list named, never replacement; on spironolactone or eplerenone
-  (ESC 2021) halve it above 5.5 mmol/L and stop it above 6.0 mmol/L (never "do not give a potassium-sparing
-  diuretic" to a patient on one), an indicated ACE inhibitor/ARB kept below 6.0 (KDIGO 2024); high Ca - PTH/PTHrP,
-  weakness rather than cramps; high Na - water deficit; high Mg - supplements and kidney function.
-Not repeated: a moderate or worse potassium, magnesium or sodium older than 90 days (within 12 months) with no result
-  of that analyte since is shown as info, to be repeated (it must not vanish when it leaves the window).
-Sodium and glucose: a low sodium with a same-day glucose above 200 mg/dL is graded corrected for it (2.4 mmol/L per
-  100 mg/dL, Hillier 1999).
+  potassium {potassium.critical-high}, UK Kidney Association 2020 "severe"); warning when it passes the moderate
+  threshold (CTCAE grade 2-3; potassium {potassium.moderate-high}, UKKA "moderate"; sodium {sodium.moderate-low},
+  European guideline 2014 "moderate"); info for a mild abnormality - except a potassium {potassium.mra-reduce} on
+  spironolactone or eplerenone, at least a warning: a dose change of the culprit is due (ESC 2021 heart failure
+  guideline). Each threshold is in the knowledge data with its source.
+Advises, by direction: low K/Mg/Ca/Na - cause, replacement and the cramp link; high K - an emergency at
+  {potassium.critical-high} (ECG now), the potassium-raising drugs on the list named, never replacement; on
+  spironolactone or eplerenone (ESC 2021) halve it above {potassium.mra-reduce:value} and stop it above
+  {potassium.mra-stop:value} (never "do not give a potassium-sparing diuretic" to a patient on one), an indicated ACE
+  inhibitor/ARB kept below {potassium.moderate-high:value} (KDIGO 2024); high Ca - PTH/PTHrP, weakness rather than
+  cramps; high Na - water deficit; high Mg - supplements and kidney function.
+Not repeated: a moderate or worse potassium, magnesium or sodium older than {electrolytes.lookback:value} (within
+  {electrolytes.history:value}) with no result of that analyte since is shown as info, to be repeated (it must not
+  vanish when it leaves the window).
+Sodium and glucose: a low sodium with a same-day glucose above {sodium.glucose-correction-above:value} is graded
+  corrected for it ({sodium.glucose-correction}, Hillier 1999).
 Quiet when: every newest result is in range, or there are no results within LOOKBACK (nor a moderate or worse one
-  within 12 months).
+  within {electrolytes.history:value}).
 Kind: always actionable - every card is an abnormal value, and a "not repeated" one is moderate or worse and unacted
   on; its cross-references name only cards that carry the same abnormality and are themselves always shown.
 Needs: observations (potassium, magnesium, calcium, albumin, sodium); medications (the drugs that explain the
   abnormality: diuretics, potassium-raising drugs, and the drug classes of cards/drug_effects.py).
 References: CTCAE v5.0 (2017); European hyponatraemia guideline 2014; UK Kidney Association hyperkalaemia 2020;
   Payne 1973 (corrected calcium); Wermers 2007 (thiazide-associated hypercalcaemia); Hillier 1999 (glucose);
-  KDIGO 2024 (potassium on RAS inhibitors); ESC 2021 heart failure guideline (MRA practical guidance: potassium > 5.5
-  halve, > 6.0 stop).
+  KDIGO 2024 (potassium on RAS inhibitors); ESC 2021 heart failure guideline (MRA practical guidance: potassium
+  {potassium.mra-reduce} halve, {potassium.mra-stop} stop).
 Suggestion: one, "Order basic metabolic panel and magnesium" (with albumin and ionized calcium for a calcium), the
   same label and codes as the diuretic and medication cards, which leave theirs out when this card fires.
 """
@@ -84,8 +87,8 @@ CRITICAL: dict[tuple[str, str], Threshold] = {
     ("calcium-ionized", "high"): threshold("calcium-ionized.critical-high"),
 }
 SODIUM_PROFOUND = threshold("sodium.profound-low")
-MRA_REDUCE = threshold("potassium.mra-reduce")  # > 5.5 mmol/L on an MRA: halve it (ESC 2021)
-MRA_STOP = threshold("potassium.mra-stop")  # > 6.0 mmol/L on an MRA: stop it (ESC 2021)
+MRA_REDUCE = threshold("potassium.mra-reduce")  # above it on an MRA: halve the MRA (ESC 2021)
+MRA_STOP = threshold("potassium.mra-stop")  # above it on an MRA: stop the MRA (ESC 2021)
 SODIUM_MAX_CORRECTION = threshold("sodium.max-correction-24h")
 GLUCOSE_CORRECTION = threshold("sodium.glucose-correction")
 GLUCOSE_CORRECTION_ABOVE = threshold("sodium.glucose-correction-above")
@@ -634,19 +637,21 @@ RULE = Rule(
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=ANALYTES,
     summary="Newest potassium, magnesium, calcium or sodium out of range, graded by direction and severity.",
-    fires_when="newest K, Mg, Na (a low one corrected for a same-day glucose > 200 mg/dL) or Ca (ionized, "
-               "lab-corrected, or total corrected for albumin < 4.0 g/dL) within 90 days is outside the lab's "
-               "applicable range, flagged L/H/LL/HH, or outside the default range; or a moderate or worse K/Mg/Na "
-               "within 12 months was never repeated (info)",
-    quiet_when="every newest value in range; no results within 90 days (and no moderate or worse one within 12 "
-               "months)",
-    advice="Direction-specific: low K/Mg/Ca/Na - confirm, find the cause, replace; K >= 6.0 mmol/L - 12-lead ECG "
-           "now, K >= 6.5 mmol/L - the emergency pathway, the potassium-raising drugs on the list named and no "
-           "supplements; on spironolactone or eplerenone halve it at K > 5.5 and stop it at K > 6.0 mmol/L (ESC "
-           "2021; the card is then at least a warning); high calcium - PTH (PTHrP if suppressed); profound low "
-           "sodium - slow correction.",
-    actionable_when="every finding: an out-of-range K, Mg, Na or Ca within 90 days (mild included), or a moderate or "
-                    "worse K, Mg or Na within 12 months never repeated (an abnormal value nobody has acted on)",
+    fires_when="newest K, Mg, Na (a low one corrected for a same-day glucose {sodium.glucose-correction-above}) or Ca "
+               "(ionized, lab-corrected, or total corrected for albumin {calcium.correct-below-albumin}) within "
+               "{electrolytes.lookback:value} is outside the lab's applicable range, flagged L/H/LL/HH, or outside the "
+               "default range; or a moderate or worse K/Mg/Na within {electrolytes.history:value} was never repeated "
+               "(info)",
+    quiet_when="every newest value in range; no results within {electrolytes.lookback:value} (and no moderate or worse "
+               "one within {electrolytes.history:value})",
+    advice="Direction-specific: low K/Mg/Ca/Na - confirm, find the cause, replace; K {potassium.moderate-high} - "
+           "12-lead ECG now, K {potassium.critical-high} - the emergency pathway, the potassium-raising drugs on the "
+           "list named and no supplements; on spironolactone or eplerenone halve it at K {potassium.mra-reduce} and "
+           "stop it at K {potassium.mra-stop} (ESC 2021; the card is then at least a warning); high calcium - PTH "
+           "(PTHrP if suppressed); profound low sodium - slow correction.",
+    actionable_when="every finding: an out-of-range K, Mg, Na or Ca within {electrolytes.lookback:value} (mild "
+                    "included), or a moderate or worse K, Mg or Na within {electrolytes.history:value} never repeated "
+                    "(an abnormal value nobody has acted on)",
     possible_cause_when="never",
     references=("ctcae-v5", "hyponatraemia-2014", "hyperkalaemia-2020", "payne-1973", "wermers-2007", "hillier-1999",
                 "kdigo-ckd-2024", "esc-hf-2021"),

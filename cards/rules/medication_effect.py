@@ -3,9 +3,9 @@
 Fires when: an active beta-2 agonist, vinca alkaloid (vincristine), antipsychotic, metoclopramide (D2-antagonist
   antiemetic), sedating antihistamine, SSRI, SNRI or mirtazapine; or an active proton-pump inhibitor together with
   a low magnesium (PPIs are listed only with the abnormality: they are very common and act through low magnesium).
-Warning: a related moderate or worse lab abnormality in the latest result within 90 days - beta-2 agonist + low
-  potassium or low magnesium; SSRI, SNRI (venlafaxine, duloxetine, desvenlafaxine) or vincristine + low sodium; PPI +
-  low magnesium (graded exactly as the electrolyte card grades; a critical value stays a warning here, the
+Warning: a related moderate or worse lab abnormality in the latest result within {electrolytes.lookback:value} - beta-2
+  agonist + low potassium or low magnesium; SSRI, SNRI (venlafaxine, duloxetine, desvenlafaxine) or vincristine + low
+  sodium; PPI + low magnesium (graded exactly as the electrolyte card grades; a critical value stays a warning here, the
   electrolyte card carries it).
 Info: the drug alone (a medication review prompt), or with a mild abnormality.
 Quiet when: none of these drug classes is active (diuretics and statins have their own cards).

@@ -58,8 +58,8 @@ Kind: actionable for a cauda equina syndrome, a red flag on record with spinal p
 Needs: conditions.
 References: GIRFT national suspected cauda equina syndrome pathway 2023 (CES is a spinal surgical emergency); NICE
   NG234 2023 and QS56 (updated 2023) statements 2 and 3 (spinal metastases and MSCC: whole-spine MRI windows without
-  and with neurological symptoms or signs, cards/knowledge/data/nerve.json); ACR Appropriateness Criteria low back
-  pain 2021 (variant 4 suspected CES, variant 7 suspected cancer, infection or
+  and with neurological symptoms or signs, cards/knowledge/data/thresholds/nerve.json); ACR Appropriateness Criteria low
+  back pain 2021 (variant 4 suspected CES, variant 7 suspected cancer, infection or
   immunosuppression: MRI); NICE NG59 2016/2020, recommendation 1.1.1 (exclude cancer, infection); NICE CKS sciatica
   red flags (pain when lying supine, CES usually immediate admission); NASS lumbar disc herniation with
   radiculopathy guideline 2012 (imaging, conservative care); ACP low back pain guideline 2017 (non-invasive

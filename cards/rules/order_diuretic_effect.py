@@ -1,11 +1,11 @@
 """Order-time check: a draft diuretic in a patient whose electrolytes it would worsen.
 
 Fires when: a draft order starts a loop, thiazide(-like) or potassium-sparing diuretic (see cards.order_checks: not
-  already current) AND the latest result within 90 days shows an abnormality that class causes: thiazide with low
-  sodium, mild high calcium (the electrolyte rule's thiazide ceiling), low potassium or low magnesium; loop diuretic with low potassium, low magnesium or low
-  calcium (the same table as the patient-view rule diuretic-effect); potassium-sparing diuretic (spironolactone,
-  eplerenone, amiloride, triamterene) with high potassium. Graded by the lab's range, else its flag, else the
-  default range.
+  already current) AND the latest result within {electrolytes.lookback:value} shows an abnormality that class causes:
+  thiazide with low sodium, mild high calcium (the electrolyte rule's thiazide ceiling), low potassium or low magnesium;
+  loop diuretic with low potassium, low magnesium or low calcium (the same table as the patient-view rule
+  diuretic-effect); potassium-sparing diuretic (spironolactone, eplerenone, amiloride, triamterene) with high potassium.
+  Graded by the lab's range, else its flag, else the default range.
 Warning, one card listing every such draft (critical when the value is critical: e.g. eplerenone drafted with a
 potassium of 6.6); suggestions remove the draft (delete action).
 Next steps: a potassium-sparing diuretic or MRA drafted on a high potassium is not started (the US labels list
@@ -13,7 +13,7 @@ Next steps: a potassium-sparing diuretic or MRA drafted on a high potassium is n
   once it is back in range, then recheck after starting; no "recheck after starting it" beside "do not start". Other
   drafts: correct the electrolyte first, or choose another diuretic, and recheck after starting if still needed.
 Quiet when: no such draft; the diuretic is already current (a re-order); or the relevant electrolytes are in
-  range or not measured within 90 days.
+  range or not measured within {electrolytes.lookback:value}.
 Needs: draftOrders, medications (+ medicationRequests), observations (potassium, magnesium, sodium, calcium,
   albumin).
 References: CTCAE v5.0 (2017) for the grades; European hyponatraemia guideline 2014 (thiazide-induced
@@ -117,9 +117,10 @@ RULE = Rule(
     needs=("patient", "observations", "medications", "medicationRequests"), applies=_applies, card=_card,
     analytes=electrolytes.ANALYTES, drug_classes=CLASSES,
     summary="A draft diuretic that would worsen a low K/Mg/Na/Ca, a high Ca (thiazide) or a high K (K-sparing).",
-    fires_when="draft starts a thiazide with low Na, high Ca, low K or low Mg; a loop diuretic with low K, low Mg "
-               "or low Ca; a potassium-sparing diuretic with high K (latest result within 90 days)",
-    quiet_when="diuretic already current (re-order), or the relevant electrolytes in range or not measured in 90 days",
+    fires_when="draft starts a thiazide with low Na, high Ca, low K or low Mg; a loop diuretic with low K, low Mg or "
+               "low Ca; a potassium-sparing diuretic with high K (latest result within {electrolytes.lookback:value})",
+    quiet_when="diuretic already current (re-order), or the relevant electrolytes in range or not measured in "
+               "{electrolytes.lookback:value}",
     advice="Remove the draft or correct the electrolyte first, or choose a diuretic that does not worsen it; if "
            "needed, recheck a basic metabolic panel and magnesium after starting. A potassium-sparing diuretic or MRA "
            "on a high potassium: do not start it (label contraindication); reconsider once potassium is in range.",

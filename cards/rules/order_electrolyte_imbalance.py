@@ -5,9 +5,9 @@ Fires when: a draft order starts (cards.order_checks: not already current) a pot
   supplement (the drugs the UK Kidney Association 2020 hyperkalaemia guideline lists for review) - AND the newest
   potassium within the electrolyte window is high (graded exactly as the electrolyte rule grades it: lab range, flag,
   default range). Potassium-sparing diuretics and MRAs are checked by order-diuretic-effect (one card per draft).
-Critical when that potassium is critical (>= 6.5 mmol/L, or flagged HH); warning otherwise.
+Critical when that potassium is critical ({potassium.critical-high}, or flagged HH); warning otherwise.
 Quiet when: no such draft; the drug is already current (a re-order; the patient-view electrolyte card names it);
-  potassium in range or not measured within 90 days.
+  potassium in range or not measured within {electrolytes.lookback:value}.
 Needs: draftOrders, medications (+ medicationRequests), observations (potassium).
 References: UK Kidney Association hyperkalaemia guideline 2020 (severity bands; drugs to review); KDIGO 2024 CKD
   guideline (managing potassium on RAS inhibitors); CTCAE v5.0 (2017) for the grades.
@@ -85,8 +85,8 @@ RULE = Rule(
     fires_when="draft starts a potassium-raising drug (not a potassium-sparing diuretic/MRA: order-diuretic-effect) "
                f"and the newest potassium within {LAB_WINDOW.value:g} days is high; critical when it is critical",
     quiet_when=f"drug already current (re-order); potassium in range or not measured in {LAB_WINDOW.value:g} days",
-    advice="Do not start the drug while potassium is high (an emergency at >= 6.5 mmol/L: ECG now); or start it "
-           "knowingly with a repeat potassium and creatinine within days; remove a potassium supplement.",
+    advice="Do not start the drug while potassium is high (an emergency at {potassium.critical-high}: ECG now); or "
+           "start it knowingly with a repeat potassium and creatinine within days; remove a potassium supplement.",
     actionable_when="every finding: the drafted drug is its own context",
     possible_cause_when="never",
     references=("hyperkalaemia-2020", "kdigo-ckd-2024", "ctcae-v5"),

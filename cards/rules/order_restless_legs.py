@@ -4,10 +4,10 @@ Fires when: a draft order starts (cards.order_checks: not already current) an RL
   antipsychotic, metoclopramide (D2-antagonist antiemetic), a sedating antihistamine, an SSRI or SNRI, or
   mirtazapine - AND the patient has an active RLS diagnosis (cond-rls, cond-rls-pregnancy; one evidence line per
   Condition). Iron deficiency by the AASM 2024 thresholds (latest ferritin within the iron window at or below the
-  iron-therapy cut-off, or transferrin saturation below it, reported or iron / TIBC x 100 from the same day, even
-  inside the lab's normal range) is listed as further evidence and advice, never as a reason to fire on its own.
-  Thresholds, window and TSAT calculation are the patient-view rule restless-legs' (cards/knowledge/data/rls.json);
-  the drug classes are cards.drug_effects'.
+  iron-therapy cut-off, or transferrin saturation below it, reported or iron / TIBC as a percentage from the same day,
+  even inside the lab's normal range) is listed as further evidence and advice, never as a reason to fire on its own.
+  Thresholds, window and TSAT calculation are the patient-view rule restless-legs'
+  (cards/knowledge/data/thresholds/rls.json); the drug classes are cards.drug_effects'.
 Why not on low iron alone: low ferritin is a cause of RLS symptoms, not RLS; a drug that can aggravate RLS is no
   hazard to a patient without it, and these drugs are often first-line for their indication - SNRIs (duloxetine)
   for painful diabetic neuropathy (ADA Standards of Care 2025 section 12; AAN 2021 guideline, Level B). Iron

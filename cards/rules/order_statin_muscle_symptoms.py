@@ -1,27 +1,31 @@
 """Order-time check: a draft statin or statin-interacting drug that its US label contraindicates, advises against or
-dose-limits with this patient's drugs, a draft simvastatin 80 mg, or a draft statin with a CK above 4 x ULN or
+dose-limits with this patient's drugs, a draft simvastatin {statin.simvastatin-restricted-dose:value}, or a draft statin
+  with a CK above {statin.ck-stop-multiple:value} or
 rhabdomyolysis on record.
 
 Fires when: a draft order starts (cards.order_checks: not already current)
   - a statin while a drug its label contraindicates, advises avoiding or dose-limits is current or drafted too (the
     interaction table of the patient-view rule statin-muscle-symptoms: a cap counts when the statin dose exceeds it or
     cannot be read); or
-  - a statin while the latest CK within the CK window is above 4 x the lab's upper limit (else the default; EAS 2015:
-    find its cause and repeat CK first), or an active rhabdomyolysis diagnosis is on record; or
+  - a statin while the latest CK within the CK window is above {statin.ck-stop-multiple:value} (the lab's upper limit,
+    else the default; EAS 2015: find its cause and repeat CK first), or an active rhabdomyolysis diagnosis is on record;
+    or
   - an interacting drug while a statin it interacts with (as above) is current; or
-  - simvastatin at 80 mg a day (FDA Drug Safety Communication 2011-06-08: not to be started in new patients, nor by
-    raising a lower simvastatin dose), unless simvastatin 80 mg is already current (a renewal).
+  - simvastatin at {statin.simvastatin-restricted-dose:value} a day (FDA Drug Safety Communication 2011-06-08: not to be
+    started in new patients, nor by raising a lower simvastatin dose), unless simvastatin
+    {statin.simvastatin-restricted-dose:value} is already current (a renewal).
 Warning, one card listing every such draft. Suggestions remove the draft; a statin drafted with an interacting drug
   may instead be replaced by pravastatin or rosuvastatin at a strength within their own labels with the same drugs
   (the labelled starting dose where the label gives one: pravastatin 10 mg with cyclosporine).
-Quiet when: no such draft; the drafted drug is already current (a re-order); CK at most 4 x ULN (NLA 2014: no reason
-  to withhold a statin); a "caution" pair or a dose within the labelled maximum.
-Thresholds and windows: cards/knowledge/data/statin.json (shared with statin-muscle-symptoms); interactions:
+Quiet when: no such draft; the drafted drug is already current (a re-order); CK at most {statin.ck-stop-multiple:value}
+  (NLA 2014: no reason to withhold a statin); a "caution" pair or a dose within the labelled maximum.
+Thresholds and windows: cards/knowledge/data/thresholds/statin.json (shared with statin-muscle-symptoms); interactions:
   cards/knowledge/data/interactions/statin.json.
 Needs: draftOrders, medications (+ medicationRequests), observations (CK), conditions.
 References: statin US labels (simvastatin 2023, lovastatin (Mevacor 2014), atorvastatin 2022, rosuvastatin,
-  pravastatin), each cited only for its own statin; FDA simvastatin Drug Safety Communication 2011 (80 mg); 2018 AHA/ACC cholesterol guideline, section 5 (statin
-  safety) and Table 3 (statin intensity); EAS SAMS consensus 2015 (CK); NLA 2014 (CK <= 4 x ULN).
+  pravastatin), each cited only for its own statin; FDA simvastatin Drug Safety Communication 2011
+  ({statin.simvastatin-restricted-dose:value}); 2018 AHA/ACC cholesterol guideline, section 5 (statin safety) and Table
+  3 (statin intensity); EAS SAMS consensus 2015 (CK); NLA 2014 (CK <= {statin.ck-stop-multiple:value}).
 """
 from __future__ import annotations
 
@@ -231,17 +235,20 @@ RULE = Rule(
     applies=_applies, card=_card, analytes=("ck",), valuesets=(sams.RHABDO_VALUESET,),
     drug_classes=("statin", "fibrate", "strong-cyp3a4-inhibitor"),
     summary="A draft statin with a drug its label contraindicates, advises avoiding or dose-limits, a CK above "
-            f"{CK_STOP.value:g} x ULN or rhabdomyolysis on record; a draft simvastatin 80 mg (FDA 2011); or a draft "
-            "interacting drug with a current statin.",
+            f"{CK_STOP.value:g} x ULN or rhabdomyolysis on record; a draft simvastatin "
+            "{statin.simvastatin-restricted-dose:value} (FDA 2011); or a draft interacting drug with a current statin.",
     fires_when=f"draft starts a statin with a current/drafted drug its US label contraindicates, advises avoiding, or "
                f"caps below the statin dose (or the dose cannot be read), with CK > {CK_STOP.value:g} x ULN within "
                f"{CK_WINDOW.value:g} days or with rhabdomyolysis on record; or starts such a drug with a current "
-               "statin; or drafts simvastatin 80 mg a day while no simvastatin 80 mg is current",
+               "statin; or drafts simvastatin {statin.simvastatin-restricted-dose:value} a day while no simvastatin "
+               "{statin.simvastatin-restricted-dose:value} is current",
     quiet_when="drafted drug already current (re-order); no labelled pair, or a caution pair or a dose within the cap; "
-               f"CK at most {CK_STOP.value:g} x ULN (NLA 2014); simvastatin 80 mg renewed while already current",
+               f"CK at most {CK_STOP.value:g} x ULN (NLA 2014); simvastatin "
+               "{statin.simvastatin-restricted-dose:value} renewed while already current",
     advice="Remove the draft, or replace the statin by pravastatin or rosuvastatin at a strength within their own "
            "labels (the labelled starting dose where given); for a macrolide, another antibiotic (azithromycin); "
-           "simvastatin 80 mg: do not start it, use another LDL-lowering treatment if more lowering is needed.",
+           "simvastatin {statin.simvastatin-restricted-dose:value}: do not start it, use another LDL-lowering "
+           "treatment if more lowering is needed.",
     actionable_when="every finding: the drafted drug is its own context",
     possible_cause_when="never",
     references=sams.RULE.references,

@@ -22,12 +22,12 @@ Suggestions: a critical card offers an urgent referral to vascular surgery (reco
   SNOMED CT 307777008) and, only when no current ABI exists, an ABI with toe pressures that must not delay it (GVG
   2019: refer every suspected CLTI urgently; toe pressures are the preferred haemodynamic test). Other cards suggest a
   resting ABI when none is current, a toe-brachial index for a noncompressible ABI.
-Kind: actionable for a measured abnormal ABI (<= 0.90, an old one included: PAD does not resolve), a rest-pain, ulcer
-  or gangrene diagnosis, or cilostazol with heart failure; a PAD diagnosis without an abnormal ABI, a borderline or a
-  noncompressible ABI (a TBI or exercise ABI for suspected PAD) is a possible cause.
-Thresholds and windows: cards/knowledge/data/pad.json (2016 AHA/ACC PAD guideline sections 3.1-3.2; WIfI ischaemia
-  grade 3 as endorsed by the Global Vascular Guidelines 2019). ABI values are shown with two decimals, as the 2016
-  guideline asks them to be recorded.
+Kind: actionable for a measured abnormal ABI ({pad.abi-abnormal}, an old one included: PAD does not resolve), a
+  rest-pain, ulcer or gangrene diagnosis, or cilostazol with heart failure; a PAD diagnosis without an abnormal ABI, a
+  borderline or a noncompressible ABI (a TBI or exercise ABI for suspected PAD) is a possible cause.
+Thresholds and windows: cards/knowledge/data/thresholds/pad.json (2016 AHA/ACC PAD guideline sections 3.1-3.2; WIfI
+  ischaemia grade 3 as endorsed by the Global Vascular Guidelines 2019). ABI values are shown with two decimals, as the
+  2016 guideline asks them to be recorded.
 Needs: observations (ABI), conditions, medications (cilostazol; statins through the statin rule).
 References: 2016 AHA/ACC PAD guideline, sections 3.1 (resting ABI categories) and 3.2 (TBI, exercise ABI); 2024
   ACC/AHA multisociety PAD guideline; Global Vascular Guidelines on CLTI 2019 (CLTI definition, urgent referral,

@@ -8,22 +8,22 @@ Fires when: an active diagnosis of chronic venous insufficiency (I87.2), varicos
   Condition has no ICD-10-CM or SNOMED CT coding. Info.
 Compression safety (venous disease): the ABI readings of the PAD card (latest per leg, cards/rules/
   peripheral_artery_disease.abi_by_leg) are checked first. The lowest compressible leg below the compression cut-off
-  (any age): avoid compression and refer; from that cut-off up to the PAD cut-off (<= 0.90): reduced compression only
-  after vascular specialist assessment; a noncompressible leg (> 1.40): toe pressures before compressing; no ABI
-  within the ABI window with a venous leg ulcer (every venous leg ulcer needs an ABI, SVS/AVF 2014) or in a patient
-  with PAD or diabetes on record: measure the ABI before compressing (a resting ABI suggested). Only otherwise does
-  the card advise compression and leg elevation. Avoided or reduced compression also suggests a referral to vascular
-  surgery, unless the PAD card is critical and already offers the urgent one.
+  (any age): avoid compression and refer; from that cut-off up to the PAD cut-off ({pad.abi-abnormal}): reduced
+  compression only after vascular specialist assessment; a noncompressible leg ({pad.abi-noncompressible}): toe
+  pressures before compressing; no ABI within the ABI window with a venous leg ulcer (every venous leg ulcer needs an
+  ABI, SVS/AVF 2014) or in a patient with PAD or diabetes on record: measure the ABI before compressing (a resting ABI
+  suggested). Only otherwise does the card advise compression and leg elevation. Avoided or reduced compression also
+  suggests a referral to vascular surgery, unless the PAD card is critical and already offers the urgent one.
 Notes (only when the data are present): with diabetic neuropathy, the latest HbA1c and vitamin B12 within the note
-  window; HbA1c against the usual individual goal (< 7 % for many adults, ADA 2025 section 6), B12 against the BSH
-  2014 cut-off; a low B12 gets a step to replace it (on metformin: ADA 2025 section 9). Painful neuropathy: the
-  first-line drug classes are named (ADA 2025 section 12).
+  window; HbA1c against the usual individual goal ({circulation.hba1c-target} for many adults, ADA 2025 section 6), B12
+  against the BSH 2014 cut-off; a low B12 gets a step to replace it (on metformin: ADA 2025 section 9). Painful
+  neuropathy: the first-line drug classes are named (ADA 2025 section 12).
 Quiet when: none of these diagnoses is active.
 Also says: venous pain eases with elevation while arterial rest pain worsens with it (see the PAD card when PAD is
   on record and that card shows whenever this one does).
-Kind: actionable when a measured value on the card calls for action - venous disease with an ABI <= 0.90 (compression
-  contraindicated or only reduced), or diabetic neuropathy with a low vitamin B12; the diagnoses alone (with an ABI,
-  toe pressures, B12 or HbA1c suggested, or an HbA1c above goal) are a possible cause.
+Kind: actionable when a measured value on the card calls for action - venous disease with an ABI {pad.abi-abnormal}
+  (compression contraindicated or only reduced), or diabetic neuropathy with a low vitamin B12; the diagnoses alone
+  (with an ABI, toe pressures, B12 or HbA1c suggested, or an HbA1c above goal) are a possible cause.
 Needs: conditions, observations (HbA1c, B12, ABI), medications (metformin).
 References: SVS/AVF/AVLS varicose vein guideline 2022 (duplex ultrasound, compression); SVS/AVF venous leg ulcer
   guideline 2014 (ABI in every patient with a venous leg ulcer, Grade 1B); international consensus on

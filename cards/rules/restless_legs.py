@@ -1,44 +1,52 @@
 """Restless legs syndrome: an RLS diagnosis, or iron deficiency by the AASM 2024 RLS thresholds.
 
-Numbers and windows: cards/knowledge/data/rls.json (the rule reads them there; the values below are the current ones).
+Numbers and windows: cards/knowledge/data/thresholds/rls.json, named below by their ids.
 Fires when: an active RLS diagnosis (incl. RLS in pregnancy); or iron deficiency in the latest results within the
-  iron window - ferritin <= 75 ng/mL or transferrin saturation < 20 % (TSAT reported, or iron / TIBC x 100 from
-  the same day). These thresholds apply even inside the lab's normal range (AASM 2024, good practice statement 1).
-Warning: RLS diagnosis with ferritin <= 75 or TSAT < 20 %; or, without an RLS diagnosis, iron deficiency in the
-  general sense (ferritin < 30 ng/mL, a product choice, or TSAT < 20 %).
+  iron window - ferritin {rls.ferritin-iron-therapy} or transferrin saturation {rls.tsat-iron-therapy} (TSAT reported,
+  or iron / TIBC as a percentage from the same day). These thresholds apply even inside the lab's normal range (AASM
+  2024, good practice statement 1).
+Warning: RLS diagnosis with ferritin {rls.ferritin-iron-therapy} or TSAT {rls.tsat-iron-therapy}; or, without an RLS
+  diagnosis, iron deficiency in the general sense (ferritin {rls.ferritin-iron-deficiency}, a product choice, or TSAT
+  {rls.tsat-iron-therapy}).
 Info: RLS diagnosis without iron deficiency (or without iron studies: iron studies are suggested); RLS with ferritin
-  75-100 ng/mL, where AASM 2024 suggests IV iron only ("IV iron may help"); or, without an RLS diagnosis, ferritin
-  30-75 ng/mL - low only by the RLS treatment threshold. Iron deficiency is a cause of RLS symptoms, not a diagnosis
-  of RLS: without a diagnosis the card asks about RLS symptoms and never calls it RLS.
-Iron deficiency whose cause must be found: ferritin < 30 ng/mL (or iron-deficiency anaemia on the problem list),
-  with or without RLS, leads with the cause - check haemoglobin; in a man or a postmenopausal woman (by age >= 50
-  when nothing better is recorded) the AGA 2020 guideline recommends bidirectional endoscopy for iron deficiency
-  anaemia, in a premenopausal woman it suggests it (a shared decision). It stays on the restless-legs topic: this
-  rule is the only one that reads iron studies, and the topic codes are fixed.
+  {rls.ferritin-iron-therapy:value}-{rls.ferritin-iv-iron-only:value}, where AASM 2024 suggests IV iron only ("IV iron
+  may help"); or, without an RLS diagnosis, ferritin
+  {rls.ferritin-iron-deficiency:value}-{rls.ferritin-iron-therapy:value} - low only by the RLS treatment threshold. Iron
+  deficiency is a cause of RLS symptoms, not a diagnosis of RLS: without a diagnosis the card asks about RLS symptoms
+  and never calls it RLS.
+Iron deficiency whose cause must be found: ferritin {rls.ferritin-iron-deficiency} (or iron-deficiency anaemia on the
+  problem list), with or without RLS, leads with the cause - check haemoglobin; in a man or a postmenopausal woman (by
+  age {rls.postmenopausal-age} when nothing better is recorded) the AGA 2020 guideline recommends bidirectional
+  endoscopy for iron deficiency anaemia, in a premenopausal woman it suggests it (a shared decision). It stays on the
+  restless-legs topic: this rule is the only one that reads iron studies, and the topic codes are fixed.
 Treatment named with an RLS diagnosis: the first-line class, alpha-2-delta ligands (gabapentin enacarbil, gabapentin,
   pregabalin; AASM 2024 strong recommendation); an active dopamine agonist (pramipexole, ropinirole, rotigotine) is
   flagged for augmentation review (AASM 2024 suggests against their standard use); iron studies are repeated to
   follow iron therapy only when an iron supplement is on record.
-Already on oral iron (RLS with ferritin <= 75 ng/mL or TSAT < 20 %): never "iron therapy" again. Iron studies drawn
-  on it (the supplement started on or before them) that are still low point to IV iron when oral iron has failed or
-  is not tolerated (AASM 2024: IV ferric carboxymaltose, strong recommendation) - no repeat suggested; iron studies
-  that predate it (or an undated supplement) are repeated first, then IV iron if still low. The 75-100 ng/mL
-  "IV iron only" range is named only when the ferritin is in it.
-Secondary RLS: a current pregnancy (dated within 300 days: a pregnancy lasts at most ~42 weeks) or CKD G5 / dialysis
-  (coded, or eGFR < 15 within the iron window) names the RLS secondary. An older pregnancy is shown as not current,
-  an undated one is mentioned ("if she is pregnant now"). Other CKD stages are mentioned, not labelled secondary: the
-  AASM 2024 secondary-RLS recommendations address end-stage kidney disease on dialysis, and KDIGO G5 (eGFR < 15) is
-  where the evidence is.
+Already on oral iron (RLS with ferritin {rls.ferritin-iron-therapy} or TSAT {rls.tsat-iron-therapy}): never "iron
+  therapy" again. Iron studies drawn on it (the supplement started on or before them) that are still low point to IV
+  iron when oral iron has failed or is not tolerated (AASM 2024: IV ferric carboxymaltose, strong recommendation) - no
+  repeat suggested; iron studies that predate it (or an undated supplement) are repeated first, then IV iron if still
+  low. The {rls.ferritin-iron-therapy:value}-{rls.ferritin-iv-iron-only:value} "IV iron only" range is named only when
+  the ferritin is in it.
+Secondary RLS: a current pregnancy (dated within {rls.pregnancy-current:value}: a pregnancy lasts at most ~42 weeks) or
+  CKD G5 / dialysis (coded, or eGFR {rls.egfr-kidney-failure} within the iron window) names the RLS secondary. An older
+  pregnancy is shown as not current, an undated one is mentioned ("if she is pregnant now"). Other CKD stages are
+  mentioned, not labelled secondary: the AASM 2024 secondary-RLS recommendations address end-stage kidney disease on
+  dialysis, and KDIGO G5 (eGFR {rls.egfr-kidney-failure}) is where the evidence is.
 Also named: active RLS-aggravating drugs (antipsychotics, metoclopramide, sedating antihistamines, SSRIs/SNRIs,
   mirtazapine: cards.drug_effects), an active iron supplement (ferritin may already be rising), diabetic neuropathy
   (an RLS mimic).
-Quiet when: no active RLS diagnosis and ferritin > 75 ng/mL and TSAT >= 20 % (or no iron studies).
-Kind: actionable with an iron value that calls for treatment or a work-up (RLS with ferritin <= 75 ng/mL or TSAT
-  < 20 %; without RLS, ferritin < 30 ng/mL or TSAT < 20 %); otherwise - RLS with adequate or missing iron studies, a
-  dopamine agonist to review for augmentation, ferritin 30-75 ng/mL without RLS - a possible cause.
+Quiet when: no active RLS diagnosis and ferritin > {rls.ferritin-iron-therapy:value} and TSAT >=
+  {rls.tsat-iron-therapy:value} (or no iron studies).
+Kind: actionable with an iron value that calls for treatment or a work-up (RLS with ferritin {rls.ferritin-iron-therapy}
+  or TSAT {rls.tsat-iron-therapy}; without RLS, ferritin {rls.ferritin-iron-deficiency} or TSAT
+  {rls.tsat-iron-therapy}); otherwise - RLS with adequate or missing iron studies, a dopamine agonist to review for
+  augmentation, ferritin {rls.ferritin-iron-deficiency:value}-{rls.ferritin-iron-therapy:value} without RLS - a possible
+  cause.
 Needs: patient (sex, age), conditions, observations (ferritin, TSAT, iron, TIBC, eGFR), medications.
 References: AASM RLS/PLMD guideline 2024 (Winkelman, J Clin Sleep Med 2025;21(1):137-152); AGA iron deficiency anaemia
-  guideline 2020 (Ko, Gastroenterology 2020;159:1085-1094); KDIGO CKD 2024 (G5 < 15).
+  guideline 2020 (Ko, Gastroenterology 2020;159:1085-1094); KDIGO CKD 2024 (G5 {rls.egfr-kidney-failure}).
 """
 from __future__ import annotations
 
@@ -55,17 +63,17 @@ from cards.topics import Topic
 IRON_WINDOW = threshold("rls.iron-lookback")
 IRON_LOOKBACK = IRON_WINDOW.days
 WINDOW_TEXT = f"{IRON_WINDOW.value * 12 / 365:g} months"
-FERRITIN_RLS = threshold("rls.ferritin-iron-therapy")  # ferritin <= 75 ng/mL
-TSAT_RLS = threshold("rls.tsat-iron-therapy")  # transferrin saturation < 20 %
-FERRITIN_IV_ONLY = threshold("rls.ferritin-iv-iron-only")  # 75-100 ng/mL: IV iron only
-FERRITIN_DEFICIENT = threshold("rls.ferritin-iron-deficiency")  # < 30 ng/mL: iron deficiency in general
-POSTMENOPAUSAL_AGE = threshold("rls.postmenopausal-age")  # >= 50 years when nothing better is recorded
-PREGNANCY_CURRENT = threshold("rls.pregnancy-current")  # a pregnancy dated within 300 days is current
-EGFR_KIDNEY_FAILURE = threshold("rls.egfr-kidney-failure")  # eGFR < 15: CKD G5
+FERRITIN_RLS = threshold("rls.ferritin-iron-therapy")
+TSAT_RLS = threshold("rls.tsat-iron-therapy")
+FERRITIN_IV_ONLY = threshold("rls.ferritin-iv-iron-only")  # up to it: IV iron only
+FERRITIN_DEFICIENT = threshold("rls.ferritin-iron-deficiency")  # iron deficiency in general
+POSTMENOPAUSAL_AGE = threshold("rls.postmenopausal-age")  # when nothing better is recorded
+PREGNANCY_CURRENT = threshold("rls.pregnancy-current")  # a pregnancy dated within it is current
+EGFR_KIDNEY_FAILURE = threshold("rls.egfr-kidney-failure")  # CKD G5
 TSAT_PER_IRON_TIBC = threshold("rls.tsat-from-iron-tibc").value  # percent
-FERRITIN_TEXT = f"{FERRITIN_RLS.compare} {FERRITIN_RLS.value:g} ng/mL"  # "<= 75 ng/mL"
-TSAT_TEXT = f"{TSAT_RLS.compare} {TSAT_RLS.value:g}%"  # "< 20%"
-IV_RANGE_TEXT = f"{FERRITIN_RLS.value:g}-{FERRITIN_IV_ONLY.value:g} ng/mL"  # "75-100 ng/mL"
+FERRITIN_TEXT = f"{FERRITIN_RLS.compare} {FERRITIN_RLS.value:g} ng/mL"
+TSAT_TEXT = f"{TSAT_RLS.compare} {TSAT_RLS.value:g}%"
+IV_RANGE_TEXT = f"{FERRITIN_RLS.value:g}-{FERRITIN_IV_ONLY.value:g} ng/mL"
 
 RLS_VALUESETS = ("cond-rls", "cond-rls-pregnancy")
 # The iron-studies suggestion, shared with the medication card (same label and codes, so that an EHR can merge them).

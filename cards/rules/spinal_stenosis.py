@@ -9,7 +9,7 @@ Matching: a Condition coded in ICD-10-CM or SNOMED CT outside the value sets (e.
   not match by its text (cards.facts); text matching is the last resort for Conditions without such a coding.
 Also says: neurogenic claudication eases with sitting or bending forward, vascular claudication with standing still;
   with PAD on record, both may contribute; without an ABI within the PAD rule's ABI window
-  (cards/knowledge/data/pad.json), an ABI is suggested to exclude vascular claudication.
+  (cards/knowledge/data/thresholds/pad.json), an ABI is suggested to exclude vascular claudication.
 Red flags (decision in the nerve-compression rule's docstring: one emergency card): the cauda equina emergency and
   the cancer and infection red flags belong to the nerve-compression card. When that card carries them (sciatica,
   radiculopathy, disc herniation, or a coded cauda equina syndrome), this card only refers to it; when it does not

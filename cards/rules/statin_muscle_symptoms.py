@@ -3,29 +3,33 @@ interacting drugs of the statin labels.
 
 Fires when: an active statin (any product mapping to a statin ingredient).
 Critical: an active rhabdomyolysis diagnosis (`cond-rhabdomyolysis`: ICD-10-CM M62.82, SNOMED CT 240131006), or the
-  latest CK within the CK window above 10 x the lab's upper limit: stop the statin, check for rhabdomyolysis.
-Warning: CK above 4 x ULN (consider stopping, repeat CK); an interaction the statin's US label calls contraindicated
-  or advises avoiding, or a labelled maximum dose (cards/knowledge/data/interactions/statin.json) that the statin dose
-  exceeds or that cannot be read; a recorded statin myopathy diagnosis; simvastatin 80 mg on record for less than 12
-  months (FDA 2011: 80 mg only for patients who have taken it for 12 months or more without muscle injury; with no
-  start date on record the card says the duration is unknown, at the grade the rest of the chart gives).
-Info: a statin alone; CK above the upper limit but at most 4 x ULN (usually continue, NLA 2014); a "caution" pair or
-  a dose within the labelled maximum (listed on the card).
+  latest CK within the CK window above {statin.ck-critical-multiple:value} (the lab's upper limit): stop the statin,
+  check for rhabdomyolysis.
+Warning: CK above {statin.ck-stop-multiple:value} (consider stopping, repeat CK); an interaction the statin's US label
+  calls contraindicated or advises avoiding, or a labelled maximum dose (cards/knowledge/data/interactions/statin.json)
+  that the statin dose exceeds or that cannot be read; a recorded statin myopathy diagnosis; simvastatin
+  {statin.simvastatin-restricted-dose:value} on record for less than {statin.simvastatin-80-established:value} (FDA
+  2011: {statin.simvastatin-restricted-dose:value} only for patients who have taken it for
+  {statin.simvastatin-80-established:value} or more without muscle injury; with no start date on record the card says
+  the duration is unknown, at the grade the rest of the chart gives).
+Info: a statin alone; CK above the upper limit but at most {statin.ck-stop-multiple:value} (usually continue, NLA 2014);
+  a "caution" pair or a dose within the labelled maximum (listed on the card).
 Quiet when: no active statin.
 Kind: actionable with rhabdomyolysis on record, a CK above the upper limit, or a contraindicated, avoided or
-  dose-capped pair the dose exceeds (or cannot show it respects), or simvastatin 80 mg started less than 12 months
-  ago; a statin alone, a "caution" pair, a dose within
-  its cap or a statin myopathy on record is a possible cause.
-Thresholds and windows: cards/knowledge/data/statin.json (CK categories of the EAS 2015 consensus, Table 1; default
-  upper limit from the NIH Clinical Center ranges); interactions: the statin labels, per row.
+  dose-capped pair the dose exceeds (or cannot show it respects), or simvastatin
+  {statin.simvastatin-restricted-dose:value} started less than {statin.simvastatin-80-established:value} ago; a statin
+  alone, a "caution" pair, a dose within its cap or a statin myopathy on record is a possible cause.
+Thresholds and windows: cards/knowledge/data/thresholds/statin.json (CK categories of the EAS 2015 consensus, Table 1;
+  default upper limit from the NIH Clinical Center ranges); interactions: the statin labels, per row.
 Suggestions: only the tests the text asks for and none with a result within the CK window (CK, TSH, creatinine;
   with a stop, creatinine and urine myoglobin, and CK only when none is recent).
 Needs: medications (+ medicationRequests), observations (CK, TSH, creatinine), conditions.
 References: EAS SAMS consensus 2015 (Table 1, CK categories); 2018 AHA/ACC cholesterol guideline, section 5 (statin
-  safety: CK with severe symptoms, rechallenge); NLA Statin Muscle Safety Task Force 2014 (CK <= 4 x ULN: continue);
-  US labels of simvastatin (2023), lovastatin (Mevacor 2014), atorvastatin (2022), rosuvastatin and pravastatin, each
-  cited only for its own statin; FDA Drug Safety Communications 2011 (simvastatin, 80 mg restriction) and 2012
-  (protease inhibitors); Abu Mellal et al. 2019 (azithromycin the macrolide least likely to raise statin levels).
+  safety: CK with severe symptoms, rechallenge); NLA Statin Muscle Safety Task Force 2014 (CK <=
+  {statin.ck-stop-multiple:value}: continue); US labels of simvastatin (2023), lovastatin (Mevacor 2014), atorvastatin
+  (2022), rosuvastatin and pravastatin, each cited only for its own statin; FDA Drug Safety Communications 2011
+  (simvastatin, {statin.simvastatin-restricted-dose:value} restriction) and 2012 (protease inhibitors); Abu Mellal et
+  al. 2019 (azithromycin the macrolide least likely to raise statin levels).
 """
 from __future__ import annotations
 
@@ -464,8 +468,8 @@ RULE = Rule(
     drug_classes=("statin", "fibrate", "strong-cyp3a4-inhibitor"),
     summary=f"Active statin; critical with rhabdomyolysis on record or CK above {_x_uln(CK_CRITICAL)}; warning above "
             f"{_x_uln(CK_STOP)}, or with a drug its US label contraindicates, advises avoiding or dose-limits "
-            f"(statin interaction table), or simvastatin {SIMVA_RESTRICTED.value:g} mg started less than 12 months "
-            "ago (FDA 2011).",
+            f"(statin interaction table), or simvastatin {SIMVA_RESTRICTED.value:g} mg started less than "
+            f"{SIMVA_ESTABLISHED.amount} ago (FDA 2011).",
     fires_when="active statin",
     quiet_when="no active statin",
     advice=f"Rhabdomyolysis or CK above {_x_uln(CK_CRITICAL)}: stop the statin, check creatinine and urine myoglobin, "
@@ -475,13 +479,13 @@ RULE = Rule(
            "maximum (read from the product strength and dosage), names both drugs and a safer choice: a statin not "
            "metabolised by CYP3A4 within its own label limits, suspending the statin for a short anti-infective "
            "course where its own label says so (simvastatin, lovastatin), or another antibiotic (azithromycin). "
-           f"Simvastatin {SIMVA_RESTRICTED.value:g} mg on record for less than 12 months: the FDA restriction and "
-           "another LDL-lowering treatment. CK, TSH and creatinine are suggested only when none is within "
-           f"{CK_WINDOW.value:g} days.",
+           f"Simvastatin {SIMVA_RESTRICTED.value:g} mg on record for less than {SIMVA_ESTABLISHED.amount}: the FDA "
+           "restriction and another LDL-lowering treatment. CK, TSH and creatinine are suggested only when none is "
+           f"within {CK_WINDOW.value:g} days.",
     actionable_when=f"rhabdomyolysis on record; CK within {CK_WINDOW.value:g} days above the upper limit (critical "
                     f"above {_x_uln(CK_CRITICAL)}); a pair the statin's label contraindicates or advises avoiding, or "
                     "a labelled maximum dose that the dose exceeds or that cannot be read; simvastatin "
-                    f"{SIMVA_RESTRICTED.value:g} mg on record for less than 12 months",
+                    f"{SIMVA_RESTRICTED.value:g} mg on record for less than {SIMVA_ESTABLISHED.amount}",
     possible_cause_when="the statin alone (statins can cause leg muscle pain: CK if symptomatic); a 'caution' pair or "
                         "a dose within its labelled maximum; a statin myopathy on record with CK normal or not "
                         "measured",

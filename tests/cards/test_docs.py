@@ -1,7 +1,8 @@
-"""docs/clinical-basis.md and the README's rule catalogue are generated from the knowledge data and the rules: the
+"""docs/rules.md and docs/clinical-basis.md are generated from the rule registry and the knowledge data: the
 checked-in files must equal the generated text, and every number a rule reads must be documented with its source."""
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from cards import docs, knowledge, registry
 
 ROOT = Path(__file__).resolve().parents[2]
-README = ROOT / "README.md"
+RULES = ROOT / "docs" / "rules.md"
 BASIS = ROOT / "docs" / "clinical-basis.md"
 
 
@@ -18,10 +19,29 @@ def test_clinical_basis_is_current() -> None:
         "stale: run `python -m cards.docs --write` and commit"
 
 
-def test_readme_catalogue_is_current() -> None:
-    section = docs.section_of(README.read_text(encoding="utf-8"))
-    assert section is not None, "README.md lacks the <!-- rules:start --> / <!-- rules:end --> markers"
-    assert section == docs.render_rules_markdown(), "stale: run `python -m cards.docs --write` and commit"
+def test_rule_catalogue_is_current() -> None:
+    assert RULES.read_text(encoding="utf-8") == docs.render_rules_markdown(), \
+        "stale: run `python -m cards.docs --write` and commit"
+
+
+def test_catalogue_lists_every_rule_under_its_topic_with_a_link_to_its_basis() -> None:
+    text = docs.render_rules_markdown()
+    basis = docs.render_clinical_basis()
+    for rule in registry.all_rules():
+        assert f"[`{rule.id}`](clinical-basis.md#rule-{rule.id}) {rule.version}" in text
+        assert f'<a id="rule-{rule.id}"></a>' in basis
+        assert f"- [{rule.topic.display}](#" in text
+    assert "{" not in text and "{" not in basis.split("## Every number")[0], "a placeholder was left unrendered"
+
+
+def test_generation_reads_no_source_text() -> None:
+    """Everything comes from the registry and the knowledge data, never from comments or source parsing."""
+    tree = ast.parse(Path(docs.__file__).read_text(encoding="utf-8"))
+    imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                for alias in node.names}
+    imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+                 and node.module}
+    assert not imported & {"ast", "inspect", "tokenize", "linecache"}
 
 
 def test_every_rule_is_documented_with_what_fires_it_and_what_it_advises() -> None:
@@ -62,15 +82,12 @@ def test_knowledge_rejects_a_number_without_source_or_reason() -> None:
                           "source": "no-such-guideline", "where": "w", "decision": None}, "test")
 
 
-def test_write_creates_and_refreshes_the_section(tmp_path: Path) -> None:
-    target = tmp_path / "rules.md"
-    docs.write(target)
-    first = target.read_text(encoding="utf-8")
-    assert docs.section_of(first) == docs.render_rules_markdown()
-    target.write_text(first.replace("| Rule |", "| Stale |", 1) + "\nkept after the markers\n", encoding="utf-8")
-    docs.write(target)
-    refreshed = target.read_text(encoding="utf-8")
-    assert docs.section_of(refreshed) == docs.render_rules_markdown() and "kept after the markers" in refreshed
+def test_write_regenerates_both_files(tmp_path: Path) -> None:
+    rules, basis = tmp_path / "rules.md", tmp_path / "clinical-basis.md"
+    rules.write_text("stale\n", encoding="utf-8")
+    docs.write(rules, basis)
+    assert rules.read_text(encoding="utf-8") == docs.render_rules_markdown()
+    assert basis.read_text(encoding="utf-8") == docs.render_clinical_basis()
 
 
 def test_cli_prints_the_clinical_basis(capsys: pytest.CaptureFixture[str]) -> None:
