@@ -8,16 +8,17 @@ typical and heavy bodies (docs/performance.md, sixth round).
 What this means for readers:
 
 * ``Resource`` has one field per top-level element that a reader in this package uses, for any resource type
-  (the union over Patient, Observation, Medication, MedicationStatement, MedicationRequest, Condition and
-  Bundle). Each is decoded as plain JSON values (dicts, lists, strings, numbers), exactly as ``orjson.loads``
+  (the union over Patient, Observation, Medication, MedicationStatement, MedicationRequest, Condition, Encounter
+  and Bundle). Each is decoded as plain JSON values (dicts, lists, strings, numbers), exactly as ``orjson.loads``
   would give them; an element that was absent is ``UNSET`` (falsy), one sent as ``null`` is ``None``.
 * Every other element is not there. A reader that starts using an element must add it here:
   tests/cards/test_projection.py fails for a top-level element read in cards/ that is missing, and the
   golden cases are checked through both this projection and whole ``orjson.loads`` dicts.
-* The builder (cards/facts.py) reads Observations as ``Resource`` (attribute look-ups in its pre-filter loop);
-  an Observation that arrives as a dict (FHIR fallback, a body the projection could not decode) is projected
-  with ``of_dict`` first, so both arrive at the same decisions. Other resource types reach the builder as dicts
-  (``as_dict``): they are few, and their handlers read them with ``dict.get``.
+* This is the one shape in which cards.facts reads a resource, whichever way it arrived: the builder
+  (cards/facts/builder.py) takes each resource as given and projects one that was decoded whole (a dict: the FHIR
+  fallback, a body the projection could not decode, draft orders, a contained Medication) with ``projected``.
+  Its readers use attributes; ``get`` and ``as_dict`` serve the web layer, which still hands over resources other
+  than prefetched Observations as dicts (projecting such a dict costs ~1 us: they are few).
 """
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from typing import Any, Union
 import msgspec
 from msgspec import UNSET, UnsetType
 
-__all__ = ["UNSET", "Entry", "Resource", "UnsetType", "as_dict", "of_dict", "sent"]
+__all__ = ["UNSET", "Entry", "Resource", "UnsetType", "as_dict", "of_dict", "projected", "sent"]
 
 
 class Entry(msgspec.Struct, gc=False):
@@ -44,7 +45,8 @@ class Resource(msgspec.Struct, gc=False):
 
     resourceType: Any = UNSET
     id: Any = UNSET
-    # Patient (facts.PATIENT_READS: validated with the primitive extensions that may carry their values)
+    # Patient (cards.facts.validation.PATIENT_READS: validated with the primitive extensions that may carry their
+    # values)
     id_ext: Any = msgspec.field(default=UNSET, name="_id")
     implicitRules: Any = UNSET
     implicitRules_ext: Any = msgspec.field(default=UNSET, name="_implicitRules")
@@ -141,6 +143,29 @@ def of_dict(resource: dict[str, Any]) -> Resource:
     """Project a resource that was decoded as a whole (values are shared, not copied)."""
     try:
         return msgspec.convert(resource, Resource)
-    except msgspec.ValidationError:  # an `entry` that is not a list of objects (read of Bundles only), or a key
-        # that is not a string (not from JSON): the other elements, one by one
-        return Resource(**{_ATTRIBUTE[k]: v for k, v in resource.items() if k in _ATTRIBUTE and k != "entry"})
+    except msgspec.ValidationError:  # a Bundle entry that is not as described, or a key that is not a string (not
+        # from JSON): the other elements one by one, and of a Bundle the entries that are objects
+        members = {_ATTRIBUTE[k]: v for k, v in resource.items() if k in _ATTRIBUTE and k != "entry"}
+        entries = resource.get("entry")
+        if isinstance(entries, list):
+            members["entry"] = [_entry(entry) for entry in entries if isinstance(entry, dict)]
+        return Resource(**members)
+
+
+def _entry(entry: dict[str, Any]) -> Entry:
+    """A Bundle entry decoded whole; a resource that is not an object is read as null (it is no resource)."""
+    inner = entry.get("resource", UNSET)
+    if isinstance(inner, dict):
+        inner = of_dict(inner)
+    elif type(inner) is not Resource and inner is not UNSET:
+        inner = None
+    return Entry(resource=inner)
+
+
+def projected(value: Any) -> Resource | None:
+    """Any resource as the projection: a ``Resource`` as it is, a dict projected, anything else None."""
+    if type(value) is Resource:
+        return value
+    if isinstance(value, dict):
+        return of_dict(value)
+    return None

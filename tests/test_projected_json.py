@@ -1,4 +1,4 @@
-"""The hook route's body decoder (cds_service/projected_json.py): the cards projection where it applies, the whole-dict
+"""The hook route's body decoder (cds_service/fhir/decode.py): the cards projection where it applies, the whole-dict
 parse with its checks and messages everywhere else, and the same facts either way."""
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 from cards.facts import DataNotes, build_facts
 from cards.projection import ELEMENTS, Resource, as_dict
-from cds_service import fhir_data, hardening, projected_json
+from cds_service.fhir import gather as fhir_data, decode as projected_json
+from cds_service import limits
 from leg_pain_cds_bench import workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
@@ -48,7 +49,7 @@ def _same_as_whole(decoded: Any, whole: Any) -> None:
 def test_a_generated_request_is_decoded_as_the_projection_of_its_whole_parse(size: str,
                                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     raw = orjson.dumps(workload.hook_request(size, now=NOW, seed=3))
-    monkeypatch.setattr(hardening, "parse_json_body", pytest.fail)  # the projection must not fall back here
+    monkeypatch.setattr(limits, "parse_json_body", pytest.fail)  # the projection must not fall back here
     body = projected_json.hook_body(raw, DEPTH)
     whole = orjson.loads(raw)
     assert body.keys() == whole.keys()
@@ -82,7 +83,7 @@ def test_nested_bundles_null_values_and_entries_without_a_resource() -> None:
 def _outcome(parse: Any, raw: bytes) -> Any:
     try:
         return "ok", parse(raw, DEPTH)
-    except hardening.CdsError as err:
+    except limits.CdsError as err:
         return type(err).__name__, str(err), getattr(err, "status", None)
 
 
@@ -104,7 +105,7 @@ def _deep(depth: int) -> bytes:
     _deep(70), _deep(3000),
 ])
 def test_what_the_projection_does_not_describe_meets_the_whole_parse(raw: bytes) -> None:
-    assert _outcome(projected_json.hook_body, raw) == _outcome(hardening.parse_json_body, raw)
+    assert _outcome(projected_json.hook_body, raw) == _outcome(limits.parse_json_body, raw)
 
 
 def test_a_fhir_server_response_is_projected_or_left_to_the_whole_parse() -> None:
@@ -124,17 +125,17 @@ def test_a_fhir_server_response_is_projected_or_left_to_the_whole_parse() -> Non
 def test_the_depth_limit_holds_on_the_projected_path() -> None:
     """Nesting in the envelope and in the Bundle skeleton is checked as before; a resource's insides are not."""
     deep_context = orjson.dumps({"hook": "patient-view", "context": {"a": [[[[[[1]]]]]]}})
-    with pytest.raises(hardening.InputLimitExceeded, match="CDS_MAX_JSON_DEPTH"):
+    with pytest.raises(limits.InputLimitExceeded, match="CDS_MAX_JSON_DEPTH"):
         projected_json.hook_body(deep_context, 5)
     bundle: dict[str, Any] = {"resourceType": "Observation", "id": "o"}
     for _ in range(4):
         bundle = {"resourceType": "Bundle", "entry": [{"resource": bundle}]}
     raw = orjson.dumps({"prefetch": {"b": bundle}})
-    assert _outcome(projected_json.hook_body, raw)[0] == _outcome(hardening.parse_json_body, raw)[0] == "ok"
-    with pytest.raises(hardening.InputLimitExceeded):
+    assert _outcome(projected_json.hook_body, raw)[0] == _outcome(limits.parse_json_body, raw)[0] == "ok"
+    with pytest.raises(limits.InputLimitExceeded):
         projected_json.hook_body(raw, 8)
-    with pytest.raises(hardening.InputLimitExceeded):
-        hardening.parse_json_body(raw, 8)
+    with pytest.raises(limits.InputLimitExceeded):
+        limits.parse_json_body(raw, 8)
 
 
 def test_invalid_utf8_in_an_element_no_rule_reads_is_still_a_400(client: FlaskClient) -> None:
@@ -172,7 +173,7 @@ _VALUES: dict[str, list[Any]] = {  # JSON values only (both decoders must be abl
 def _state(facts: Any) -> Any:
     return ({a: [(when, None if raw is None else as_dict(raw)) for when, raw in c]
              for a, c in facts._obs_candidates.items() if c},
-            sorted(facts.notes.skipped.items()), [_projected(c) for c in facts._conditions_raw], facts.sex)
+            sorted(facts.notes.skipped.items()), [as_dict(c) for c in facts._conditions_raw], facts.sex)
 
 
 def _facts(body: dict[str, Any]) -> Any:
@@ -188,5 +189,5 @@ def test_the_builder_decides_the_same_on_the_projection_as_on_whole_dicts(resour
     raw = orjson.dumps({"prefetch": {"all": {"resourceType": "Bundle", "entry": [{"resource": r}
                                                                                   for r in resources]}}})
     projected = projected_json.hook_body(raw, DEPTH)
-    whole = hardening.parse_json_body(raw, DEPTH)
+    whole = limits.parse_json_body(raw, DEPTH)
     assert _state(_facts(projected)) == _state(_facts(whole))

@@ -1,5 +1,5 @@
-"""The pre-filter's inlined loop (facts._Builder.add_all) decides as add() does, resource by resource, and the
-web layer frees what no rule reads while the builder passes it (fhir_data.Gathered.drain)."""
+"""The pre-filter's inlined loop (cards.facts.builder.Builder.add_all) decides as add() does, resource by resource,
+and the web layer frees what no rule reads while the builder passes it (fhir_data.Gathered.drain)."""
 from __future__ import annotations
 
 import gc
@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cards import facts, registry
+from cards.facts import analytes, builder
 from cards.facts import DataNotes, PatientFacts, build_facts
 from cards.projection import as_dict
-from cds_service import fhir_data, projected_json
+from cds_service.fhir import gather as fhir_data, decode as projected_json
 from leg_pain_cds_bench import workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
@@ -62,10 +63,10 @@ def _state(f: PatientFacts) -> Any:
 def test_the_inlined_loop_decides_as_add_does(resources: list[Any]) -> None:
     inlined = PatientFacts(now=NOW, patient_id=PATIENT, notes=DataNotes())
     one_by_one = PatientFacts(now=NOW, patient_id=PATIENT, notes=DataNotes())
-    facts._Builder(inlined).add_all(resources)
-    builder = facts._Builder(one_by_one)
+    builder.Builder(inlined).add_all(resources)
+    one_at_a_time = builder.Builder(one_by_one)
     for resource in resources:
-        builder.add(resource)
+        one_at_a_time.add(resource)
     assert _state(inlined) == _state(one_by_one)
 
 
@@ -88,7 +89,7 @@ def test_the_fast_path_sees_each_branch() -> None:
         {"resourceType": "Observation", "id": "7", "code": POTASSIUM, "status": "final", "subject": own},
     ]
     f = PatientFacts(now=NOW, patient_id=PATIENT, notes=DataNotes())
-    facts._Builder(f).add_all(resources)
+    builder.Builder(f).add_all(resources)
     assert [raw.id for _, raw in f._obs_candidates["potassium"]] == ["1", "5"]
     assert f._obs_candidates["potassium"][0][0] == datetime(2026, 11, 1, 7, tzinfo=timezone.utc)
     assert dict(f.notes.skipped) == {"observation-status-cancelled": 1, "other-patient": 1,
@@ -125,7 +126,7 @@ def test_drained_resources_no_rule_reads_are_freed_as_the_builder_passes_them() 
     resources = [e["resource"] for v in body["prefetch"].values() if v.get("resourceType") == "Bundle"
                  for e in v["entry"]]
     read = {r["id"] for r in resources
-            if r["resourceType"] == "Observation" and facts._concept_analyte(r.get("code")) is not None}
+            if r["resourceType"] == "Observation" and analytes.concept_analyte(r.get("code")) is not None}
     unread = {r["id"] for r in resources if r["resourceType"] == "Observation"} - read
     assert read and unread
     patient_id = body["context"]["patientId"]
@@ -217,7 +218,7 @@ def test_every_lookback_a_rule_declares_is_within_the_read_window() -> None:
 
 
 def test_candidates_sorted_by_timestamp_are_in_datetime_order() -> None:
-    """facts._instant (a float) orders aware datetimes of any offsets exactly as comparing them does, ties kept."""
+    """builder._instant (a float) orders aware datetimes of any offsets exactly as comparing them does, ties kept."""
     from hypothesis import strategies as st
 
     offsets = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
@@ -227,7 +228,7 @@ def test_candidates_sorted_by_timestamp_are_in_datetime_order() -> None:
     @given(st.lists(st.tuples(when, st.integers()), max_size=30))
     @settings(max_examples=300, deadline=None)
     def same(candidates: list[tuple[datetime, int]]) -> None:
-        by_float = sorted(candidates, key=facts._instant, reverse=True)
+        by_float = sorted(candidates, key=builder._instant, reverse=True)
         by_datetime = sorted(candidates, key=lambda c: c[0], reverse=True)
         assert by_float == by_datetime
 

@@ -9,16 +9,19 @@ import pytest
 
 import cards
 from cards import facts
-from cards.projection import ELEMENTS, UNSET, Resource, as_dict, of_dict
+from cards.projection import ELEMENTS, UNSET, Resource, as_dict, of_dict, projected
 
-# Names cards/facts.py gives a whole resource (its readers' first argument, the loop variable of the builder, the
-# Medication a reference resolves to). `element` is an Observation or one of its components (code, bodySite).
-RESOURCE_NAMES = {"raw", "resource", "medication", "element"}
-# R4 abatement[x]: a Condition with any of them and no clinicalStatus is read as resolved (facts._add_Condition).
+# Names a resource has where cards/ reads one as a dict (`raw`, `element`: an Observation or one of its components).
+RESOURCE_NAMES = {"raw", "resource", "element"}
+# Names cards/facts gives a projected resource (its readers' argument, the loop variable of the builder, the
+# Medication a reference resolves to, a draft order): their attributes are elements read. Elsewhere in cards/ a
+# `medication` or `draft` is a MedicationUse.
+PROJECTED_NAMES = {"resource", "medication", "draft"}
+# R4 abatement[x]: a Condition with any of them and no clinicalStatus is read as resolved (facts.conditions).
 ABATEMENT = {"abatementDateTime", "abatementAge", "abatementPeriod", "abatementRange", "abatementString"}
 
 
-def _reads(source: str) -> set[str]:
+def _reads(source: str, projected_names: frozenset[str] = frozenset({"resource"})) -> set[str]:
     """Element names read from a whole resource: name.get("x"), name["x"], and attributes of a projection."""
     found: set[str] = set()
     for node in ast.walk(ast.parse(source)):
@@ -30,8 +33,8 @@ def _reads(source: str) -> set[str]:
               and node.value.id in RESOURCE_NAMES and isinstance(node.slice, ast.Constant)
               and isinstance(node.ctx, ast.Load)):
             found.add(node.slice.value)
-        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "resource"
-              and isinstance(node.ctx, ast.Load) and node.attr != "get"):
+        elif (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+              and node.value.id in projected_names and isinstance(node.ctx, ast.Load) and node.attr != "get"):
             found.add(node.attr)
     return found
 
@@ -40,7 +43,8 @@ def test_every_element_a_reader_uses_is_projected() -> None:
     reads = set()
     for path in Path(cards.__file__).parent.rglob("*.py"):
         if path.name != "projection.py":  # the definition itself
-            reads |= _reads(path.read_text(encoding="utf-8"))
+            in_facts = path.parent.name == "facts"
+            reads |= _reads(path.read_text(encoding="utf-8"), frozenset(PROJECTED_NAMES if in_facts else {"resource"}))
     names, _prefixes = facts.PATIENT_READS
     reads |= set(names) | {f"_{name}" for name in names}
     assert len(reads) >= 25, sorted(reads)  # the scan finds the readers (a refactor that renames them fails here)
@@ -88,5 +92,23 @@ def test_a_projected_bundle_handed_to_the_builder_keeps_its_entries() -> None:
     assert as_dict(bundle)["entry"][2] == {}
     built = facts.build_facts([bundle], now=datetime(2026, 11, 25, tzinfo=timezone.utc), patient_id="p")
     assert [raw.id for _, raw in built._obs_candidates["potassium"]] == ["k"]
-    assert [c["id"] for c in built._conditions_raw] == ["c"]
+    assert [c.id for c in built._conditions_raw] == ["c"]
     assert built.notes.skipped["not-a-resource"] == 1  # as for a whole Bundle dict with such an entry
+
+
+def test_a_whole_bundle_keeps_the_entries_that_are_objects() -> None:
+    """An odd entry does not cost the others (as the builder read whole Bundles before they were projected)."""
+    bundle = {"resourceType": "Bundle", "entry": [
+        {"resource": {"resourceType": "Condition", "id": "c"}}, "not an entry", {"resource": "not a resource"},
+        {"fullUrl": "urn:uuid:no-resource"}, {"resource": {"resourceType": "Observation", "id": "o", 3: "odd"}}]}
+    entries = of_dict(bundle).entry
+    assert not isinstance(entries, type(UNSET))
+    assert [e.resource for e in entries] == [Resource(resourceType="Condition", id="c"), None, UNSET,
+                                             Resource(resourceType="Observation", id="o")]
+
+
+def test_projected_gives_one_shape() -> None:
+    struct = Resource(resourceType="Observation", id="o")
+    assert projected(struct) is struct
+    assert projected({"resourceType": "Observation", "id": "o"}) == struct
+    assert projected("Observation") is None and projected(None) is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 import weakref
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
 import orjson
@@ -13,8 +13,11 @@ from fhir.resources.R4B.codeableconcept import CodeableConcept
 from fhir.resources.R4B.quantity import Quantity
 from fhir.resources.R4B.reference import Reference
 
-from cards import engine, facts, registry
+from cards import engine, registry
 from cards.facts import INVALID, Validator, build_facts
+from cards.facts.analytes import CONCEPTS
+from cards.facts.memo import BoundedMemo
+from cards.facts.validation import SHARED_KEY_MAX, VALIDATED
 from leg_pain_cds_bench import workload
 
 NOW = datetime(2026, 11, 25, 12, tzinfo=timezone.utc)
@@ -22,65 +25,42 @@ K = {"coding": [{"system": "http://loinc.org", "code": "2823-3", "display": "Pot
 
 
 @pytest.fixture
-def empty_memo() -> Iterator[dict[Any, Any]]:
-    saved = dict(facts._shared_memo)
-    facts._shared_memo.clear()
-    yield facts._shared_memo
-    facts._shared_memo.clear()
-    facts._shared_memo.update(saved)
+def empty_memo() -> Iterator[BoundedMemo[Any, Any]]:
+    VALIDATED.forget()
+    yield VALIDATED
+    VALIDATED.forget()
 
 
-def test_a_repeated_code_is_validated_once_across_requests(empty_memo: dict[Any, Any]) -> None:
+def test_a_repeated_code_is_validated_once_across_requests(empty_memo: BoundedMemo[Any, Any]) -> None:
     first = Validator()(CodeableConcept, K)
     second = Validator()(CodeableConcept, dict(K))  # another request, an equal element
-    assert second is first and len(empty_memo) == 1
+    assert second is first and empty_memo.entries() == 1
 
 
-def test_references_are_not_kept_across_requests(empty_memo: dict[Any, Any]) -> None:
+def test_references_are_not_kept_across_requests(empty_memo: BoundedMemo[Any, Any]) -> None:
     v = Validator()
     ref = {"reference": "Medication/m-1"}
     assert v(Reference, ref) is v(Reference, ref)  # within a request: once
-    assert not empty_memo  # chart-specific: not shared
+    assert not empty_memo.entries()  # chart-specific: not shared
 
 
-def test_an_invalid_element_is_rejected_every_time(empty_memo: dict[Any, Any]) -> None:
+def test_an_invalid_element_is_rejected_every_time(empty_memo: BoundedMemo[Any, Any]) -> None:
     bad = {"value": "four", "unit": "mmol/L"}
     for _ in range(3):
         with pytest.raises(INVALID):
             Validator()(Quantity, bad)
-    assert not empty_memo
+    assert not empty_memo.entries()
 
 
-def test_the_shared_memo_is_bounded(empty_memo: dict[Any, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(facts, "SHARED_MEMO_MAX", 5)
-    validate = Validator()
-    for i in range(12):
-        validate(Quantity, {"value": i, "unit": "mmol/L"})
-    assert len(empty_memo) == 5
-    assert (Quantity, orjson.dumps({"value": 11, "unit": "mmol/L"})) in empty_memo  # the newest are kept
-    assert (Quantity, orjson.dumps({"value": 0, "unit": "mmol/L"})) not in empty_memo
-
-
-def test_a_value_orjson_cannot_write_is_keyed_by_repr(empty_memo: dict[Any, Any]) -> None:
+def test_a_value_orjson_cannot_write_is_validated_but_not_shared(empty_memo: BoundedMemo[Any, Any]) -> None:
     huge = {"value": 2**70, "unit": "mmol/L"}  # not from a JSON body (orjson reads 64-bit integers), but possible
-    Validator()(Quantity, huge)
-    assert (Quantity, repr(huge)) in empty_memo
+    assert Validator()(Quantity, huge).unit == "mmol/L"
+    assert not empty_memo.entries()
 
 
-def test_a_code_in_use_outlives_a_stream_of_new_values(empty_memo: dict[Any, Any],
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """Least recently used goes first: the potassium code, read by every request, is never the one dropped."""
-    monkeypatch.setattr(facts, "SHARED_MEMO_MAX", 5)
-    for i in range(20):
-        validate = Validator()  # a new request each time
-        validate(CodeableConcept, K)
-        validate(Quantity, {"value": i, "unit": "mmol/L"})
-    assert (CodeableConcept, orjson.dumps(K)) in empty_memo and len(empty_memo) == 5
-
-
-def test_large_elements_are_not_kept(empty_memo: dict[Any, Any]) -> None:
-    Validator()(CodeableConcept, {"text": "x" * (facts.SHARED_KEY_MAX + 1)})
-    assert not empty_memo
+def test_large_elements_are_not_kept(empty_memo: BoundedMemo[Any, Any]) -> None:
+    Validator()(CodeableConcept, {"text": "x" * (SHARED_KEY_MAX + 1)})
+    assert not empty_memo.entries()
 
 
 def _cards(request: dict[str, Any]) -> list[Any]:
@@ -90,11 +70,11 @@ def _cards(request: dict[str, Any]) -> list[Any]:
     return [(c.topic, c.indicator, c.summary, c.detail) for c in engine.evaluate(service, found)]
 
 
-def test_cards_are_the_same_with_a_cold_or_warm_memo(empty_memo: dict[Any, Any]) -> None:
+def test_cards_are_the_same_with_a_cold_or_warm_memo(empty_memo: BoundedMemo[Any, Any]) -> None:
     requests = [workload.hook_request("small", seed=seed, now=NOW) for seed in (1, 2, 3)]
     cold = []
     for request in requests:
-        empty_memo.clear()
+        empty_memo.forget()
         cold.append(_cards(request))
     warm = [_cards(request) for request in requests + requests]
     assert cold and all(cold)  # the benchmark patients make cards fire
@@ -121,9 +101,9 @@ def test_released_facts_are_freed_without_the_cycle_collector() -> None:
 def test_facts_still_answer_after_release() -> None:
     request = workload.hook_request("small", now=NOW)
     found = build_facts(workload.resources_of(request), now=NOW, patient_id=workload.PATIENT_ID)
-    before = found.latest("potassium", facts.timedelta(days=365))
+    before = found.latest("potassium", timedelta(days=365))
     found.release()
-    assert found.latest("potassium", facts.timedelta(days=365)) == before
+    assert found.latest("potassium", timedelta(days=365)) == before
 
 
 def _condition(cid: str, code: dict[str, Any], onset: str) -> dict[str, Any]:
@@ -150,7 +130,7 @@ def test_a_condition_system_that_is_not_a_string_is_read_as_absent() -> None:
 
 
 def test_an_observation_code_is_decided_once_and_exactly() -> None:
-    """The pre-filter decides each distinct `code` element once (facts._CONCEPT_MEMO), with the same answer."""
+    """The pre-filter decides each distinct `code` element once (analytes.CONCEPTS), with the same answer."""
     codes = {
         "potassium": {"coding": [{"system": "http://loinc.org", "code": "2823-3"}]},
         "abi": {"coding": [{"system": "urn:local", "code": "X1"}], "text": "Ankle-brachial index, left"},
@@ -162,8 +142,9 @@ def test_an_observation_code_is_decided_once_and_exactly() -> None:
                   "subject": {"reference": "Patient/p"}, "effectiveDateTime": "2026-11-20T08:00:00Z"}
                  for name, code in codes.items()]
     for _ in range(2):  # the second time from the memo
-        built = facts.build_facts(resources, now=datetime(2026, 11, 25, tzinfo=timezone.utc), patient_id="p")
+        built = build_facts(resources, now=datetime(2026, 11, 25, tzinfo=timezone.utc), patient_id="p")
         assert {a: [raw.id for _, raw in c] for a, c in built._obs_candidates.items() if c} == {
             "potassium": ["potassium"], "abi": ["abi"]}
-        assert facts._CONCEPT_MEMO[orjson.dumps(codes["potassium"])] == "potassium"
-        assert facts._CONCEPT_MEMO[orjson.dumps(codes["heart-rate"])] is None
+        for name, analyte in (("potassium", "potassium"), ("heart-rate", None)):
+            key = orjson.dumps(codes[name])
+            assert CONCEPTS.kept(key) and CONCEPTS[key] == analyte
