@@ -1,9 +1,10 @@
 """Golden request files for the order-time services, generated from one table so that they cannot drift.
 
-`python -m tests.cards.order_golden_cases` (re)writes tests/golden/leg-pain-order-{select,sign}/<case>.request.json;
-test_order_golden_requests.py checks the files equal this output and that each case fires or stays quiet as its
-name says. Dates are relative to tests.fhir_builders.NOW (2026-11-25T12:00Z), the clock golden runs use. The
-.response.json files are written by the golden runner (`--update-golden`), never here.
+`python -m tests.cards.order_golden_cases` (re)writes tests/golden/leg-pain-order-select/<case>.request.json: each
+case is stored once, as its order-select call, and the golden runner runs it for order-sign too (tests/golden_cases.py
+says how); test_order_golden_requests.py checks the files equal this output and that each case fires or stays quiet
+as its name says for both order services. Dates are relative to tests.fhir_builders.NOW (2026-11-25T12:00Z), the
+clock golden runs use. The .response.json files are written by the golden runner (`--update-golden`), never here.
 
 Case names: `fires-<topic>-<what>` yields exactly one card, of <topic>; `quiet-<what>` yields no card at all;
 EXPECTED lists the topics of cases with several cards.
@@ -13,16 +14,15 @@ from __future__ import annotations
 import json
 import re
 import sys
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tests.cards.golden_areas import AREAS
+from tests.cards.patient_golden_cases import LISINOPRIL
 from tests.fhir_builders import ICD10CM, PATIENT_ID, RXNORM, SNOMED, bundle, cond, draft_order, med, obs, patient
+from tests.golden_cases import GOLDEN, ORDER_SELECT_SERVICE, hook_instance
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-SERVICES = {"leg-pain-order-select": "order-select", "leg-pain-order-sign": "order-sign"}
 USER = "Practitioner/example"
 
 FUROSEMIDE = ("313988", "furosemide 40 MG Oral Tablet")
@@ -93,6 +93,12 @@ CASES: dict[str, tuple[Chart, list[Any]]] = {
                                                             [draft_order("draft-spironolactone", SPIRONOLACTONE)]),
     "quiet-spironolactone-low-potassium": ({"observations": [_k(3.2)]},
                                            [draft_order("draft-spironolactone", SPIRONOLACTONE)]),
+    # A drafted ACE inhibitor with a high potassium (UK Kidney Association 2020 hyperkalaemia guideline: review the
+    # potassium-raising drugs); 5.1 mmol/L is the lab's upper limit, still in range, so the same draft is quiet.
+    "fires-electrolyte-imbalance-lisinopril-high-potassium": ({"observations": [_k(5.6)]},
+                                                              [draft_order("draft-lisinopril", LISINOPRIL)]),
+    "quiet-lisinopril-potassium-at-upper-limit": ({"observations": [_k(5.1)]},
+                                                  [draft_order("draft-lisinopril", LISINOPRIL)]),
     "fires-statin-muscle-symptoms-simvastatin-with-clarithromycin": (
         {"medications": [_statement("ms-clarithro", CLARITHRO)]}, [draft_order("draft-simva", SIMVA)]),
     "fires-statin-muscle-symptoms-clarithromycin-with-current-simvastatin": (
@@ -171,15 +177,14 @@ def _stable_ids(chart: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[s
     return out
 
 
-def request(service_id: str, case: str) -> dict[str, Any]:
-    """The CDS Hooks 2.0 request of one case, prefetch complete (no fhirServer needed)."""
+def request(case: str) -> dict[str, Any]:
+    """The CDS Hooks 2.0 order-select call of one case, prefetch complete (no fhirServer needed)."""
     chart, drafts = CASES[case]
-    context: dict[str, Any] = {"userId": USER, "patientId": PATIENT_ID}
-    if SERVICES[service_id] == "order-select":
-        # selections (required by order-select): the newly selected order, here the last draft. A draft without an
-        # id cannot be referenced, so its selection points nowhere - as a careless client's would.
-        ids = [d["id"] for d in drafts if isinstance(d, dict) and isinstance(d.get("id"), str)]
-        context["selections"] = [f"MedicationRequest/{ids[-1] if ids else 'unsaved-selection'}"]
+    # selections (required by order-select): the newly selected order, here the last draft. A draft without an id
+    # cannot be referenced, so its selection points nowhere - as a careless client's would.
+    ids = [d["id"] for d in drafts if isinstance(d, dict) and isinstance(d.get("id"), str)]
+    context: dict[str, Any] = {"userId": USER, "patientId": PATIENT_ID,
+                               "selections": [f"MedicationRequest/{ids[-1] if ids else 'unsaved-selection'}"]}
     context["draftOrders"] = {"resourceType": "Bundle", "type": "collection",
                               "entry": [{"resource": d} for d in drafts]}
     if not drafts:
@@ -190,25 +195,23 @@ def request(service_id: str, case: str) -> dict[str, Any]:
         prefetch[key] = bundle(*chart.get(key, []))
         if not chart.get(key):
             prefetch[key] = {"resourceType": "Bundle", "type": "searchset", "total": 0}
-    return {"hook": SERVICES[service_id],
-            "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:leg-pain-cds:golden:{service_id}/{case}")),
-            "context": context, "prefetch": prefetch}
+    return {"hook": "order-select", "hookInstance": hook_instance(ORDER_SELECT_SERVICE, case), "context": context,
+            "prefetch": prefetch}
 
 
-def render(service_id: str, case: str) -> str:
-    return json.dumps(request(service_id, case), indent=2, sort_keys=True) + "\n"
+def render(case: str) -> str:
+    return json.dumps(request(case), indent=2, sort_keys=True) + "\n"
 
 
-def path(service_id: str, case: str) -> Path:
-    return GOLDEN / service_id / f"{case}.request.json"
+def path(case: str) -> Path:
+    return GOLDEN / ORDER_SELECT_SERVICE / f"{case}.request.json"
 
 
 def write() -> None:
-    for service_id in SERVICES:
-        for case in CASES:
-            target = path(service_id, case)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(render(service_id, case))
+    for case in CASES:
+        target = path(case)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(render(case))
 
 
 if __name__ == "__main__":

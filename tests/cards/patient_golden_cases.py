@@ -15,15 +15,14 @@ from __future__ import annotations
 import copy
 import json
 import sys
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from tests.cards.golden_areas import AREAS
 from tests.fhir_builders import ICD10CM, PATIENT_ID, SNOMED, bundle, cond, med, obs, patient
+from tests.golden_cases import GOLDEN, hook_instance
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 SERVICE = "leg-pain-workup"
 USER = "Practitioner/example"
 KEYS = ("observations", "medications", "medicationRequests", "conditions")
@@ -265,7 +264,7 @@ def request(case: str) -> dict[str, Any]:
         prefetch[key] = bundle(*chart[key]) if chart[key] else {"resourceType": "Bundle", "type": "searchset",
                                                                 "total": 0}
     return {"hook": "patient-view",
-            "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:leg-pain-cds:golden:{SERVICE}/{case}")),
+            "hookInstance": hook_instance(SERVICE, case),
             "context": {"userId": USER, "patientId": PATIENT_ID}, "prefetch": prefetch}
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import sys
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,8 @@ from tests.cards.golden_areas.statin import SIMVA20
 from tests.cards.order_golden_cases import CLARITHRO
 from tests.cards.patient_golden_cases import ATORVASTATIN, FUROSEMIDE, SERTRALINE
 from tests.fhir_builders import ICD10CM, PATIENT_ID, bundle, cond, days_ago, med, obs, patient
+from tests.golden_cases import GOLDEN, hook_instance
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 SERVICES = ("leg-pain-causes", "leg-pain-workup")
 USER = "Practitioner/example"
 ENCOUNTER_ID = "enc-today"
@@ -118,9 +117,8 @@ def request(case: str, service: str) -> dict[str, Any]:
     for key in KEYS:
         for n, entry in enumerate(prefetch[key].get("entry", ())):
             entry["resource"]["id"] = f"{key}-{n + 1}"
-    return {"hook": "patient-view",
-            "hookInstance": str(uuid.uuid5(uuid.NAMESPACE_URL, f"urn:leg-pain-cds:golden:{service}/relevance-{case}")),
-            "context": context, "prefetch": prefetch}
+    return {"hook": "patient-view", "hookInstance": hook_instance(service, f"relevance-{case}"), "context": context,
+            "prefetch": prefetch}
 
 
 def render(case: str, service: str) -> str:

@@ -1,12 +1,10 @@
 """The order-time golden requests: up to date with their generator, well-formed, and firing as their names say.
 
-The web layer's golden runner (tests/test_golden.py) pairs them with responses; this test checks the requests
-themselves through the same path the web layer uses (prefetch resources + draftOrders entries -> build_facts).
+Each case is stored once (its order-select call) and run for both order services (tests/golden_cases.py). The web
+layer's golden runner (tests/test_golden.py) pairs them with responses; this test checks the calls themselves
+through the same path the web layer uses (prefetch resources + draftOrders entries -> build_facts).
 """
 from __future__ import annotations
-
-import json
-from typing import Any
 
 import pytest
 from fhir.resources.R4B.bundle import Bundle
@@ -14,14 +12,16 @@ from fhir.resources.R4B.patient import Patient
 
 from cards import engine, registry
 from cards.facts import build_facts
+from tests import golden_cases
 from tests.cards import order_golden_cases as golden
 from tests.fhir_builders import NOW
 
-CASES = [(s, c) for s in golden.SERVICES for c in golden.CASES]
+CASES = sorted(golden.CASES)
+CALLS = [call for case in CASES for call in golden_cases.calls_of(golden.path(case))]
 
 
-def _ids(value: tuple[str, str]) -> str:
-    return f"{value[0]}/{value[1]}"
+def _ids(call: golden_cases.GoldenCall) -> str:
+    return call.name
 
 
 def test_every_pair_has_fires_and_quiet_cases() -> None:
@@ -32,16 +32,21 @@ def test_every_pair_has_fires_and_quiet_cases() -> None:
     assert any("sandbox" in n for n in names)
 
 
-@pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_file_is_current(case: tuple[str, str]) -> None:
+@pytest.mark.parametrize("case", CASES)
+def test_file_is_current(case: str) -> None:
     """Regenerate with `python -m tests.cards.order_golden_cases` after changing the table."""
-    assert golden.path(*case).read_text() == golden.render(*case)
+    assert golden.path(case).read_text() == golden.render(case)
 
 
-@pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_request_is_cds_hooks_2_shaped(case: tuple[str, str]) -> None:
-    service_id, name = case
-    req = json.loads(golden.path(*case).read_text())
+def test_every_order_service_runs_every_case() -> None:
+    order_services = {s.id for s in registry.services() if s.hook in ("order-select", "order-sign")}
+    assert {call.service_id for call in CALLS} == order_services
+    assert len(CALLS) == len(order_services) * len(CASES)
+
+
+@pytest.mark.parametrize("call", CALLS, ids=_ids)
+def test_request_is_cds_hooks_2_shaped(call: golden_cases.GoldenCall) -> None:
+    service_id, name, req = call.service_id, call.case, call.request
     assert req["hook"] == registry.service(service_id).hook
     ctx = req["context"]
     assert ctx["userId"].startswith("Practitioner/") and ctx["patientId"]
@@ -56,10 +61,9 @@ def test_request_is_cds_hooks_2_shaped(case: tuple[str, str]) -> None:
             Bundle.model_validate(value)
 
 
-@pytest.mark.parametrize("case", CASES, ids=_ids)
-def test_request_fires_as_named(case: tuple[str, str]) -> None:
-    service_id, name = case
-    req: dict[str, Any] = json.loads(golden.path(*case).read_text())
+@pytest.mark.parametrize("call", CALLS, ids=_ids)
+def test_request_fires_as_named(call: golden_cases.GoldenCall) -> None:
+    service_id, name, req = call.service_id, call.case, call.request
     drafts = [e.get("resource") for e in req["context"]["draftOrders"].get("entry", [])]
     facts = build_facts(req["prefetch"].values(), now=NOW, patient_id=req["context"]["patientId"],
                         draft_orders=drafts)

@@ -108,5 +108,11 @@ ORDER_CASES: dict[str, tuple[dict[str, list[dict[str, Any]]], list[Any]]] = {
                                                           "intermittent claudication, bilateral legs",
                              rid="cond-claudication")]},
         [draft_order("draft-cilostazol", CILOSTAZOL)]),
+    # A re-order of a current cilostazol is left to the patient-view card, which flags it with the heart failure.
+    "quiet-cilostazol-reorder-with-heart-failure": (
+        {"medications": [med(*CILOSTAZOL, rid="ms-cilostazol", effectivePeriod={"start": "2025-09-01"})],
+         "conditions": [cond("I50.22", ICD10CM, display="Chronic systolic (congestive) heart failure",
+                             rid="cond-heart-failure")]},
+        [draft_order("draft-cilostazol", CILOSTAZOL)]),
 }
 ORDER_EXPECTED: dict[str, set[str]] = {}

@@ -94,6 +94,8 @@ PATIENT_CASES: dict[str, dict[str, list[dict[str, Any]]]] = {
     # Review 14, item 9: lovastatin with itraconazole cites the lovastatin label (contraindication and suspension).
     "fires-statin-muscle-symptoms-lovastatin-itraconazole-own-label": {
         "medications": [_statement("ms-lova", LOVA40), _statement("ms-itra", ITRACONAZOLE)]},
+    # A stopped statin is no longer a possible cause (the rule reads active statins only).
+    "quiet-simvastatin-stopped": {"medications": [med(*SIMVA20, rid="ms-simva", status="stopped")]},
     # CK 14.7 x ULN with PAD: stop, no rechallenge or keep-the-statin line on this card or the PAD card.
     "multi-statin-ck-14-7-uln-with-pad": {
         "medications": [_statement("ms-simva", SIMVA20)], "observations": [_ck(2500)], "conditions": [PAD]},
