@@ -1,92 +1,9 @@
 """The web layer of the leg-pain CDS Hooks service.
 
-Owns HTTP: discovery, hook calls, feedback, errors, CORS, security, persistence and the CLI.
-May import: cards, terminology, flask, marshmallow, requests, sqlalchemy.
+Owns HTTP and everything around it: api/ (routes), pipeline (one hook evaluation), fhir/ (decoding and gathering the
+patient's data), security/, persistence/, runtime/ (serving), samples/, the CLI. May import: cards, terminology,
+flask, marshmallow, requests, sqlalchemy. docs/architecture.md draws the layers.
 """
-from __future__ import annotations
+from cds_service.app import create_app
 
-import logging
-import uuid
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
-
-import orjson
-from flask import Flask, Response
-from sqlalchemy.exc import SQLAlchemyError
-
-from cds_service import config, cors, discovery, errors, feedback, hooks, security
-from cds_service.gc_pause import GcPause
-from cds_service.store import Store
-
-log = logging.getLogger(__name__)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def random_uuids() -> Callable[[], str]:
-    """UUID_FACTORY default: called once per request, returns the source of that request's uuids."""
-    return lambda: str(uuid.uuid4())
-
-
-# Injection points that are objects, not environment values (tests and the security module set them):
-#   CLOCK              () -> aware datetime, the "now" of every rule
-#   UUID_FACTORY       () -> (() -> str), called once per response; golden tests count from 1 per request
-#   ALLOW_FHIR_SERVER  (url) -> bool, consulted before any request to a fhirServer. None (the default): the
-#                      security module's allowlist for the calling issuer (security.fhir_server_policy); tests
-#                      may inject a predicate, which then replaces the allowlist.
-INJECTED: dict[str, Any] = {"CLOCK": utc_now, "UUID_FACTORY": random_uuids, "ALLOW_FHIR_SERVER": None}
-
-
-def health(store: Store) -> Response:
-    """GET /healthz: 200 ``{"status": "ok"}``; 503 when the database file was removed or replaced (writes are refused
-    until a restart); 200 ``degraded`` with the reason while the last write failed (disk full, I/O error)."""
-    writable, note = store.health()
-    if writable and note is None:
-        return Response(b'{"status":"ok"}', mimetype="application/json")
-    body = {"status": "degraded" if writable else "unavailable", "database": note}
-    return Response(orjson.dumps(body), status=200 if writable else 503, mimetype="application/json")
-
-
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
-    """Build a configured app; tests pass overrides instead of touching os.environ."""
-    app = Flask(__name__)
-    # No redirects from routing: werkzeug answers '//' in a path with a 308 whose Location it builds from the Host
-    # header. Such a path is a 404 OperationOutcome instead. (Its other redirect, to add a trailing slash, needs a
-    # rule that ends in '/': there is none, and tests/test_server_edges.py checks that.)
-    app.url_map.merge_slashes = False
-    app.config.from_mapping(config.DEFAULTS)
-    app.config.from_mapping(INJECTED)
-    app.config.from_prefixed_env("CDS")  # CDS_FHIR_TIMEOUT_S=5 -> FHIR_TIMEOUT_S (JSON-decoded)
-    app.config.update(overrides or {})
-    config.validate(app.config)  # a bad value fails at start-up, not mid-shift
-    for name in ("cds_service", "cards", "terminology"):
-        logging.getLogger(name).setLevel(app.config["LOG_LEVEL"])
-    # urllib3 logs every request URL at DEBUG, and FHIR URLs carry the patient id: keep it at WARNING.
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
-
-    try:
-        store = Store(app.config["DATABASE_URL"])
-        store.create()
-    except (SQLAlchemyError, ImportError, OSError) as err:
-        # An unknown dialect, a driver that is not installed, a folder that cannot be created, a server that does
-        # not answer: the service cannot keep its records, so it must not start (no credentials in the message).
-        raise config.ConfigError(f"CDS_DATABASE_URL: cannot open the database ({type(err).__name__}: "
-                                 f"{str(err).splitlines()[0][:200]})") from err
-    app.extensions["cds_store"] = store
-
-    for blueprint in (discovery.bp, hooks.bp, feedback.bp):
-        app.register_blueprint(blueprint)
-    if app.config["BENCH_ROUTES"]:
-        app.register_blueprint(hooks.bench_bp)
-    app.add_url_rule("/healthz", "healthz", lambda: health(store))
-    cors.init_app(app)  # CDS_CORS_ORIGINS; a refused browser origin is logged (cds_service/cors.py)
-    errors.register(app)
-    # Client authentication, FHIR server allowlist, security headers, audit (warns loudly when CDS_AUTH=none).
-    security.init_app(app, engine=store.engine)
-    if app.config["GC_PAUSE"]:  # the request's JSON tree is freed by reference counting (cds_service/gc_pause.py)
-        pause = GcPause()
-        app.extensions["cds_gc_pause"] = pause
-        app.wsgi_app = pause.wrap(app.wsgi_app)  # type: ignore[method-assign,assignment]
-    return app
+__all__ = ["create_app"]

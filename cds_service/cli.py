@@ -19,23 +19,27 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import partial
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence, cast
 
 import orjson
 from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # no stubs
 
-from cds_service import config, logs
-from cds_service.url_policy import Allowlist, UrlPolicyError, describe, split_allowlist
+from cds_service import config
+from cds_service.runtime import logs
+from cds_service.security.url_policy import Allowlist, UrlPolicyError, describe, split_allowlist
 
 if TYPE_CHECKING:
     from cards.registry import Service
 
+    from cds_service.errors import DataUnavailable
+
 log = logging.getLogger("cds_service.cli")
 
 BENCH_PLUGIN = "leg_pain_cds_bench.bench"  # tools/: installed next to the service, never inside it
-PLUGINS = ("cds_service.samples", BENCH_PLUGIN, "cds_service.terminology_cli")
+PLUGINS = ("cds_service.samples", BENCH_PLUGIN, "cds_service.terminology_cli", "cds_service.persistence.db_cli")
 # Under the 10 s the issue allows for a clean exit on SIGTERM; in-flight calls get this long to finish.
 GRACEFUL_TIMEOUT_S = 8
 WORKER_TIMEOUT_S = 60
@@ -45,20 +49,46 @@ DEFAULT_SERVICE = "leg-pain-causes"
 # ---------------------------------------------------------------------------------------------- serve
 
 
-def _serve(args: argparse.Namespace) -> int:
-    from cds_service import create_app, serving
+def app_factory(spec: str) -> Callable[[dict[str, Any]], Any]:
+    """The app factory ``MODULE:NAME`` names (``serve --app``); InputError when it cannot be imported."""
+    module_name, _, name = spec.partition(":")
+    try:
+        factory = getattr(importlib.import_module(module_name), name or "create_app")
+    except (ImportError, AttributeError) as err:
+        raise InputError(f"--app {spec}: {err}") from None
+    if not callable(factory):
+        raise InputError(f"--app {spec}: not a callable")
+    return cast(Callable[[dict[str, Any]], Any], factory)
 
+
+def _serve(args: argparse.Namespace) -> int:
+    from cds_service.runtime import serve as serving
     overrides: dict[str, Any] = {}
     if args.workers is not None:
         overrides["WORKERS"] = args.workers
-    logs.configure("INFO")  # start-up warnings (e.g. CDS_AUTH=none) are formatted too; re-levelled below
+    from cds_service.runtime import metrics
+    # Start-up warnings (e.g. CDS_AUTH=none) are formatted too; re-levelled below.
+    logs.configure("INFO", logs.format_from_environment())
+    owned_metrics_dir = None
+    if not args.dev:
+        # Before the app is built: the workers count into files there, added up by a scrape (runtime/metrics.py).
+        try:
+            metrics_dir, created = metrics.multiprocess_dir()
+        except OSError as err:
+            print(f"leg-pain-cds: cannot create a directory for the metrics ({err.strerror}): set TMPDIR or "
+                  f"{metrics.MULTIPROC_ENV} to a writable directory", file=sys.stderr)
+            return 2
+        owned_metrics_dir = metrics_dir if created else None  # the operator's own is never removed
+        log.info("metrics: the workers count into %s", metrics_dir)
     try:
-        app = create_app(overrides)
-    except config.ConfigError as err:
+        app = app_factory(args.app)(overrides)
+    except (InputError, config.ConfigError) as err:
         print(f"leg-pain-cds: {err}", file=sys.stderr)
+        if owned_metrics_dir:
+            metrics.remove_dir(owned_metrics_dir)
         return 2
     conf = app.config
-    logs.configure(conf["LOG_LEVEL"])
+    logs.configure(conf["LOG_LEVEL"], conf["LOG_FORMAT"])
     workers = conf["WORKERS"] or config.default_workers()
     shown = config.effective(conf)
     shown["CDS_WORKERS"] = workers
@@ -66,7 +96,10 @@ def _serve(args: argparse.Namespace) -> int:
     if args.dev:
         log.warning("--dev: Flask's development server, single process; not for production")
         try:
-            app.run(host=args.host, port=args.port, debug=False, use_reloader=False, threaded=True)
+            from werkzeug.serving import run_simple
+
+            # app.run() without Flask's banner, which it prints past logging (not a JSON line, CDS_LOG_FORMAT).
+            run_simple(args.host, args.port, app, threaded=True, use_reloader=False, use_debugger=False)
         finally:
             app.extensions["cds_store"].shutdown()  # checkpoint SQLite's WAL, as a gunicorn stop does
         return 0
@@ -77,11 +110,18 @@ def _serve(args: argparse.Namespace) -> int:
     # heavy request spent ~1/3 of its time in such walks, docs/performance.md) and forked workers keep sharing these
     # pages copy-on-write.
     gc.freeze()
+    logs.GunicornLogger.log_format = conf["LOG_FORMAT"]
+
+    def on_exit() -> None:
+        app.extensions["cds_store"].shutdown()
+        if owned_metrics_dir:
+            metrics.remove_dir(owned_metrics_dir)
+
     _Gunicorn(app, {
         "bind": f"{args.host}:{args.port}",
         "workers": workers,
         # gthread with JSON errors for what gunicorn answers itself, no 100 Continue for an oversized body and
-        # queued connections served on SIGTERM (cds_service/serving.py).
+        # queued connections served on SIGTERM (cds_service/runtime/serve.py).
         "worker_class": serving.JsonErrorWorker,
         "threads": conf["THREADS"],
         "graceful_timeout": GRACEFUL_TIMEOUT_S,
@@ -95,7 +135,10 @@ def _serve(args: argparse.Namespace) -> int:
         # A clean stop: each worker closes its connections, then the master checkpoints SQLite's WAL into the
         # database file, so a copy of that file alone holds every acknowledged write (README, backups).
         "worker_exit": lambda _server, _worker: app.extensions["cds_store"].close(),
-        "on_exit": lambda _server: app.extensions["cds_store"].shutdown(),
+        "on_exit": lambda _server: on_exit(),
+        # prometheus_client's bookkeeping for a worker that exited (its counts stay in the totals).
+        "child_exit": lambda _server, worker: metrics.worker_exited(worker.pid),
+        "logger_class": logs.GunicornLogger,  # CDS_LOG_FORMAT=json: gunicorn's own lines as JSON too
         "loglevel": conf["LOG_LEVEL"].lower(),
         "accesslog": None,  # access lines would carry URLs only, but keep logs to our own id-only events
         "errorlog": "-",
@@ -116,17 +159,21 @@ def warm_up(max_depth: int) -> None:
     A fresh process answered its first typical call in 85-110 ms against ~10-15 ms after (terminology and value
     sets loaded on first use, validators built, the process-wide memos empty), and every worker paid that on its
     first call. Done here, the workers inherit it all, shared copy-on-write. The samples go through the hook
-    route's own decoding, facts and rules, but not Flask, the database or the audit log: no call is recorded.
+    route's own decoding and pipeline, but not Flask, the database or the audit log: no call is recorded.
     """
-    from cds_service import projected_json, samples
+    from cards import registry
 
+    from cds_service import pipeline, samples
+    from cds_service.fhir import decode
     started = time.perf_counter()
     now = datetime.now(timezone.utc)
     names = [s.id for s in samples.list_samples()]
+    settings = pipeline.Settings.defaults()
+    service = registry.service(_service_for_hook(samples.HOOK))
     try:
         for name in names:
-            body = projected_json.hook_body(orjson.dumps(samples.hook_request(name, now)), max_depth)
-            evaluate_request(body, now=now)
+            request = orjson.dumps(samples.hook_request(name, now))
+            pipeline.evaluate(partial(decode.hook_body, request, max_depth), service, now=now, settings=settings)
     except Exception:  # an optimisation only: the service starts without it (and the failure is in the log)
         log.exception("warm-up failed; starting without it")
         return
@@ -187,12 +234,11 @@ def _templates(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
 
 
 def bundle_request(bundle: dict[str, Any], service: Service, *, patient: str | None = None) -> dict[str, Any]:
-    """The hook request a client would send ``service`` for the patient of a FHIR Bundle (fhir_data.read_bundle)."""
-    from cds_service import fhir_data
-
-    record = fhir_data.read_bundle(bundle, patient)
+    """The hook request a client would send ``service`` for the patient of a FHIR Bundle (gather.read_bundle)."""
+    from cds_service.fhir import gather
+    record = gather.read_bundle(bundle, patient)
     return {"hookInstance": str(uuid.uuid4()), "hook": service.hook, "context": {"patientId": record.patient_id},
-            "prefetch": fhir_data.record_prefetch(record, service)}
+            "prefetch": gather.record_prefetch(record, service)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -210,13 +256,13 @@ def read_request(path: Path, *, now: datetime, service_id: str | None = None,
 
     Relative dates of the sample files (``{{now-<N>d}}``, ``{{date-<N>d}}``) are resolved against ``now`` the way
     ``samples request`` does; any other ``{{...}}`` placeholder is refused (InputError), as are a Bundle that is
-    not one patient's record (fhir_data.read_bundle) and other FHIR resources. OSError and orjson.JSONDecodeError
+    not one patient's record (gather.read_bundle) and other FHIR resources. OSError and orjson.JSONDecodeError
     pass through.
     """
     from cards import registry
 
-    from cds_service import fhir_data, samples
-
+    from cds_service import samples
+    from cds_service.fhir import gather
     data = orjson.loads(path.read_bytes())
     if not isinstance(data, dict):
         raise InputError("the file must hold a JSON object (a CDS Hooks request or a FHIR Bundle)")
@@ -234,9 +280,9 @@ def read_request(path: Path, *, now: datetime, service_id: str | None = None,
         service = registry.service(service_id or DEFAULT_SERVICE)
         try:
             request = bundle_request(data, service, patient=patient)
-        except fhir_data.AmbiguousPatient as err:
+        except gather.AmbiguousPatient as err:
             raise InputError(f"{err}: choose one with --patient ID") from None
-        except fhir_data.BundleError as err:
+        except gather.BundleError as err:
             raise InputError(str(err)) from None
         return FileRequest(request, service.id, dates)
     if kind is not None:
@@ -253,11 +299,11 @@ def evaluate_file(path: Path, *, service_id: str | None = None, now: datetime | 
                   fetch: bool = False, patient: str | None = None) -> dict[str, Any]:
     """Cards for a hook request file or a FHIR Bundle of one patient's data, as the CDS Hooks response body.
 
-    One code path: a Bundle becomes the hook request a client would send (read_request), then evaluate_request.
+    A Bundle becomes the hook request a client would send (read_request), then the service's pipeline (evaluate_call).
     """
     now = now or datetime.now(timezone.utc)
     read = read_request(path, now=now, service_id=service_id, patient=patient)
-    return evaluate_request(read.request, service_id=read.service_id, now=now, fetch=fetch)
+    return evaluate_call(read.request, service_id=read.service_id, now=now, fetch=fetch).body
 
 
 @dataclass(frozen=True)
@@ -269,41 +315,29 @@ class Evaluated:
 
 
 def evaluate_call(data: dict[str, Any], *, service_id: str | None = None, now: datetime, fetch: bool = False,
-                  possible_causes: str = "when-symptomatic",
+                  possible_causes: str | None = None,
                   allow_server: Callable[[str], bool] | None = None) -> Evaluated:
     """Cards for a decoded hook request, as the service answers it, and what it withholds (nothing recorded).
 
-    ``allow_server`` decides which fhirServer URLs ``fetch`` may contact; None: the CDS_ALLOWED_FHIR_SERVERS
-    allowlist of the environment, as the service applies it (an empty list: none).
+    The service's own pipeline and defaults (cds_service.pipeline). Offline unless `fetch`: a file should not make
+    the CLI call servers it names. ``allow_server`` decides which fhirServer URLs ``fetch`` may contact; None: the
+    CDS_ALLOWED_FHIR_SERVERS allowlist of the environment, as the service applies it (an empty list: none).
+    `possible_causes` None: the service's default policy.
     """
-    from cards import engine, registry
-    from cards.facts import build_facts
+    from cards import registry
 
-    from cds_service import fhir_data, schemas
-
+    from cds_service import pipeline
     service = registry.service(service_id or _service_for_hook(data.get("hook")))
-    call = schemas.load_hook_request(data, service)
-    if not fetch:  # offline unless asked: a file should not make the CLI call servers it names
-        call = dataclasses.replace(call, fhir_server=None, access_token=None)
     if allow_server is None:
-        allow_server = environment_allowlist().allows if fetch else _no_server
-    gathered = fhir_data.gather(call, service, now=now, settings=fhir_data.FetchSettings(),
-                                allow_server=allow_server)
-    facts = build_facts(gathered.resources, now=now, patient_id=call.patient_id, draft_orders=call.draft_orders,
-                        notes=gathered.notes, available=gathered.available, encounter_id=call.encounter_id)
-    decision = engine.decide(service, facts, possible_causes)
-    facts.release()
-    body, _ = schemas.dump_cards(decision.shown, new_uuid=lambda: str(uuid.uuid4()))
+        allow_server = environment_allowlist().allows if fetch else pipeline.refuse_all_servers
+    result = pipeline.evaluate(lambda: data, service, now=now, settings=pipeline.Settings.defaults(),
+                               allow_server=allow_server, use_fhir_server=fetch, possible_causes=possible_causes)
     withheld = [{"indicator": c.indicator.value, "topic": c.topic, "summary": c.summary, "rules": list(c.rule_ids)}
-                for c in decision.withheld]
-    return Evaluated(body, withheld)
+                for c in result.withheld]
+    return Evaluated(result.body, withheld)
 
 
 ALLOWLIST_ENV = "CDS_ALLOWED_FHIR_SERVERS"
-
-
-def _no_server(_url: str) -> bool:
-    return False
 
 
 def environment_allowlist() -> Allowlist:
@@ -319,12 +353,6 @@ def environment_allowlist() -> Allowlist:
         return Allowlist.parse(split_allowlist(value))
     except UrlPolicyError as err:
         raise InputError(f"{ALLOWLIST_ENV}: {err}") from None
-
-
-def evaluate_request(data: dict[str, Any], *, service_id: str | None = None, now: datetime,
-                     fetch: bool = False) -> dict[str, Any]:
-    """Cards for a decoded hook request, as the CDS Hooks response body (nothing recorded)."""
-    return evaluate_call(data, service_id=service_id, now=now, fetch=fetch).body
 
 
 def _service_for_hook(hook: Any) -> str:
@@ -398,17 +426,16 @@ def _any_server(_url: str) -> bool:
     return True
 
 
-# gather's words for a key when the call has no fhirServer: offline, the CLI removed the request's own.
-_NO_SERVER = " and no fhirServer given"
-
-
-def _unavailable_text(err: Any, fetch: bool, has_server: bool, refused: list[str]) -> str:
+def _unavailable_text(err: DataUnavailable, fetch: bool, has_server: bool, refused: list[str]) -> str:
     """The 412's reasons, with what to do about them on the command line."""
+    from cds_service.errors import NO_SERVER
+
     if fetch or not has_server:
         text = str(err.diagnostics)
     else:
         text = "Required data unavailable - " + "; ".join(
-            f"{key}: {why.removesuffix(_NO_SERVER)}" for key, why in err.missing.items())
+            # offline, the CLI left the request's own fhirServer out: say what was missing, not "no fhirServer"
+            f"{key}: {why.prefetch if why.server == NO_SERVER else why}" for key, why in err.missing.items())
     if refused:
         return (f"{text} (fhirServer {refused[0]} is not in {ALLOWLIST_ENV}: list it there, or add "
                 "--allow-any-fhir-server to bypass the allowlist)")
@@ -422,6 +449,7 @@ def _unavailable_text(err: Any, fetch: bool, has_server: bool, refused: list[str
 def _evaluate(args: argparse.Namespace) -> int:
     from cards.registry import UnknownService, services
 
+    from cds_service import pipeline
     from cds_service.errors import BadHookRequest, CdsError, DataUnavailable
 
     name = args.file
@@ -436,7 +464,7 @@ def _evaluate(args: argparse.Namespace) -> int:
     read = None
     try:
         now = _parse_now(args.now)
-        policy: Callable[[str], bool] = _no_server
+        policy: Callable[[str], bool] = pipeline.refuse_all_servers
         if args.fetch and args.allow_any_fhir_server:
             policy = _any_server
         elif args.fetch:
@@ -554,6 +582,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080, help="TCP port (default 8080)")
     serve.add_argument("--workers", type=int, help="worker processes (default CDS_WORKERS or min(2 x cores + 1, 8))")
     serve.add_argument("--dev", action="store_true", help="Flask's development server instead of gunicorn")
+    serve.add_argument("--app", default="cds_service.app:create_app", metavar="MODULE:NAME",
+                       help="the app factory to serve (default cds_service.app:create_app); a wrapper may add "
+                            "routes, as the benchmark's baseline does (leg_pain_cds_bench.baseline:create_app)")
     serve.set_defaults(func=_serve)
 
     evaluate = sub.add_parser("evaluate", help="print the cards for a hook request JSON or a patient's FHIR Bundle",

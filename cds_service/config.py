@@ -1,14 +1,16 @@
 """Service configuration: every CDS_* setting with its default, type and validation.
 
 Values come from environment variables prefixed ``CDS_`` (Flask's ``from_prefixed_env`` JSON-decodes them, so
-``CDS_FHIR_TIMEOUT_S=5`` arrives as an int and ``CDS_BENCH_ROUTES=true`` as a bool) and from the ``overrides``
+``CDS_FHIR_TIMEOUT_S=5`` arrives as an int and ``CDS_GC_PAUSE=false`` as a bool) and from the ``overrides``
 mapping tests pass to ``create_app``. ``validate`` coerces and checks them once at start-up: a bad value stops the
 service with a message naming the variable, instead of failing mid-shift. No secrets live here.
 """
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, MutableMapping
@@ -17,7 +19,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from cds_service.url_policy import Allowlist, UrlPolicyError, split_allowlist
+from cds_service.security.url_policy import Allowlist, UrlPolicyError, split_allowlist
 
 APP_NAME = "leg-pain-cds"
 DB_FILENAME = "leg-pain-cds.sqlite3"
@@ -63,13 +65,13 @@ def default_workers() -> int:
 
 @dataclass(frozen=True)
 class Setting:
-    """One CDS_* variable: default, a coercing validator and the README's one-line description."""
+    """One CDS_* variable: default, a coercing validator and its line in docs/configuration.md."""
 
     name: str
     default: Any
     check: Callable[[Any], Any]
     doc: str
-    shown: str | None = None  # what the README shows as the default when it is computed
+    shown: str | None = None  # what docs/configuration.md shows as the default when it is computed
 
     @property
     def env(self) -> str:
@@ -177,6 +179,21 @@ def _fhir_allowlist(value: Any) -> str:
     return ",".join(entries)
 
 
+def _metrics_token(value: Any) -> str | None:
+    """A bearer token of 16-512 visible ASCII characters (RFC 6750 b64token), or unset."""
+    if value is None or (isinstance(value, str) and value.strip() == ""):
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):  # all digits: JSON-decoded to an int, exactly
+        value = str(value)
+    if not isinstance(value, str):
+        raise ValueError("expected a token of letters, digits and -._~+/= (it was read as JSON; quote it)")
+    text = value.strip()
+    if not 16 <= len(text) <= 512 or not all(c.isascii() and (c.isalnum() or c in "-._~+/=") for c in text):
+        raise ValueError("expected 16 to 512 characters of letters, digits and -._~+/= (e.g. `openssl rand -hex "
+                         "32`)")
+    return text
+
+
 def _optional_path(value: Any) -> str | None:
     if value is None or str(value).strip() == "":
         return None
@@ -185,9 +202,13 @@ def _optional_path(value: Any) -> str | None:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _database_url,
-            "SQLAlchemy URL of the database for issued cards and feedback (SQLite file created with its schema at "
-            "start; PostgreSQL etc. by URL, driver installed separately).",
-            shown="`sqlite:///$XDG_DATA_HOME/leg-pain-cds/leg-pain-cds.sqlite3` (`~/.local/share/...`)"),
+            "SQLAlchemy URL of the database for issued cards, feedback, the audit trail and seen JWT ids (SQLite: "
+            "the file, its directory and the schema are created or migrated at start, WAL mode; PostgreSQL by URL, "
+            "e.g. `postgresql+psycopg://user@host/db` with `pip install 'leg-pain-cds[postgres]'`, migrated by "
+            "`leg-pain-cds db upgrade` before the service starts). Back up a running SQLite database with "
+            "`sqlite3 <file> \".backup <copy>\"`, never by copying the file (`deploy/README.md`, Backups).",
+            shown="`sqlite:///$XDG_DATA_HOME/leg-pain-cds/leg-pain-cds.sqlite3` (`~/.local/share/...`; the working "
+                  "directory only when there is no home)"),
     Setting("AUTH", "jwt", _choice("none", "jwt"),
             "Client authentication: `jwt` (CDS Hooks signed JWTs from the clients in `CDS_TRUSTED_CLIENTS`) or "
             "`none` (local tries only; logged as a warning at start)."),
@@ -197,7 +218,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_BODY_MB", 32, _number(int, 16, 1024),
             "Largest request body in MB (at least 16: a patient with years of labs sends several MB); over it: 413."),
     Setting("FHIR_TIMEOUT_S", 5.0, _number(float, 0.1, 120),
-            "Connect and read timeout of each request to the client's fhirServer."),
+            "Connect and read timeout of each request to the client's fhirServer (EHRs wait seconds, not minutes)."),
     Setting("FHIR_TOTAL_BUDGET_S", 8.0, _number(float, 0.1, 300),
             "Overall time budget for all fhirServer requests of one hook call; past it the data counts as unavailable."),
     Setting("FHIR_MAX_PAGES", 10, _number(int, 1, 1000), "Most search pages (`next` links) followed per data key."),
@@ -209,12 +230,23 @@ SETTINGS: tuple[Setting, ...] = (
             "(`when-symptomatic`), or on every chart open (`always`); actionable cards always show. A trusted client "
             "may override it (`possible_cause_cards`); `leg-pain-workup` always shows them."),
     Setting("LOG_LEVEL", "INFO", _log_level, "Log level (logs carry ids, never patient data)."),
+    Setting("LOG_FORMAT", "text", _choice("text", "json"),
+            "`text`: one line per event with `key=value` ids; `json`: one JSON object per line (time, level, event, "
+            "requestId, hookInstance, service, rules, latencyMs; `deploy/README.md`, Metrics and logs)."),
+    Setting("METRICS", True, _bool,
+            "Serve Prometheus metrics at `GET /metrics` (request latency, cards per rule, FHIR fallbacks, JWT "
+            "rejections, feedback; labels never carry patient data). Off: no route, nothing recorded."),
+    Setting("METRICS_TOKEN", None, _metrics_token,
+            "When set, `GET /metrics` needs `Authorization: Bearer <token>` (else 401). Unset, it is open: expose it "
+            "only on a cluster-internal network (NetworkPolicy). Never logged.", shown="unset"),
     Setting("WORKERS", None, lambda v: None if v in (None, "") else _number(int, 1, 64)(v),
-            "gunicorn worker processes for `serve` (each with THREADS threads).", shown="min(2 x cores + 1, 8)"),
+            "gunicorn worker processes for `serve` (each with `CDS_THREADS` threads).",
+            shown="`min(2 x cores + 1, 8)`"),
     Setting("THREADS", 2, _number(int, 1, 64),
             "Threads per gunicorn worker (gthread): cover FHIR fallback waits; more share one GIL."),
     Setting("KEEPALIVE_S", 5, _number(int, 0, 300),
-            "Seconds `serve` keeps an idle client connection open for its next call; 0: closed after each answer."),
+            "Seconds `serve` keeps an idle client connection open for its next call; 0: closed after each answer "
+            "(the trade-off: `deploy/README.md`)."),
     Setting("PUBLIC_BASE_URL", None, _optional_base_url,
             "The service's base URL as clients see it behind a proxy (JWT `aud` checks, sample links).",
             shown="unset (derived from the request)"),
@@ -224,7 +256,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ALLOWED_FHIR_SERVERS", "", _fhir_allowlist,
             "Comma-separated FHIR base URLs any caller may name as `fhirServer` (https; http only to a loopback "
             "address), besides each trusted client's own `fhir_servers`. Empty: no fhirServer is contacted for "
-            "callers without their own list (prefetch only).", shown="empty"),
+            "callers without their own list (prefetch only). `scripts/serve.sh` sets the public HAPI and SMART test "
+            "servers.", shown="empty"),
     Setting("AUTH_LEEWAY_S", 60, _number(int, 0, 600), "Clock skew tolerated on the client JWT's exp/iat/nbf."),
     Setting("AUTH_MAX_TOKEN_LIFETIME_S", 3600, _number(int, 1, 86400),
             "Longest accepted client JWT lifetime (exp - iat); seen jtis are kept this long."),
@@ -240,12 +273,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_PREFETCH_RESOURCES", 100000, _number(int, 1, 10_000_000),
             "Most resources in one request's prefetch; more: 413."),
     Setting("WARMUP", True, _bool,
-            "`serve` evaluates the bundled sample patients once before the workers fork, so that no worker's "
-            "first call pays for loading terminology and building validators (nothing is recorded)."),
+            "`serve` evaluates the bundled sample patients once before the workers fork (~0.1 s), so that no "
+            "worker's first call pays for loading terminology and building validators (85-110 ms on the development "
+            "VM, against ~10-20 ms after); nothing is recorded."),
     Setting("GC_PAUSE", True, _bool,
             "Pause Python's cyclic garbage collector while requests are in flight (docs/performance.md)."),
-    Setting("BENCH_ROUTES", False, _bool,
-            "Enable `POST /_bench/parse` (parses the body, returns no cards), the benchmark's baseline."),
 )
 
 DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
@@ -283,9 +315,98 @@ def effective(conf: MutableMapping[str, Any]) -> dict[str, Any]:
         value = conf.get(setting.name)
         if setting.name == "DATABASE_URL" and value:
             value = make_url(value).render_as_string(hide_password=True)
+        elif setting.name == "METRICS_TOKEN" and value:
+            value = "(set)"
         shown[setting.env] = value
     return shown
 
 
 def log_level_number(name: str) -> int:
     return int(logging.getLevelName(name))
+
+
+# ---------------------------------------------------------------------------------------------- documentation
+
+DOC_PATH = Path(__file__).resolve().parents[1] / "docs" / "configuration.md"
+
+# docs/configuration.md's sections, in order: (title, what the settings have in common, setting names).
+GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Service", "What the service shows and where it is reached.",
+     ("POSSIBLE_CAUSE_CARDS", "PUBLIC_BASE_URL")),
+    ("Security", "Who may call (CDS Hooks client JWTs, [security.md](security.md)) and which browser pages may "
+     "read the answers.",
+     ("AUTH", "TRUSTED_CLIENTS", "AUTH_LEEWAY_S", "AUTH_MAX_TOKEN_LIFETIME_S", "AUTH_JWKS_TIMEOUT_S",
+      "AUTH_JWKS_MAX_BYTES", "AUTH_JWKS_MIN_REFRESH_S", "AUTH_ALLOW_HTTP_LOOPBACK_JWKS", "CORS_ORIGINS",
+      "CORS_MAX_AGE_S")),
+    ("FHIR server", "Which `fhirServer`s data that was not prefetched may be fetched from, and the bounds on doing "
+     "so ([api.md](api.md#fhir-queries-the-service-sends)).",
+     ("ALLOWED_FHIR_SERVERS", "FHIR_TIMEOUT_S", "FHIR_TOTAL_BUDGET_S", "FHIR_MAX_PAGES", "FHIR_MAX_RESOURCES",
+      "FHIR_MAX_RESPONSE_MB")),
+    ("Request limits", "How large a request may be; over a limit the answer is an OperationOutcome naming the "
+     "setting.",
+     ("MAX_BODY_MB", "MAX_JSON_DEPTH", "MAX_BUNDLE_ENTRIES", "MAX_PREFETCH_RESOURCES")),
+    ("Database", "Issued and withheld cards, feedback, the audit trail and seen JWT ids "
+     "([deploy/README.md](../deploy/README.md#database)).",
+     ("DATABASE_URL",)),
+    ("Serving", "How `leg-pain-cds serve` runs gunicorn ([deploy/README.md](../deploy/README.md), "
+     "[performance.md](performance.md)).",
+     ("WORKERS", "THREADS", "KEEPALIVE_S", "WARMUP", "GC_PAUSE")),
+    ("Logging", "What is logged never includes patient data ([security.md](security.md#logs-without-phi)).",
+     ("LOG_LEVEL", "LOG_FORMAT")),
+    ("Metrics", "Prometheus metrics at `GET /metrics`, added up across the gunicorn workers "
+     "([deploy/README.md](../deploy/README.md#metrics-and-logs)).",
+     ("METRICS", "METRICS_TOKEN")),
+)
+
+_DOC_INTRO = """\
+# Configuration
+
+<!-- Generated from cds_service/config.py (SETTINGS, GROUPS): edit there, then run
+     `python -m cds_service.config --write`; tests/test_configuration_doc.py keeps this file current. -->
+
+Every setting is an environment variable prefixed `CDS_`. Values are JSON-decoded when they parse as JSON (`5`,
+`true`, `["a", "b"]`), else taken as text. All of them are checked once at start-up: a bad value stops the
+service with a message naming the variable, instead of failing mid-shift. `leg-pain-cds serve` logs the effective
+settings at start (never a password). Tests pass the same names, without the prefix, to `create_app(overrides)`.
+"""
+
+
+def _shown_default(setting: Setting) -> str:
+    """The default as the documentation shows it: computed defaults say how, booleans are lower case."""
+    if setting.shown is not None:
+        return setting.shown
+    if isinstance(setting.default, bool):
+        return f"`{str(setting.default).lower()}`"
+    return f"`{setting.default}`"
+
+
+def render_markdown() -> str:
+    """docs/configuration.md: one table per group, generated so that the document cannot drift from SETTINGS."""
+    by_name = {s.name: s for s in SETTINGS}
+    grouped = [name for _, _, names in GROUPS for name in names]
+    if sorted(grouped) != sorted(by_name):
+        raise ConfigError(f"GROUPS must list every setting once: {sorted(set(grouped) ^ set(by_name))}")
+    contents = " · ".join(f"[{title}](#{title.lower().replace(' ', '-')})" for title, _, _ in GROUPS)
+    parts = [_DOC_INTRO, f"**Contents:** {contents}\n"]
+    for title, about, names in GROUPS:
+        rows = "".join(f"| `{by_name[n].env}` | {_shown_default(by_name[n])} | {by_name[n].doc} |\n" for n in names)
+        parts.append(f"## {title}\n\n{about}\n\n| Variable | Default | Meaning |\n|---|---|---|\n{rows}")
+    return "\n".join(parts)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m cds_service.config [--write]`: print docs/configuration.md, or rewrite it in a checkout."""
+    parser = argparse.ArgumentParser(prog="python -m cds_service.config", description=main.__doc__)
+    parser.add_argument("--write", action="store_true", help=f"rewrite {DOC_PATH.name}")
+    if not parser.parse_args(argv).write:
+        sys.stdout.write(render_markdown())
+    elif not DOC_PATH.parent.is_dir():
+        parser.error("--write works in a source checkout only (the docs are not installed)")
+    else:
+        DOC_PATH.write_text(render_markdown(), encoding="utf-8")
+        print(f"wrote {DOC_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

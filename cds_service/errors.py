@@ -6,6 +6,7 @@ reaches a client: the last-resort handler logs the trace server-side and answers
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 import orjson
@@ -41,13 +42,38 @@ class UnsupportedMediaType(CdsError):
     code = "not-supported"
 
 
+#: Missing.server when the call gave no fhirServer to fetch from.
+NO_SERVER = "no fhirServer given"
+
+
+@dataclass(frozen=True)
+class Missing:
+    """Why one data key could not be had: what was wrong with its prefetch, and what stopped fetching it instead.
+
+    ``prefetch`` is the prefetch side ("not prefetched", "prefetch held an OperationOutcome", ...); ``server`` is
+    None when no fetch was possible or needed (a null prefetch), NO_SERVER without a fhirServer, else what went
+    wrong with it ("fhirServer is not on the allowlist", "fetching it failed: HTTP 500"). The CLI, which leaves a
+    request's fhirServer out unless told to fetch, shows ``prefetch`` alone.
+    """
+
+    prefetch: str
+    server: str | None = None
+
+    def __str__(self) -> str:
+        if self.server is None:
+            return self.prefetch
+        if self.server == NO_SERVER:
+            return f"{self.prefetch} and {NO_SERVER}"
+        return f"{self.prefetch}; {self.server}"
+
+
 class DataUnavailable(CdsError):
     """Required data could be neither prefetched nor fetched (CDS Hooks 2.0: 412)."""
 
     status = 412
     code = "processing"
 
-    def __init__(self, missing: Mapping[str, str]) -> None:
+    def __init__(self, missing: Mapping[str, Missing]) -> None:
         self.missing = dict(missing)
         text = "; ".join(f"{key}: {why}" for key, why in self.missing.items())
         super().__init__(f"Required data unavailable - {text}")

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import atexit
 
-from cds_service import create_app, logs
-
+from cds_service import create_app
+from cds_service.runtime import logs
 app = create_app()
 logs.configure(app.config["LOG_LEVEL"])
 # A clean exit checkpoints SQLite's write-ahead log into the database file (as `serve` does when it stops).

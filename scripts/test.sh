@@ -7,6 +7,20 @@ source "$(dirname "${BASH_SOURCE[0]}")/_venv.sh"
 # use it, so it is installed here.
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check '.[test]' ./tools
 
+# The store, feedback, audit, replay, migration, readiness and replica tests run on PostgreSQL as well as SQLite, each
+# module on a throwaway server made with initdb (tests/postgres_server.py). Install the server from Debian's packages
+# where it is missing; when it is there (or was installed), those tests fail rather than skip without it.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+    else
+        echo "scripts/test.sh: no PostgreSQL server binaries (initdb): the PostgreSQL tests will be skipped" >&2
+    fi
+fi
+if ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null 2>&1; then
+    export LEG_PAIN_CDS_REQUIRE_POSTGRES=1
+fi
+
 # -P: do not put the working directory on sys.path, and --import-mode=importlib: do not put tests/ or the repo
 # root there either, so `import cds_service` resolves to the installed package, not the source tree.
 # no:cacheprovider keeps the run from writing .pytest_cache into the checkout.

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service import create_app
-
+from tests.postgres_server import emptied, running_postgres
 pytest_plugins = ["tests.conftest_fhir"]
 
 # Every golden request is evaluated as of this instant (requests carry absolute dates).
@@ -48,10 +48,27 @@ def db_path(tmp_path: Path) -> Path:
     return tmp_path / "data" / "cds.sqlite3"  # parent does not exist yet: the store creates it
 
 
+@pytest.fixture(scope="module")
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A throw-away PostgreSQL server for the module that asks for it (tests/postgres_server.py)."""
+    with running_postgres(tmp_path_factory.mktemp("pg")) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.server)])
+def database_url(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """The test's database on SQLite (a new file) and on PostgreSQL (emptied, at the current schema revision): a
+    test that takes it runs on both."""
+    if request.param == "sqlite":
+        db_path.parent.mkdir(parents=True, exist_ok=True)  # for tests that open their own engine on it
+        return f"sqlite:///{db_path}"
+    return emptied(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
 def app_overrides(db_path: Path) -> dict[str, Any]:
     return {"AUTH": "none", "DATABASE_URL": f"sqlite:///{db_path}", "CLOCK": lambda: GOLDEN_NOW,
-            "UUID_FACTORY": counting_uuids, "BENCH_ROUTES": True, "FHIR_TIMEOUT_S": 2.0,
+            "UUID_FACTORY": counting_uuids, "FHIR_TIMEOUT_S": 2.0,
             "FHIR_TOTAL_BUDGET_S": 4.0, "ALLOW_FHIR_SERVER": loopback_only}
 
 

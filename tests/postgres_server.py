@@ -33,10 +33,14 @@ def _free_port() -> int:
 
 @contextmanager
 def running_postgres(base: Path) -> Iterator[str]:
-    """Start a cluster under ``base``; yield its SQLAlchemy URL; stop it. pytest.skip when it cannot run here."""
+    """Start a cluster under ``base``; yield its SQLAlchemy URL; stop it. pytest.skip when it cannot run here, except
+    under scripts/test.sh where the server is installed (LEG_PAIN_CDS_REQUIRE_POSTGRES): there that is a failure."""
+    required = bool(os.environ.get("LEG_PAIN_CDS_REQUIRE_POSTGRES"))
     psycopg = pytest.importorskip("psycopg", reason="psycopg is in the test extra: pip install '.[test]'")
     initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
     if not initdb or not pg_ctl:
+        if required:
+            pytest.fail("LEG_PAIN_CDS_REQUIRE_POSTGRES is set but there are no PostgreSQL server binaries")
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine")
     data = base / "data"
     prefix: list[str] = []
@@ -77,11 +81,22 @@ def dsn(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://")
 
 
-def emptied(url: str) -> str:
-    """``url`` after dropping every table (a fresh public schema): each test starts from an empty database."""
+def emptied(url: str, *, migrate: bool = True) -> str:
+    """``url`` after dropping every table (a fresh public schema): each test starts from an empty database. With
+    `migrate` (the default) the schema is then brought to the current revision, as `leg-pain-cds db upgrade` does
+    before a deployment: the service refuses to start on a PostgreSQL database that is not at it."""
     import psycopg
+    from sqlalchemy import create_engine
+
+    from cds_service.persistence import migrations
 
     with psycopg.connect(dsn(url), autocommit=True) as conn:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
+    if migrate:
+        engine = create_engine(url)
+        try:
+            migrations.upgrade(engine)
+        finally:
+            engine.dispose()
     return url

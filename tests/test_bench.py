@@ -13,6 +13,7 @@ import pytest
 
 from leg_pain_cds_bench import bench, workload
 
+pytestmark = pytest.mark.perf
 NOW = datetime(2026, 11, 25, tzinfo=timezone.utc)
 
 
@@ -68,11 +69,10 @@ def test_targets_are_judged_only_where_measured() -> None:
     assert {t.id: t.met for t in bench.targets(run)}["1c"] is True
 
 
-@pytest.mark.integration
+@pytest.mark.server
 def test_bench_quick_runs_every_case_and_writes_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:
     from cds_service import cli
-
     monkeypatch.chdir(tmp_path)  # the served app's relative paths, if any, stay in tmp_path
     out = tmp_path / "bench.json"
     assert cli.main(["bench", "--quick", "--json", str(out)]) == 0  # no --check: times are never asserted
@@ -86,3 +86,18 @@ def test_bench_quick_runs_every_case_and_writes_json(tmp_path: Path, monkeypatch
     assert {t["id"] for t in figures["targets"]} == {"1a", "1b", "1c", "2a", "2b", "2c", "3", "4", "5"}
     printed = capsys.readouterr().out
     assert "| 1c " in printed and "cost per resource" in printed
+
+
+def test_baseline_app_adds_only_the_parse_route(app_overrides: dict[str, Any], build: Any) -> None:
+    """The baseline the ratios are measured against: the service's app plus a route that parses and answers no cards,
+    with the same body checks as a hook call (content type, JSON, nesting depth)."""
+    from leg_pain_cds_bench import baseline
+
+    client = baseline.create_app(app_overrides).test_client()
+    resp = client.post(baseline.PARSE_PATH, json=build.hook_request(build.full_prefetch(build.potassium(2.0))))
+    assert resp.status_code == 200 and resp.get_json() == {"cards": []}
+    bad = client.post(baseline.PARSE_PATH, data="{", content_type="application/json")
+    assert bad.status_code == 400 and bad.get_json()["resourceType"] == "OperationOutcome"
+    assert client.post(baseline.PARSE_PATH, data="{}", content_type="text/plain").status_code == 415
+    hook = client.post("/cds-services/leg-pain-causes", json=build.hook_request(build.full_prefetch(build.potassium(2.0))))
+    assert hook.status_code == 200 and hook.get_json()["cards"]

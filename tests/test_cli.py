@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from cds_service import cli
-from cds_service.serving import serve_subprocess
+from cds_service.runtime.serve import serve_subprocess
 
 EXAMPLES = Path(cli.__file__).parent / "examples"
 AS_OF = "2026-11-25T12:00:00+00:00"
@@ -124,6 +124,7 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
         yield served_
 
 
+@pytest.mark.server
 def test_serve_answers_and_stops_cleanly_on_sigterm(served: tuple[subprocess.Popen[bytes], str],
                                                     tmp_path: Path) -> None:
     proc, base = served
@@ -149,20 +150,26 @@ def test_serve_answers_and_stops_cleanly_on_sigterm(served: tuple[subprocess.Pop
 
 def test_warm_up_evaluates_every_sample_and_a_failure_does_not_stop_the_start(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    from cds_service import samples
-
+    from cds_service import pipeline, samples
     seen: list[str] = []
-    evaluate = cli.evaluate_request
-    monkeypatch.setattr(cli, "evaluate_request", lambda body, **kw: seen.append(body["hookInstance"])
-                        or evaluate(body, **kw))
+    evaluate = pipeline.evaluate
+
+    def spy(read_body: Any, *a: Any, **kw: Any) -> Any:
+        def read() -> Any:
+            body = read_body()
+            seen.append(body["hookInstance"])
+            return body
+        return evaluate(read, *a, **kw)
+
+    monkeypatch.setattr(pipeline, "evaluate", spy)
     with caplog.at_level("INFO", logger="cds_service.cli"):
         cli.warm_up(64)
-    assert len(seen) == len(samples.list_samples()) and "warm-up: " in caplog.text
+    assert len(set(seen)) == len(samples.list_samples()) and "warm-up: " in caplog.text
 
-    def broken(_body: Any, **_kw: Any) -> Any:
+    def broken(*_a: Any, **_kw: Any) -> Any:
         raise RuntimeError("a bug in a rule")
 
-    monkeypatch.setattr(cli, "evaluate_request", broken)
+    monkeypatch.setattr(pipeline, "evaluate", broken)
     caplog.clear()
     with caplog.at_level("INFO", logger="cds_service.cli"):
         cli.warm_up(64)  # logged, not raised
@@ -188,6 +195,7 @@ def _connection_header_of_two_calls(base: str) -> list[str]:
     return headers
 
 
+@pytest.mark.server
 def test_keepalive_zero_closes_each_connection_after_its_answer(tmp_path: Path) -> None:
     settings = {"CDS_AUTH": "none", "CDS_DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
     with serve_subprocess(tmp_path, {**settings, "CDS_KEEPALIVE_S": "0", "CDS_WARMUP": "false"},

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 from cards import registry
-from cds_service import cli, fhir_data, samples
-
+from cds_service import cli, samples
+from cds_service.fhir import gather as fhir_data
 NOW = "2026-11-25T12:00:00+00:00"
 LOINC = "http://loinc.org"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
@@ -289,7 +289,7 @@ def _cards_without_uuids(out: str) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("name", ["lpc-diuretic-hypokalemia", "lpc-synthea-style", "lpc-healthy-control"])
 def test_a_raw_sample_file_is_resolved_like_samples_request(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                             name: str) -> None:
-    raw = Path(samples.__file__).parent / "samples" / samples.sample(name).file
+    raw = Path(samples.__file__).parent / samples.sample(name).file
     assert "{{now-" in raw.read_text()
     code, from_raw, err = _run(capsys, "evaluate", str(raw), "--format", "json", "--now", NOW)
     assert code == 0

@@ -6,67 +6,33 @@ messages say why a fhirServer was not used, bad options exit 2, and `--version` 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
+
 from cds_service import cli
+from tests.http_servers import RecordingServer, Reply, recording_server
 
 AS_OF = "2026-11-25T12:00:00+00:00"
 
 
-@dataclass
-class Recorder:
+def _fhir_answer(path: str) -> Reply:
     """A FHIR server stand-in: a Patient for an instance read, an empty searchset for any search."""
-
-    paths: list[str] = field(default_factory=list)
-    connections: list[str] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    def url(self, path: str = "") -> str:
-        assert self.server is not None
-        return f"http://127.0.0.1:{self.server.server_address[1]}{path}"
+    if "/Patient/" in path:
+        body: dict[str, Any] = {"resourceType": "Patient", "id": path.rsplit("/", 1)[-1], "gender": "male",
+                                "birthDate": "1950-01-01"}
+    else:
+        body = {"resourceType": "Bundle", "type": "searchset", "total": 0}
+    return 200, {"Content-Type": "application/fhir+json"}, json.dumps(body).encode()
 
 
 @pytest.fixture
-def fhir() -> Iterator[Recorder]:
-    rec = Recorder()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server naming
-            rec.paths.append(self.path)
-            if "/Patient/" in self.path:
-                body: dict[str, Any] = {"resourceType": "Patient", "id": self.path.rsplit("/", 1)[-1],
-                                        "gender": "male", "birthDate": "1950-01-01"}
-            else:
-                body = {"resourceType": "Bundle", "type": "searchset", "total": 0}
-            data = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/fhir+json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
-            return
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def verify_request(self, request: Any, client_address: Any) -> bool:
-            rec.connections.append(f"{client_address[0]}:{client_address[1]}")
-            return True
-
-    rec.server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=rec.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    yield rec
-    rec.server.shutdown()
-    rec.server.server_close()
+def fhir() -> Iterator[RecordingServer]:
+    with recording_server(fallback=_fhir_answer) as rec:
+        yield rec
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -80,14 +46,14 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 
 @pytest.fixture
-def request_file(tmp_path: Path, fhir: Recorder, build: Any) -> Path:
+def request_file(tmp_path: Path, fhir: RecordingServer, build: Any) -> Path:
     """A hook request without prefetch that names the recording server as its fhirServer."""
     path = tmp_path / "request.json"
     path.write_text(json.dumps(build.hook_request(fhirServer=fhir.url("/fhir"))))
     return path
 
 
-def test_fetch_does_not_contact_a_server_on_no_allowlist(capsys: pytest.CaptureFixture[str], fhir: Recorder,
+def test_fetch_does_not_contact_a_server_on_no_allowlist(capsys: pytest.CaptureFixture[str], fhir: RecordingServer,
                                                          request_file: Path) -> None:
     code, _, err = run(capsys, "evaluate", str(request_file), "--fetch", "--now", AS_OF)
     assert fhir.connections == [], fhir.paths
@@ -96,7 +62,7 @@ def test_fetch_does_not_contact_a_server_on_no_allowlist(capsys: pytest.CaptureF
     assert fhir.url() in err  # the refused origin, so the user knows what to list
 
 
-def test_fetch_uses_a_server_on_the_allowlist(capsys: pytest.CaptureFixture[str], fhir: Recorder,
+def test_fetch_uses_a_server_on_the_allowlist(capsys: pytest.CaptureFixture[str], fhir: RecordingServer,
                                               request_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDS_ALLOWED_FHIR_SERVERS", f"https://other.example.org/fhir, {fhir.url('/fhir')}")
     code, out, err = run(capsys, "evaluate", str(request_file), "--fetch", "--now", AS_OF)
@@ -105,7 +71,7 @@ def test_fetch_uses_a_server_on_the_allowlist(capsys: pytest.CaptureFixture[str]
     assert fhir.paths and all(p.startswith("/fhir/") for p in fhir.paths)
 
 
-def test_the_allowlist_path_rule_applies_to_fetch(capsys: pytest.CaptureFixture[str], fhir: Recorder,
+def test_the_allowlist_path_rule_applies_to_fetch(capsys: pytest.CaptureFixture[str], fhir: RecordingServer,
                                                   request_file: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CDS_ALLOWED_FHIR_SERVERS", fhir.url("/fhir/r4"))  # /fhir is above the entry
     code, _, err = run(capsys, "evaluate", str(request_file), "--fetch", "--now", AS_OF)
@@ -114,7 +80,7 @@ def test_the_allowlist_path_rule_applies_to_fetch(capsys: pytest.CaptureFixture[
 
 
 def test_allow_any_fhir_server_bypasses_the_allowlist_and_says_so(
-        capsys: pytest.CaptureFixture[str], fhir: Recorder, request_file: Path) -> None:
+        capsys: pytest.CaptureFixture[str], fhir: RecordingServer, request_file: Path) -> None:
     code, out, err = run(capsys, "evaluate", str(request_file), "--fetch", "--allow-any-fhir-server",
                          "--now", AS_OF)
     assert code == 0, err
@@ -122,7 +88,7 @@ def test_allow_any_fhir_server_bypasses_the_allowlist_and_says_so(
     assert "--allow-any-fhir-server" in err and "bypassed" in err
 
 
-def test_allow_any_fhir_server_needs_fetch(capsys: pytest.CaptureFixture[str], fhir: Recorder,
+def test_allow_any_fhir_server_needs_fetch(capsys: pytest.CaptureFixture[str], fhir: RecordingServer,
                                            request_file: Path) -> None:
     code, _, err = run(capsys, "evaluate", str(request_file), "--allow-any-fhir-server", "--now", AS_OF)
     assert code == 2 and "--fetch" in err
@@ -136,7 +102,7 @@ def test_a_bad_allowlist_is_bad_input(capsys: pytest.CaptureFixture[str], reques
     assert code == 2 and "CDS_ALLOWED_FHIR_SERVERS" in err
 
 
-def test_offline_says_the_fhir_server_was_not_used(capsys: pytest.CaptureFixture[str], fhir: Recorder,
+def test_offline_says_the_fhir_server_was_not_used(capsys: pytest.CaptureFixture[str], fhir: RecordingServer,
                                                    request_file: Path) -> None:
     code, _, err = run(capsys, "evaluate", str(request_file), "--now", AS_OF)
     assert code == 1

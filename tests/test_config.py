@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 from cds_service import config, create_app
-
-
 @pytest.mark.parametrize("name, value, message", [
     ("CDS_MAX_BODY_MB", "8", "at least 16"),
     ("CDS_MAX_BODY_MB", "lots", "expected an integer"),
@@ -19,7 +17,7 @@ from cds_service import config, create_app
     ("CDS_CORS_ORIGINS", "*,https://a.example", "cannot be combined"),
     ("CDS_DATABASE_URL", "not a url", "not a SQLAlchemy database URL"),
     ("CDS_PUBLIC_BASE_URL", "example.org", "absolute http(s) URL"),
-    ("CDS_BENCH_ROUTES", "maybe", "true or false"),
+    ("CDS_GC_PAUSE", "maybe", "true or false"),
     ("CDS_WORKERS", "0", "at least 1"),
 ])
 def test_bad_values_stop_start_up(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, value: str,
@@ -37,12 +35,12 @@ def test_env_values_are_typed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.setenv("CDS_AUTH", "none")
     monkeypatch.setenv("CDS_FHIR_TIMEOUT_S", "5")
     monkeypatch.setenv("CDS_CORS_ORIGINS", "https://a.example,https://b.example:8443")
-    monkeypatch.setenv("CDS_BENCH_ROUTES", "true")
+    monkeypatch.setenv("CDS_GC_PAUSE", "false")
     monkeypatch.setenv("CDS_LOG_LEVEL", "debug")
     conf = create_app().config
     assert conf["FHIR_TIMEOUT_S"] == 5.0 and isinstance(conf["FHIR_TIMEOUT_S"], float)
     assert conf["CORS_ORIGINS"] == ["https://a.example", "https://b.example:8443"]
-    assert conf["BENCH_ROUTES"] is True and conf["LOG_LEVEL"] == "DEBUG"
+    assert conf["GC_PAUSE"] is False and conf["LOG_LEVEL"] == "DEBUG"
     assert conf["MAX_CONTENT_LENGTH"] == 32 * 1024 * 1024
 
 

@@ -24,9 +24,9 @@ from jwt.algorithms import ECAlgorithm
 
 from cds_service import samples
 from leg_pain_cds_bench.fhir_standin import FhirStandIn
-from cds_service.serving import free_port, serve_subprocess
+from cds_service.runtime.serve import free_port, serve_subprocess
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.server
 
 ISSUER = "https://ehr.conformance.test"
 KID = "conformance-key-1"

@@ -45,16 +45,16 @@ def test_configured_origins_only(app_overrides: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------------------------------------- refused origins
 # The browser drops an answer whose origin is not allowed, and the page shows nothing (the CDS Hooks Sandbox: no
-# services, "All clear! No cards"). The operator's only clue is this log line (README, Sandbox section).
+# services, "All clear! No cards"). The operator's only clue is this log line (docs/sandbox.md, "When the Sandbox shows nothing").
 
 
 def _refusals(caplog: Any) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "cds_service.cors" and "CORS origin refused" in r.getMessage()]
+    return [r for r in caplog.records if r.name == "cds_service.api.cors" and "CORS origin refused" in r.getMessage()]
 
 
 def test_a_refused_origin_is_logged_once_with_the_localhost_hint(app_overrides: dict[str, Any], caplog: Any) -> None:
     client = create_app({**app_overrides, "CORS_ORIGINS": "http://127.0.0.1:8080"}).test_client()
-    caplog.set_level(logging.DEBUG, logger="cds_service.cors")
+    caplog.set_level(logging.DEBUG, logger="cds_service.api.cors")
     preflight = client.options("/cds-services/leg-pain-causes", headers={
         "Origin": "http://localhost:8080", "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type"})
@@ -73,7 +73,7 @@ def test_a_refused_origin_is_logged_once_with_the_localhost_hint(app_overrides: 
 
 def test_allowed_origins_and_calls_without_origin_log_nothing(app_overrides: dict[str, Any], caplog: Any,
                                                               build: Any) -> None:
-    caplog.set_level(logging.DEBUG, logger="cds_service.cors")
+    caplog.set_level(logging.DEBUG, logger="cds_service.api.cors")
     client = create_app({**app_overrides, "CORS_ORIGINS": "http://127.0.0.1:8080"}).test_client()
     assert client.get("/cds-services", headers={"Origin": "http://127.0.0.1:8080"}) \
         .headers["Access-Control-Allow-Origin"] == "http://127.0.0.1:8080"
@@ -84,7 +84,7 @@ def test_allowed_origins_and_calls_without_origin_log_nothing(app_overrides: dic
 
 
 def test_the_log_line_holds_no_request_content(app_overrides: dict[str, Any], caplog: Any, build: Any) -> None:
-    caplog.set_level(logging.DEBUG, logger="cds_service.cors")
+    caplog.set_level(logging.DEBUG, logger="cds_service.api.cors")
     client = create_app({**app_overrides, "CORS_ORIGINS": "https://ehr.example.org"}).test_client()
     weird = "https://x.example/Patient/Jane-Doe?name=Jane Doe"
     client.post("/cds-services/leg-pain-causes", headers={"Origin": weird},

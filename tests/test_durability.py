@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 from cds_service import cli
-from cds_service.serving import serve_subprocess
+from cds_service.runtime.serve import serve_subprocess
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import event
@@ -56,7 +56,7 @@ def test_feedback_is_refused_when_the_database_folder_was_removed(
     health = client.get("/healthz")
     assert health.status_code == 503 and health.get_json()["status"] == "unavailable"
     # A hook call still answers with its cards; the audit row it could not write is logged and counted.
-    with caplog.at_level(logging.ERROR, logger="cds_service.audit"):
+    with caplog.at_level(logging.ERROR, logger="cds_service.persistence.audit"):
         assert _hook_call(client)["cards"]
     assert "record write failed" in caplog.text and "removed" in caplog.text and "unwritten_total=" in caplog.text
 
@@ -115,7 +115,7 @@ def test_disk_full_feedback_503_and_hook_calls_still_answer(
     body = response.get_json()
     assert _is_outcome(body, "no-store") and "disk is full" in body["issue"][0]["diagnostics"]
 
-    with caplog.at_level(logging.ERROR, logger="cds_service.audit"):
+    with caplog.at_level(logging.ERROR, logger="cds_service.persistence.audit"):
         assert _hook_call(client)["cards"]  # the clinician still gets the advice
     assert "record write failed" in caplog.text and "disk is full" in caplog.text
     assert "unwritten_total=" in caplog.text
@@ -124,6 +124,7 @@ def test_disk_full_feedback_503_and_hook_calls_still_answer(
         "status": "degraded", "database": "write refused by the database: the disk is full"}
 
 
+@pytest.mark.server
 def test_a_clean_stop_leaves_every_write_in_the_database_file(tmp_path: Path) -> None:
     db = tmp_path / "data" / "cds.sqlite3"
     settings = {"CDS_AUTH": "none", "CDS_DATABASE_URL": f"sqlite:///{db}", "CDS_WARMUP": "false"}

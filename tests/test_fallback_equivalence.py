@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 
 from cds_service import create_app, samples
-
 from .conftest_fhir import SAMPLE_NOW
 from .fhir_servers import SekmetServer
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.server
 SERVICE = "/cds-services/leg-pain-causes"
 
 

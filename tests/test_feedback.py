@@ -12,27 +12,13 @@ from typing import Any, Iterator
 
 import pytest
 from cds_service import create_app
-from cds_service.store import Store
+from cds_service.persistence.store import Store
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import MetaData, create_engine, func, select
 
-from tests.postgres_server import emptied, running_postgres
 
 FEEDBACK = "/cds-services/leg-pain-causes/feedback"
-
-
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_postgres(tmp_path_factory.mktemp("pg")) as url:
-        yield url
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, db_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{db_path}"
-    return emptied(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
@@ -248,8 +234,7 @@ def test_a_locked_sqlite_file_rolls_the_call_back_and_still_answers(app_override
                                                                      build: Any, monkeypatch: pytest.MonkeyPatch,
                                                                      caplog: pytest.LogCaptureFixture) -> None:
     """A real lock, not a patched method: another process's writer holds the file while the call is answered."""
-    from cds_service import store
-
+    from cds_service.persistence import store
     if not app_overrides["DATABASE_URL"].startswith("sqlite"):
         pytest.skip("a lock on the SQLite file: SQLite only")
     monkeypatch.setattr(store, "SQLITE_BUSY_TIMEOUT_MS", 50)
@@ -273,8 +258,8 @@ def test_the_sqlite_dbapi_writer_stores_what_core_stores(tmp_path: Path) -> None
     """_SqliteWriter (the hot path) and Core's insert give the same stored rows, read back the same."""
     from datetime import datetime, timezone
 
-    from cds_service import audit
-    from cds_service.store import ISSUED_INSERT, issued_rows
+    from cds_service.persistence import audit
+    from cds_service.persistence.store import ISSUED_INSERT, issued_rows
     from cds_service.schemas import IssuedCard
     from sqlalchemy import select
 
@@ -308,8 +293,8 @@ def test_a_value_the_sqlite_writer_cannot_take_is_logged_not_raised(tmp_path: Pa
     """A wrong value type fails the write as Core's StatementError would: logged, nothing half-written, no 500."""
     from datetime import datetime, timezone
 
-    from cds_service import audit
-    from cds_service.store import ISSUED_INSERT, issued_rows
+    from cds_service.persistence import audit
+    from cds_service.persistence.store import ISSUED_INSERT, issued_rows
     from cds_service.schemas import IssuedCard
 
     s = Store(f"sqlite:///{tmp_path / 'w.sqlite3'}")
@@ -371,7 +356,7 @@ def test_values_at_the_limits_are_stored_on_both_databases(client: FlaskClient, 
 
 def test_the_limits_are_the_column_lengths() -> None:
     from cds_service import schemas
-    from cds_service.store import FeedbackRow
+    from cds_service.persistence.store import FeedbackRow
 
     columns = FeedbackRow.__table__.c
     assert (schemas.CARD_MAX, schemas.OVERRIDE_CODE_MAX, schemas.OVERRIDE_SYSTEM_MAX) == (

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 from cards.projection import Resource
-from cds_service import create_app, projected_json
+from cds_service import create_app
+from cds_service.fhir import decode as projected_json
 from flask.testing import FlaskClient
 
 SERVICE = "/cds-services/leg-pain-causes"
@@ -432,7 +433,6 @@ def test_a_patient_prefetch_that_is_not_this_patient_is_412(client: FlaskClient,
 
 def test_chunked_body_over_the_limit_is_413_not_truncated(app_overrides: dict[str, Any]) -> None:
     from cds_service import create_app
-
     app = create_app({**app_overrides, "MAX_BODY_MB": 16})
     body = b'{"hook": "patient-view"' + b" " * (17 * 1024 * 1024) + b"}"
     # No Content-Length, as gunicorn presents a chunked upload (wsgi.input_terminated).
@@ -450,8 +450,7 @@ def test_bundle_entries_taken_in_bulk_match_the_entry_by_entry_reading() -> None
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from cds_service import fhir_data
-
+    from cds_service.fhir import gather as fhir_data
     class Sub(dict):  # type: ignore[type-arg]
         pass
 
@@ -473,6 +472,6 @@ def test_bundle_entries_taken_in_bulk_match_the_entry_by_entry_reading() -> None
 
 def test_fetch_defaults_are_the_service_defaults() -> None:
     """One set of defaults: the CLI's FetchSettings() waits as long as a hook call on the default configuration."""
-    from cds_service import config, fhir_data
-
+    from cds_service import config
+    from cds_service.fhir import gather as fhir_data
     assert fhir_data.FetchSettings() == fhir_data.FetchSettings.from_config(config.DEFAULTS)

@@ -197,6 +197,7 @@ def test_stop_cuts_kept_alive_connections() -> None:
             session.get(url, timeout=5)
 
 
+@pytest.mark.server
 def test_standin_in_its_own_process_serves_and_stops() -> None:
     from leg_pain_cds_bench.fhir_standin import StandInProcess
 

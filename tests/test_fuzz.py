@@ -30,13 +30,12 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from tests.postgres_server import emptied, running_postgres
+from tests import golden_cases
+from tests.postgres_server import emptied
 from tests.test_any_json_type import hook_call
 
-GOLDEN = Path(__file__).parent / "golden"
-# Every golden hook call, by service: realistic starting points that mutation takes apart.
-CALLS: list[tuple[str, dict[str, Any]]] = [(path.parent.name, json.loads(path.read_text()))
-                                           for path in sorted(GOLDEN.glob("*/*.request.json"))]
+# Every golden hook call, by service (order cases for both order services): starting points that mutation takes apart.
+CALLS: list[tuple[str, dict[str, Any]]] = [(c.service_id, c.request) for c in golden_cases.calls()]
 SERVICE_IDS = [s.id for s in registry.services()]
 # And one chart per service that makes most rules fire, with every element a reader uses (tests/test_any_json_type.py).
 RICH: list[tuple[str, dict[str, Any]]] = [(service, hook_call(service)) for service in SERVICE_IDS]
@@ -158,15 +157,14 @@ def mutate(draw: Callable[..., Any], doc: Any, changes: int) -> Any:
 @FUZZ
 @given(route=st.sampled_from([f"/cds-services/{s}" for s in SERVICE_IDS] + [
     f"/cds-services/{s}/feedback" for s in SERVICE_IDS] + ["/cds-services/no-such-service",
-                                                           "/cds-services/no-such-service/feedback", "/_bench/parse"]),
+                                                           "/cds-services/no-such-service/feedback"]),
        body=json_values)
 def test_any_json_body_on_any_post_route(client: FlaskClient, route: str, body: Any) -> None:
     assert_answer(_post(client, route, orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)))
 
 
 @FUZZ
-@given(route=st.sampled_from([f"/cds-services/{SERVICE_IDS[0]}", f"/cds-services/{SERVICE_IDS[0]}/feedback",
-                              "/_bench/parse"]),
+@given(route=st.sampled_from([f"/cds-services/{SERVICE_IDS[0]}", f"/cds-services/{SERVICE_IDS[0]}/feedback"]),
        body=st.one_of(st.binary(max_size=200), st.text(max_size=200).map(str.encode),
                       json_values.map(lambda v: orjson.dumps(v)[:-1])),
        content_type=st.sampled_from(["application/json", "application/json; charset=utf-16", "text/plain",
@@ -233,12 +231,6 @@ def test_mutated_feedback(client: FlaskClient, issued_card: dict[str, Any], chan
 # ---------------------------------------------------------------------------------------------- on PostgreSQL
 
 
-@pytest.fixture(scope="module")
-def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with running_postgres(tmp_path_factory.mktemp("pg")) as url:
-        yield url
-
-
 @pytest.fixture
 def pg_client(app_overrides: dict[str, Any], postgres_url: str) -> Iterator[FlaskClient]:
     app = create_app({**app_overrides, "DATABASE_URL": emptied(postgres_url)})
@@ -246,6 +238,7 @@ def pg_client(app_overrides: dict[str, Any], postgres_url: str) -> Iterator[Flas
     app.extensions["cds_store"].close()  # no connections left open across tests
 
 
+@pytest.mark.server
 @settings(FUZZ, max_examples=300)
 @given(route=st.sampled_from(["feedback", "hook"]), changes=st.integers(0, 5),
        outcome=st.sampled_from(["accepted", "overridden"]), call=st.sampled_from(RICH + CALLS), data=st.data())
@@ -266,7 +259,7 @@ def test_mutated_feedback_and_hook_calls_on_postgresql(pg_client: FlaskClient, b
 
 @FUZZ
 @given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
-       path=st.one_of(st.sampled_from(["/cds-services", "/healthz", "/", "/cds-services/", "/static/x",
+       path=st.one_of(st.sampled_from(["/cds-services", "/healthz", "/readyz", "/metrics", "/", "/cds-services/", "/static/x",
                                        f"/cds-services/{SERVICE_IDS[0]}", f"/cds-services//{SERVICE_IDS[0]}",
                                        "/_bench/parse", "/cds-services/x/feedback/"]),
                       # not "//" first: the test client would read what follows as a host name
@@ -284,8 +277,8 @@ def test_any_method_path_and_query(client: FlaskClient, method: str, path: str, 
 
 def test_the_fuzzed_routes_are_all_the_routes(app: Flask) -> None:
     """A new route is fuzzed too: listed here, or this fails."""
-    fuzzed = {"/cds-services", "/cds-services/<service_id>", "/cds-services/<service_id>/feedback", "/_bench/parse",
-              "/healthz", "/static/<path:filename>"}
+    fuzzed = {"/cds-services", "/cds-services/<service_id>", "/cds-services/<service_id>/feedback",
+              "/healthz", "/readyz", "/metrics", "/static/<path:filename>"}
     assert {rule.rule for rule in app.url_map.iter_rules()} <= fuzzed
 
 
@@ -330,7 +323,8 @@ authorization = st.one_of(st.text(max_size=60), jwt_like.map(lambda t: "Bearer "
 
 @FUZZ
 @given(route=st.sampled_from([("GET", "/cds-services"), ("POST", f"/cds-services/{SERVICE_IDS[0]}"),
-                              ("POST", f"/cds-services/{SERVICE_IDS[0]}/feedback"), ("GET", "/healthz")]),
+                              ("POST", f"/cds-services/{SERVICE_IDS[0]}/feedback"), ("GET", "/healthz"),
+                              ("GET", "/readyz")]),
        header=st.one_of(st.none(), authorization), body=json_values)
 # Found by this test with more examples: an "alg" that is an array or object was looked up in a set (TypeError, 500).
 @example(route=("GET", "/cds-services"), body=None,
@@ -348,5 +342,5 @@ def test_any_authorization_header(secured_client: FlaskClient, route: tuple[str,
     resp = secured_client.open(path, method=method, headers=headers, data=orjson.dumps(body),
                                content_type="application/json")
     assert_answer(resp)
-    if path != "/healthz":
+    if path not in ("/healthz", "/readyz"):
         assert resp.status_code == 401, resp.get_data(as_text=True)[:300]

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from cds_service import create_app
-from cds_service.gc_pause import GcPause
+from cds_service.runtime.gc_pause import GcPause
 
 
 @pytest.fixture(autouse=True)
@@ -100,15 +100,14 @@ def test_the_app_pauses_the_collector_during_a_hook_call(client: FlaskClient, ap
                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     gc.enable()
     seen: list[bool] = []
-    from cds_service import hooks
-
-    real = hooks.build_facts
+    from cds_service import pipeline
+    real = pipeline.build_facts
 
     def spy(*a: Any, **k: Any) -> Any:
         seen.append(gc.isenabled())
         return real(*a, **k)
 
-    monkeypatch.setattr(hooks, "build_facts", spy)
+    monkeypatch.setattr(pipeline, "build_facts", spy)
     resp = client.post("/cds-services/leg-pain-causes", json=build.hook_request(build.full_prefetch(
         build.potassium(2.9))))
     assert resp.status_code == 200 and resp.get_json()["cards"]
@@ -123,9 +122,8 @@ def test_cds_gc_pause_false_leaves_the_collector_alone(app_overrides: dict[str, 
     app = create_app({**app_overrides, "GC_PAUSE": False})
     assert "cds_gc_pause" not in app.extensions
     seen: list[bool] = []
-    from cds_service import hooks
-
-    real = hooks.build_facts
-    monkeypatch.setattr(hooks, "build_facts", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
+    from cds_service import pipeline
+    real = pipeline.build_facts
+    monkeypatch.setattr(pipeline, "build_facts", lambda *a, **k: seen.append(gc.isenabled()) or real(*a, **k))
     app.test_client().post("/cds-services/leg-pain-causes", json=build.hook_request(build.full_prefetch()))
     assert seen == [True]

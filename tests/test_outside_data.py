@@ -23,7 +23,6 @@ from typing import Any, Callable, Iterator
 import pytest
 from cards import registry
 from cds_service import cli, create_app
-
 DATA = Path(__file__).resolve().parent / "outside_data"
 PROJECT = DATA.parents[1]
 EXPECTED = json.loads((DATA / "expected.json").read_text(encoding="utf-8"))
@@ -34,7 +33,7 @@ INDICATORS = {"info", "warning", "critical"}
 TOPICS = {"electrolyte-imbalance", "diuretic-effect", "statin-muscle-symptoms", "peripheral-artery-disease",
           "medication-effect", "restless-legs", "dehydration", "nerve-compression", "spinal-stenosis",
           "poor-circulation"}
-# Resource types each prefetch key of leg-pain-causes holds (README "FHIR queries the service sends").
+# Resource types each prefetch key of leg-pain-causes holds (docs/api.md, "FHIR queries the service sends").
 KEY_TYPES = {"observations": {"Observation"}, "medications": {"MedicationStatement", "Medication"},
              "medicationRequests": {"MedicationRequest", "Medication"}, "conditions": {"Condition"}}
 MAX_FIXTURE_BYTES = 3_300_000  # README.md: the set stays small (about 3 MB)

@@ -109,17 +109,9 @@ def test_healthz(client: FlaskClient) -> None:
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-def test_bench_parse_route_only_parses(client: FlaskClient, build: Any) -> None:
-    resp = client.post("/_bench/parse", json=build.hook_request(build.full_prefetch(build.potassium(2.0))))
-    assert resp.get_json() == {"cards": []}
-    assert_outcome(client.post("/_bench/parse", data="{", content_type="application/json"), 400, "invalid")
-
-
-def test_bench_route_is_off_by_default(app_overrides: dict[str, Any]) -> None:
-    from cds_service import create_app
-
-    app = create_app({**app_overrides, "BENCH_ROUTES": False})
-    assert app.test_client().post("/_bench/parse", json={}).status_code == 404
+def test_the_service_has_no_benchmark_route(client: FlaskClient) -> None:
+    """The benchmark's parse-only baseline is the bench tool's (leg_pain_cds_bench.baseline), never the service's."""
+    assert_outcome(client.post("/_bench/parse", json={}), 404, "not-found")
 
 
 # ---------------------------------------------------------------------------------------------- errors
@@ -190,7 +182,6 @@ def test_wrong_content_type_is_415(client: FlaskClient, build: Any, content_type
 
 def test_body_over_the_limit_is_413(app_overrides: dict[str, Any], build: Any) -> None:
     from cds_service import create_app
-
     client = create_app({**app_overrides, "MAX_BODY_MB": 16}).test_client()
     padding = "x" * (16 * 1024 * 1024)
     body = json.dumps(build.hook_request(build.full_prefetch(), extension={"pad": padding}))
@@ -212,12 +203,12 @@ def test_a_body_of_several_mb_is_accepted(client: FlaskClient, build: Any) -> No
 
 
 def test_a_bug_is_a_500_outcome_without_a_trace(app: Any, build: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from cds_service import hooks
+    from cds_service import pipeline
 
     def broken(*_a: Any, **_k: Any) -> Any:
         raise RuntimeError("secret internal detail")
 
-    monkeypatch.setattr(hooks.engine, "evaluate", broken)
+    monkeypatch.setattr(pipeline.engine, "evaluate", broken)
     resp = app.test_client().post(SERVICE, json=build.hook_request(build.full_prefetch()))
     assert_outcome(resp, 500, "exception")
     assert "secret internal detail" not in resp.get_data(as_text=True)

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 
 from cds_service import cli, create_app
 from cds_service.config import ConfigError
-from cds_service.trusted_clients import TrustedClientsError, parse_trusted_clients
+from cds_service.security.trusted_clients import TrustedClientsError, parse_trusted_clients
 
 ATORVASTATIN = {"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "617312",
                 "display": "atorvastatin 10 MG Oral Tablet"}
@@ -58,7 +58,7 @@ def withheld_rows(db_path: Path) -> list[tuple[Any, ...]]:
 
 def test_possible_cause_alone_is_withheld_counted_and_logged(client: FlaskClient, build: Any, db_path: Path,
                                                              caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO, logger="cds_service.hooks")
+    caplog.set_level(logging.INFO, logger="cds_service.api.hooks")
     resp = client.post("/cds-services/leg-pain-causes", json=statin_only(build))
     assert resp.get_json() == {"cards": []}  # CDS Hooks: no decision support -> 200 with an empty array
     rows = withheld_rows(db_path)

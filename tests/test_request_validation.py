@@ -6,18 +6,16 @@ order-sign ``draftOrders``). Odd but valid content (drafts without ids, entries 
 """
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import pytest
 from flask.testing import FlaskClient
 
+from tests import golden_cases
 from tests.test_fhir_data import FakeFhir
 
 SERVICE = "/cds-services/leg-pain-causes"
-GOLDEN = Path(__file__).parent / "golden"
 
 
 @pytest.fixture
@@ -132,8 +130,7 @@ def test_a_null_patient_cannot_be_evaluated(client: FlaskClient, build: Any, fhi
 
 def _order_call(hook: str) -> dict[str, Any]:
     service = f"leg-pain-{hook}"
-    request = sorted((GOLDEN / service).glob("fires-*.request.json"))[0]
-    return json.loads(request.read_text())
+    return next(c.request for c in golden_cases.calls() if c.service_id == service and c.case.startswith("fires-"))
 
 
 @pytest.mark.parametrize(("hook", "change", "said"), [

@@ -8,7 +8,6 @@ import pytest
 from cards import engine, registry
 from cards import facts as facts_mod
 from cds_service import samples
-
 from .conftest_fhir import SAMPLE_NOW
 
 

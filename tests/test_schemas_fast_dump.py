@@ -3,18 +3,17 @@ rules produce on the golden requests and the benchmark patients: speed must not 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 from cards import engine, registry
 from cards.facts import build_facts
 
-from cds_service import fhir_data, schemas
+from cds_service.fhir import gather as fhir_data
+from cds_service import schemas
 from leg_pain_cds_bench import workload
+from tests import golden_cases
 
-GOLDEN = sorted((Path(__file__).parent / "golden").glob("*/*.request.json"))
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=timezone.utc)
 
 
@@ -30,8 +29,7 @@ def _cards(body: dict[str, Any], service_id: str) -> list[Any]:
 
 def _requests() -> list[tuple[str, dict[str, Any], str]]:
     # Only the golden cases that answer 200 have cards to compare (their response files say so).
-    out = [(f"{p.parent.name}/{p.name.split('.')[0]}", orjson.loads(p.read_bytes()), p.parent.name) for p in GOLDEN
-           if orjson.loads(p.with_name(p.name.replace(".request.", ".response.")).read_bytes())["status"] == 200]
+    out = [(c.name, c.request, c.service_id) for c in golden_cases.calls() if c.expected()["status"] == 200]
     out += [(f"bench-{size}", workload.hook_request(size, now=NOW), workload.SERVICE_ID)
             for size in ("small", "typical")]
     return out

@@ -11,10 +11,9 @@ import pytest
 import requests
 
 from cds_service import samples
-
 from .fhir_servers import SekmetServer
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.server
 
 TYPES = ("Patient", "Observation", "Condition", "MedicationStatement", "MedicationRequest", "Medication")
 LOINC = "http://loinc.org"

@@ -19,9 +19,9 @@ from typing import Any, Iterator
 
 import pytest
 from cds_service import create_app
-from cds_service.serving import serve_subprocess
+from cds_service.runtime.serve import serve_subprocess
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.server
 
 SERVICE = "/cds-services/leg-pain-causes"
 

@@ -7,8 +7,6 @@ import pytest
 
 from cards import references
 from cds_service import cli, terminology_cli
-
-
 def test_terminology_check_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["terminology", "check"]) == 0
     out = capsys.readouterr().out

@@ -6,12 +6,10 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,60 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from flask import Flask, jsonify
 
-from cds_service import security
+from cds_service.security import web as security
+from tests.http_servers import RecordingServer
 
 BASE = "https://cds.test"
-
-
-@dataclass
-class RecordingServer:
-    """A real HTTP server on 127.0.0.1 that serves canned responses and records every connection."""
-
-    routes: dict[str, tuple[int, dict[str, str], bytes]] = field(default_factory=dict)
-    connections: list[str] = field(default_factory=list)
-    requests: list[tuple[str, dict[str, str]]] = field(default_factory=list)
-    server: ThreadingHTTPServer | None = None
-
-    @property
-    def port(self) -> int:
-        assert self.server is not None
-        return self.server.server_address[1]
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-    def set_json(self, path: str, body: object, status: int = 200, headers: dict[str, str] | None = None) -> None:
-        self.routes[path] = (status, {"Content-Type": "application/json", **(headers or {})}, json.dumps(body).encode())
-
-    def fetches(self, path: str) -> int:
-        return sum(1 for p, _ in self.requests if p == path)
-
-
-def _start(rec: RecordingServer) -> RecordingServer:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 — http.server naming
-            rec.requests.append((self.path, dict(self.headers)))
-            status, headers, body = rec.routes.get(self.path, (404, {}, b"{}"))
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 — quiet
-            return
-
-    class Server(ThreadingHTTPServer):
-        daemon_threads = True
-
-        def verify_request(self, request: Any, client_address: Any) -> bool:
-            rec.connections.append(f"{client_address[0]}:{client_address[1]}")
-            return True
-
-    rec.server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=rec.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
-    return rec
 
 
 @pytest.fixture
@@ -83,15 +31,13 @@ def http_server() -> Iterator[Callable[[], RecordingServer]]:
     started: list[RecordingServer] = []
 
     def make() -> RecordingServer:
-        rec = _start(RecordingServer())
+        rec = RecordingServer().start()
         started.append(rec)
         return rec
 
     yield make
     for rec in started:
-        assert rec.server is not None
-        rec.server.shutdown()
-        rec.server.server_close()
+        rec.stop()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """The allowlist's path rule, checked on the paths a real FHIR server on 127.0.0.1 actually receives.
 
-Rule (cds_service/url_policy.py): a request may go to a URL whose path equals the allowlisted entry's path or
+Rule (cds_service/security/url_policy.py): a request may go to a URL whose path equals the allowlisted entry's path or
 continues it after a ``/``. A ``fhirServer`` with a query or fragment is refused with 400 (issue 16, item 4: with
 ``urljoin`` the base ``.../fhir/r4?x=1`` passed the allowlist and the token went to ``.../fhir/Patient/...``).
 """
@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cds_service import create_app
-
 HOOK_INSTANCE = "5b3c1e5e-9a53-4b39-9d8b-1d1d2b8f6a10"
 ENTRY_PATH = "/fhir/r4"
 TOKEN = "secret-fhir-token"
@@ -89,8 +88,7 @@ def test_the_fetcher_itself_sends_nothing_for_a_base_with_a_query(http_server: A
     """Below the request schema too (the CLI, a future caller): a base that would swallow the path is not used."""
     from cards import registry
 
-    from cds_service import fhir_data
-
+    from cds_service.fhir import gather as fhir_data
     fhir = http_server()
     fhir.routes = FhirRoutes()
     key = registry.service("leg-pain-causes").data_key("patient")
@@ -105,8 +103,7 @@ def test_the_fetcher_itself_sends_nothing_for_a_base_with_a_query(http_server: A
 
 
 def test_queries_are_appended_to_the_base_path(http_server: Any) -> None:
-    from cds_service import fhir_data
-
+    from cds_service.fhir import gather as fhir_data
     fetcher = fhir_data._Fetcher("https://EHR.example.org:443/fhir/r4", None, fhir_data.FetchSettings(), pool=1)
     try:
         assert fetcher.url_for("Patient/p1") == "https://ehr.example.org/fhir/r4/Patient/p1"

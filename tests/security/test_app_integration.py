@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from cds_service import create_app, security
+from cds_service import create_app
+from cds_service.security import web as security
 from cds_service.config import ConfigError
 
 from .conftest import BASE, TokenFactory, public_jwk, trusted_clients_doc

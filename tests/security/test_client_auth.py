@@ -1,17 +1,26 @@
-"""Client authentication with real signed tokens, a real JWKS server and a real SQLite replay table."""
+"""Client authentication with real signed tokens, a real JWKS server and a real replay table.
+
+The replay and audit tests run on a SQLite file and on a real PostgreSQL server (tests/postgres_server.py; skipped
+with the reason where none can run): the seen-jti table is what makes a token single-use across workers and hosts.
+"""
 
 from __future__ import annotations
 
 import json
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine
 
-from cds_service import security
-from cds_service.audit import AuditLog
+from cds_service.security import web as security
+from cds_service.security.replay import ReplayGuard
+from cds_service.persistence import migrations
+from cds_service.persistence.audit import AuditEvent, AuditLog
 
 from .conftest import BASE, Env, public_jwk
+
 
 SVC = "/cds-services/svc"
 SVC_AUD = f"{BASE}{SVC}"
@@ -35,8 +44,8 @@ def last_audit(env: Env) -> Any:
 # --- accepted -----------------------------------------------------------------------------------------------
 
 
-def test_valid_rs384_via_jku_is_accepted_and_cached(make_env: Any) -> None:
-    env = make_env()
+def test_valid_rs384_via_jku_is_accepted_and_cached(make_env: Any, database_url: str) -> None:
+    env = make_env(DATABASE_URL=database_url)
     resp = env.post(SVC, env.tokens.make(SVC_AUD))
     assert resp.status_code == 200, resp.get_json()
     assert env.calls == ["svc"]
@@ -275,8 +284,8 @@ def test_jku_not_on_the_allowlist_is_never_contacted(make_env: Any, http_server:
     assert env.jwks.connections == []
 
 
-def test_replayed_jti(make_env: Any) -> None:
-    env = make_env()
+def test_replayed_jti(make_env: Any, database_url: str) -> None:
+    env = make_env(DATABASE_URL=database_url)
     token = env.tokens.make(SVC_AUD, jti="once-only")
     assert env.post(SVC, token).status_code == 200
     resp = env.post(SVC, token)
@@ -288,9 +297,9 @@ def test_replayed_jti(make_env: Any) -> None:
     assert env.post(SVC, env.tokens.make(SVC_AUD, jti="once-only", iss="https://inline.test")).status_code == 401
 
 
-def test_replay_is_caught_across_app_instances_sharing_the_database(make_env: Any, tmp_path: Any) -> None:
+def test_replay_is_caught_across_app_instances_sharing_the_database(make_env: Any, database_url: str) -> None:
     """Two gunicorn workers = two apps, one database: the second worker must see the first's jti."""
-    first = make_env()
+    first = make_env(DATABASE_URL=database_url)
     second = make_env(DATABASE_URL=first.app.config["DATABASE_URL"], TRUSTED_CLIENTS=str(first.trusted_file))
     token = first.tokens.make(SVC_AUD)
     assert first.post(SVC, token).status_code == 200
@@ -327,7 +336,7 @@ def test_paths_outside_cds_services_are_not_authenticated(make_env: Any) -> None
 
 
 def test_auth_none_lets_calls_through_and_warns(make_env: Any, caplog: Any) -> None:
-    with caplog.at_level("WARNING", logger="cds_service.security"):
+    with caplog.at_level("WARNING", logger="cds_service.security.web"):
         env = make_env(AUTH="none", TRUSTED_CLIENTS=None)
     assert "CLIENT AUTHENTICATION IS OFF" in caplog.text
     resp = env.post(SVC, None)
@@ -364,11 +373,52 @@ def test_token_never_reaches_the_log(make_env: Any, caplog: Any) -> None:
     assert "reason=expired" in caplog.text
 
 
-def test_audit_rows_hold_no_request_content(make_env: Any) -> None:
-    env = make_env()
+def test_audit_rows_hold_no_request_content(make_env: Any, database_url: str) -> None:
+    env = make_env(DATABASE_URL=database_url)
     env.client.post(SVC, json={"hook": "patient-view", "context": {"patientId": "SECRET-MRN-123"}},
                     headers={"Authorization": f"Bearer {env.tokens.make(SVC_AUD)}"})
     log: AuditLog = security.state(env.app).audit
     with log.engine.connect() as conn:
         dump = json.dumps([list(map(str, r)) for r in conn.exec_driver_sql("SELECT * FROM audit_event")])
     assert "SECRET-MRN-123" not in dump
+
+
+# --- the replay table and the audit log on both databases ----------------------------------------------------
+
+
+def test_replay_guard_expiry_and_purge(database_url: str) -> None:
+    """First use wins; a replay within the lifetime is refused; an expired row is a new use and is purged."""
+    now = [1_000_000.0]
+    engine = create_engine(database_url)
+    try:
+        migrations.prepare(engine)  # SQLite: upgraded; PostgreSQL: emptied() migrated it
+        guard = ReplayGuard(engine, clock=lambda: now[0])
+        assert guard.first_use("https://ehr.test", "j1", expires_at=now[0] + 300)
+        assert not guard.first_use("https://ehr.test", "j1", expires_at=now[0] + 300)
+        assert guard.first_use("https://other.test", "j1", expires_at=now[0] + 300)  # another issuer's jti
+        now[0] += 301  # j1 has expired: a reuse is honoured (the spec forbids it; the lifetime rule allows it)
+        assert guard.first_use("https://ehr.test", "j1", expires_at=now[0] + 300)
+        assert guard.first_use("https://ehr.test", "j2", expires_at=now[0] + 10)
+        assert guard.count() == 2  # the other issuer's expired row was purged with the first call after expiry
+    finally:
+        engine.dispose()
+
+
+def test_audit_log_round_trip(database_url: str) -> None:
+    engine = create_engine(database_url)
+    try:
+        log = AuditLog(engine)
+        at = datetime(2026, 11, 25, 12, 0, 0, 123000, tzinfo=timezone.utc)
+        event = AuditEvent(at=at, request_id="req-1", endpoint="service", method="POST", service_id="svc",
+                           issuer="https://ehr.test/" + "x" * 600, hook_instance="hook-1", status=200,
+                           outcome="cards", card_count=2, reason=None, latency_ms=3.25)
+        log.record(event)
+        log.record(AuditEvent(at=at, request_id="req-2", endpoint="feedback", method="POST", service_id="svc",
+                              issuer=None, hook_instance=None, status=400, outcome="error", card_count=None,
+                              reason="invalid", latency_ms=1.0))
+        second, first = log.recent(2)
+        assert (second.request_id, second.reason, second.status) == ("req-2", "invalid", 400)
+        assert first.issuer == event.issuer[:512] and first.card_count == 2 and first.latency_ms == 3.25
+        assert first.at.astimezone(timezone.utc) == at and log.unwritten == 0
+    finally:
+        engine.dispose()

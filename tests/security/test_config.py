@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from cds_service import security
-from cds_service.trusted_clients import TrustedClientsError, load_trusted_clients, parse_trusted_clients
+from cds_service.config import ConfigError
+from cds_service.security import web as security
+from cds_service.security.trusted_clients import TrustedClientsError, load_trusted_clients, parse_trusted_clients
 
 from .conftest import public_jwk
 
@@ -85,12 +86,15 @@ def test_example_file_in_the_repo_is_valid() -> None:
         ({"AUTH": "none", "PUBLIC_BASE_URL": "cds.example.org"}, "CDS_PUBLIC_BASE_URL"),
         ({"AUTH": "none", "AUTH_LEEWAY_S": "soon"}, "CDS_AUTH_LEEWAY_S"),
         ({"AUTH": "none", "MAX_JSON_DEPTH": 2}, "CDS_MAX_JSON_DEPTH"),
-        ({"AUTH": "none", "AUTH_ALLOW_HTTP_LOOPBACK_JWKS": "yes"}, "CDS_AUTH_ALLOW_HTTP_LOOPBACK_JWKS"),
+        ({"AUTH": "none", "AUTH_ALLOW_HTTP_LOOPBACK_JWKS": "maybe"}, "CDS_AUTH_ALLOW_HTTP_LOOPBACK_JWKS"),
     ],
 )
-def test_bad_settings_stop_the_start(config: dict[str, Any], message: str) -> None:
-    with pytest.raises(security.SecurityConfigError, match=message):
-        security.validate_config(config)
+def test_bad_settings_stop_the_start(config: dict[str, Any], message: str, tmp_path: Path) -> None:
+    """init_app checks the settings with the one settings table (config.validate), also outside create_app."""
+    app = Flask("t")
+    app.config.update(config, DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+    with pytest.raises(ConfigError, match=message):
+        security.init_app(app)
 
 
 def test_init_app_reports_a_bad_trusted_clients_file(tmp_path: Path) -> None:
@@ -98,5 +102,5 @@ def test_init_app_reports_a_bad_trusted_clients_file(tmp_path: Path) -> None:
     path.write_text(json.dumps({"clients": [client(algorithms=["HS512"])]}))
     app = Flask("t")
     app.config.update(TRUSTED_CLIENTS=str(path), DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
-    with pytest.raises(security.SecurityConfigError, match=r"CDS_TRUSTED_CLIENTS: .*HS512"):
+    with pytest.raises(ConfigError, match=r"CDS_TRUSTED_CLIENTS: .*HS512"):
         security.init_app(app)

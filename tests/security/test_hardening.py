@@ -8,15 +8,15 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from cds_service.hardening import (
+from cds_service.limits import (
     InputLimitExceeded,
     InvalidJson,
-    apply_security_headers,
     check_prefetch_limits,
     json_depth_exceeds,
     parse_json_body,
 )
-from cds_service.log_privacy import RedactingFilter, redact
+from cds_service.security.headers import apply_security_headers
+from cds_service.security.log_privacy import RedactingFilter, redact
 
 
 def nested(depth: int) -> bytes:
@@ -88,7 +88,7 @@ def test_filter_drops_third_party_debug_and_redacts_the_rest() -> None:
     filt = RedactingFilter()
     third = logging.LogRecord("urllib3.connectionpool", logging.DEBUG, __file__, 1, "GET %s", ("/fhir/Patient/1",), None)
     assert filt.filter(third) is False
-    own = logging.LogRecord("cds_service.fhir_data", logging.INFO, __file__, 1, "fetch %s", ("https://e.test/fhir/Patient/1",), None)
+    own = logging.LogRecord("cds_service.fhir.gather", logging.INFO, __file__, 1, "fetch %s", ("https://e.test/fhir/Patient/1",), None)
     assert filt.filter(own) is True
     assert own.getMessage() == "fetch https://e.test/…"
 
@@ -96,7 +96,7 @@ def test_filter_drops_third_party_debug_and_redacts_the_rest() -> None:
 def test_envelope_depth_covers_context_and_bundle_shape_not_resource_insides() -> None:
     import orjson
 
-    from cds_service.hardening import envelope_depth_exceeds
+    from cds_service.limits import envelope_depth_exceeds
 
     deep = orjson.loads(nested(40))
     assert envelope_depth_exceeds({"hook": "patient-view", "context": {"x": deep}}, 32)
@@ -154,7 +154,7 @@ def test_the_in_place_bundle_depth_count_answers_as_the_skeleton_walk() -> None:
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
-    from cds_service.hardening import envelope_depth_exceeds, json_depth_exceeds
+    from cds_service.limits import envelope_depth_exceeds, json_depth_exceeds
 
     @given(prefetch=st.dictionaries(st.sampled_from(["patient", "observations", "x"]), _leaf_or_nested(),
                                     max_size=3),
@@ -171,7 +171,7 @@ def test_the_in_place_bundle_depth_count_answers_as_the_skeleton_walk() -> None:
 
 def test_the_plain_entry_shortcut_leaves_every_odd_entry_to_the_walk() -> None:
     """_plain_entries_fit decides only plain entries without nested Bundles or arrays; the walk does the rest."""
-    from cds_service.hardening import _plain_entries_fit, envelope_depth_exceeds
+    from cds_service.limits import _plain_entries_fit, envelope_depth_exceeds
 
     class Sub(dict):  # type: ignore[type-arg]
         pass

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from cds_service.jwks import MAX_TTL_S, MIN_TTL_S, FetchSettings, JwksCache, JwksFetchError, cache_ttl
+from cds_service.security.jwks import MAX_TTL_S, MIN_TTL_S, FetchSettings, JwksCache, JwksFetchError, cache_ttl
 
 from .conftest import public_jwk
 

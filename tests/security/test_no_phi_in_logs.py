@@ -11,15 +11,15 @@ import json
 import logging
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from cds_service.logs import KeyValueFormatter
+from cds_service.runtime.logs import KeyValueFormatter
+from tests import golden_cases
+from tests.log_capture import rendered_log
 
-GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-CASES = sorted(GOLDEN.glob("*/*.request.json"))
+CASES = golden_cases.calls()
 TIMING = re.compile(r"\b(?:ms|latency_ms|elapsed_ms)=[\d.]+")
 
 
@@ -61,22 +61,23 @@ def test_golden_cases_found() -> None:
     assert CASES
 
 
-@pytest.mark.parametrize("req", CASES, ids=lambda p: f"{p.parent.name}/{p.name.split('.')[0]}")
-def test_golden_request_leaves_no_phi_in_logs(client: Any, req: Path, caplog: pytest.LogCaptureFixture) -> None:
-    body = json.loads(req.read_text())
+@pytest.mark.parametrize("call", CASES, ids=lambda c: c.name)
+def test_golden_request_leaves_no_phi_in_logs(client: Any, call: golden_cases.GoldenCall,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    body = call.request
     texts, numbers = phi_strings(body)
     assert texts or numbers or not body.get("prefetch"), "the PHI extractor found nothing to look for"
     with caplog.at_level(logging.DEBUG):
-        client.post(f"/cds-services/{req.parent.name}", json=body)
+        client.post(f"/cds-services/{call.service_id}", json=body)
     formatter = KeyValueFormatter("%(levelname)s %(name)s %(message)s")
     captured = "\n".join(formatter.format(r) for r in caplog.records)
     assert captured, "nothing was logged: the test would prove nothing"
     for text in texts:
-        assert text not in captured, f"{text!r} from {req.name} reached the log"
+        assert text not in captured, f"{text!r} from {call.name} reached the log"
     scrubbed = TIMING.sub("", captured)
     for number in numbers:
         assert not re.search(rf"(?<![\w.\-]){re.escape(number)}(?![\w.\-])", scrubbed), (
-            f"value {number} from {req.name} reached the log"
+            f"value {number} from {call.name} reached the log"
         )
 
 
@@ -93,30 +94,12 @@ def test_the_check_would_catch_a_leak(caplog: pytest.LogCaptureFixture) -> None:
 
 def _rendered_log(emit: Any) -> str:
     """What production writes for the records `emit()` produces: logs.configure's formatter and redacting filter."""
-    import io
-
-    from cds_service.log_privacy import RedactingFilter
-
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(KeyValueFormatter("%(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter())
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    try:
-        emit()
-    finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
-    return stream.getvalue()
+    return rendered_log(emit, KeyValueFormatter("%(levelname)s %(name)s: %(message)s"))
 
 
 def test_client_strings_are_capped_and_the_cut_is_counted(client: Any) -> None:
     """Five 1 MB Observation.status values once added 5 MB of log from one request; now a few hundred bytes."""
     from cds_service import cli
-
     body = cli.example_request("low-potassium")
     observations = [e["resource"] for v in body["prefetch"].values() if isinstance(v, dict)
                     for e in v.get("entry", []) if e.get("resource", {}).get("resourceType") == "Observation"]
@@ -143,6 +126,6 @@ def test_a_long_message_is_capped_too() -> None:
     ("authorization=Bearer opaque-token-123", "authorization=Bearer [redacted-token]"),
 ])
 def test_redaction_removes_tokens_and_keeps_the_next_field(line: str, expected: str) -> None:
-    from cds_service.log_privacy import redact
+    from cds_service.security.log_privacy import redact
 
     assert redact(line) == expected

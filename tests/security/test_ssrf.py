@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 
 from cds_service import create_app
-
 from .conftest import BASE, TokenFactory, trusted_clients_doc
 
 HOOK_INSTANCE = "5b3c1e5e-9a53-4b39-9d8b-1d1d2b8f6a10"

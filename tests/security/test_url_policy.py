@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from cds_service.url_policy import Allowlist, UrlPolicyError, describe, parse_allowlist_entry, split_allowlist
+from cds_service.security.url_policy import Allowlist, UrlPolicyError, describe, parse_allowlist_entry, split_allowlist
 
 ALLOW = Allowlist.parse(["https://ehr.example.org", "https://fhir.example.com/r4/", "http://127.0.0.1:8090/fhir"])
 

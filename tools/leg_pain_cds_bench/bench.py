@@ -39,11 +39,12 @@ from typing import Any, Callable, Iterator
 import orjson
 import requests
 
-from cds_service import serving
-from leg_pain_cds_bench import workload
+from cds_service.runtime import serve as serving
+from leg_pain_cds_bench import baseline, workload
+from leg_pain_cds_bench.baseline import PARSE_PATH
 
 SERVICE_PATH = f"/cds-services/{workload.SERVICE_ID}"
-PARSE_PATH = "/_bench/parse"
+BASELINE_APP = "leg_pain_cds_bench.baseline:create_app"  # `serve --app`: the service plus PARSE_PATH
 FALLBACK_DELAY_S = 0.005
 CONCURRENCY = 8
 HTTP_ROUNDS = 6  # runs per route and HTTP case, alternating (throughput: `--seconds` in all per route)
@@ -142,9 +143,7 @@ def _now() -> datetime:
 
 def _app(tmp: Path, now: datetime, fhir_server: str = "") -> Any:
     """The production app, in process: no client authentication (the bench signs no JWTs), a fixed clock."""
-    from cds_service import create_app
-
-    return create_app({"AUTH": "none", "BENCH_ROUTES": True, "DATABASE_URL": f"sqlite:///{tmp / 'inproc.db'}",
+    return baseline.create_app({"AUTH": "none", "DATABASE_URL": f"sqlite:///{tmp / 'inproc.db'}",
                        "CLOCK": lambda: now, "ALLOWED_FHIR_SERVERS": fhir_server})
 
 
@@ -165,7 +164,7 @@ def patients(size: str, count: int, now: datetime, observations: int | None = No
     """`count` different patients of one size (seeds 1..count), as request bodies.
 
     Different patients, not one body repeated: the service keeps validated elements across requests (codes,
-    ranges and fixed-precision values repeat across charts, cards/facts.py), and a benchmark that sent one body
+    ranges and fixed-precision values repeat across charts, cards/facts/memo.py), and a benchmark that sent one body
     over and over would measure only hits. Each patient is measured once, so the figures include the misses of
     a memo that warms up as it would on a ward's first patients of the day.
     """
@@ -185,7 +184,7 @@ def _alternate_over(client: Any, bodies: list[bytes]) -> tuple[list[float], list
 
 
 def _loads_collector_paused(body: bytes) -> None:
-    """orjson.loads with the cyclic collector off, as the service runs (cds_service/gc_pause.py); parsed and freed.
+    """orjson.loads with the cyclic collector off, as the service runs (cds_service/runtime/gc_pause.py); parsed and freed.
     Like GcPause, it only re-enables a collector it turned off itself."""
     was_enabled = gc.isenabled()
     gc.disable()
@@ -236,8 +235,8 @@ def in_process(app: Any, bodies: dict[str, list[bytes]]) -> dict[str, Any]:
 @contextmanager
 def served(tmp: Path) -> Iterator[str]:
     """`leg-pain-cds serve` as a subprocess on 127.0.0.1 with its default workers; yields the base URL."""
-    settings = {"CDS_BENCH_ROUTES": "true", "CDS_AUTH": "none", "CDS_DATABASE_URL": f"sqlite:///{tmp / 'served.db'}"}
-    with serving.serve_subprocess(tmp, settings) as (_, base):
+    settings = {"CDS_AUTH": "none", "CDS_DATABASE_URL": f"sqlite:///{tmp / 'served.db'}"}
+    with serving.serve_subprocess(tmp, settings, args=("--app", BASELINE_APP)) as (_, base):
         yield base
 
 
@@ -297,10 +296,11 @@ def over_http(base: str, paths: dict[str, list[Path]], *, latency_counts: dict[s
 
 
 def fallback(tmp: Path, request: dict[str, Any], now: datetime, repeats: int) -> dict[str, Any]:
-    """No prefetch: all fallback queries of one call (fhir_data.gather) vs the slowest single query alone."""
+    """No prefetch: all fallback queries of one call (gather.gather) vs the slowest single query alone."""
     from cards import registry
 
-    from cds_service import fhir_data, schemas
+    from cds_service.fhir import gather
+    from cds_service import schemas
     from leg_pain_cds_bench.fhir_standin import StandInProcess
 
     service = registry.service(workload.SERVICE_ID)
@@ -308,7 +308,7 @@ def fallback(tmp: Path, request: dict[str, Any], now: datetime, repeats: int) ->
     try:
         base = server.base_url
         app = _app(tmp, now, fhir_server=base)  # the stand-in's loopback URL on the fhirServer allowlist
-        settings = fhir_data.FetchSettings.from_config(app.config)
+        settings = gather.FetchSettings.from_config(app.config)
         bare = {k: v for k, v in request.items() if k != "prefetch"}
         bare["fhirServer"] = base
         body = orjson.dumps(bare)
@@ -328,8 +328,8 @@ def fallback(tmp: Path, request: dict[str, Any], now: datetime, repeats: int) ->
                     single[key].append(_ms(time.perf_counter() - started))
                     resp.raise_for_status()
                 started = time.perf_counter()
-                data = fhir_data.gather(call, service, now=now, settings=settings,
-                                        allow_server=fhir_data.allow_all_servers)
+                data = gather.gather(call, service, now=now, settings=settings,
+                                        allow_server=gather.allow_all_servers)
                 totals.append(_ms(time.perf_counter() - started))
                 started = time.perf_counter()
                 _post(client, SERVICE_PATH, body)

@@ -422,7 +422,7 @@ def hook_request(size: str | Size, *, seed: int = 1, now: datetime | None = None
     patient = {"resourceType": "Patient", "id": PATIENT_ID, "meta": gen.meta(now - timedelta(days=30)),
                "gender": "female", "birthDate": (now - timedelta(days=int(71.4 * 365.25))).date().isoformat(),
                # Not ASCII, as EHR bodies seldom are (names, units such as µmol/L): the hook route then checks the
-               # whole body's UTF-8 before decoding the projection (cds_service/projected_json.py), as it would in use.
+               # whole body's UTF-8 before decoding the projection (cds_service/fhir/decode.py), as it would in use.
                "name": [{"family": "Synthétique", "given": ["Bench"]}], "active": True}
     return {
         "hook": "patient-view", "hookInstance": gen.uid(),

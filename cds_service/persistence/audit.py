@@ -23,7 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError, StatementError
 from sqlalchemy.sql.dml import Insert
 
-from cds_service.db import METADATA
+from cds_service.persistence import migrations
+from cds_service.persistence.db import METADATA
 
 log = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ class AuditLog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        METADATA.create_all(engine)
+        migrations.prepare(engine)  # the schema is the current revision (SQLite: upgraded; others: checked)
         self._sqlite = _SqliteWriter(engine) if engine.dialect.name == "sqlite" else None
         self._file = database_file(engine)
         self.unwritten = 0  # calls of this process whose audit row (and issued cards) could not be written

@@ -9,7 +9,8 @@ from flask import Blueprint, Response, current_app
 from flask.typing import ResponseReturnValue
 
 from cds_service import schemas
-from cds_service.hooks import json_body
+from cds_service.api.hooks import json_body
+from cds_service.runtime import metrics
 
 log = logging.getLogger(__name__)
 bp = Blueprint("feedback", __name__)
@@ -23,6 +24,7 @@ def post_feedback(service_id: str) -> ResponseReturnValue:
     items = schemas.load_feedback(json_body())  # BadHookRequest -> 400
     conf = current_app.config
     unknown = current_app.extensions["cds_store"].record_feedback(service.id, items, conf["CLOCK"]())
+    metrics.feedback_stored(service.id, items, unknown)  # by outcome (CDS_METRICS)
     log.info("feedback stored", extra={"service": service.id, "cards": sorted({i["card"] for i in items}),
                                        "outcomes": [i["outcome"] for i in items], "unknown": unknown})
     body: dict[str, object] = {"stored": len(items)}

@@ -33,7 +33,7 @@ from gunicorn import util as gunicorn_util  # type: ignore[import-untyped]
 from gunicorn.http import errors as http_errors  # type: ignore[import-untyped]
 from gunicorn.workers.gthread import TConn, ThreadWorker  # type: ignore[import-untyped]
 
-from cds_service.hardening import SECURITY_HEADERS
+from cds_service.security.headers import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 

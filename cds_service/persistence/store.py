@@ -1,8 +1,9 @@
 """Persistence (SQLAlchemy 2): issued cards and clinician feedback, joined on the card uuid.
 
-Any SQLAlchemy URL works (PostgreSQL with its driver installed); the default is a SQLite file, created with its
-schema at start-up (``create_all``), in WAL mode with a busy timeout so that several gunicorn workers can write to
-it at once. Nothing here holds patient values: an issued card is its uuid, service, topic, indicator, rule ids,
+Any SQLAlchemy URL works (PostgreSQL with its driver installed); the default is a SQLite file, created and brought
+to the current schema revision at start-up (persistence/migrations), in WAL mode with a busy timeout so that several
+gunicorn workers can write to it at once. Other databases are migrated by ``leg-pain-cds db upgrade`` and only
+checked at start-up. Nothing here holds patient values: an issued card is its uuid, service, topic, indicator, rule ids,
 suggestion uuids, hookInstance and time.
 
 Feedback for a card uuid this database never issued is still stored, with ``card_known = false``: the client
@@ -24,8 +25,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column, sessionmaker
 
-from cds_service.audit import DatabaseFile, describe_write_error, plain_insert, register_file
-from cds_service.db import Base
+from cds_service.persistence.audit import DatabaseFile, describe_write_error, plain_insert, register_file
+from cds_service.persistence import migrations
+from cds_service.persistence.db import Base
 from cds_service.errors import StorageUnavailable
 from cds_service.schemas import IssuedCard
 
@@ -33,6 +35,8 @@ log = logging.getLogger(__name__)
 
 # How long a writer waits for SQLite's lock before failing; concurrent workers commit in well under this.
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# How long a new PostgreSQL connection may take (libpq connect_timeout; a `connect_timeout` in the URL wins).
+POSTGRES_CONNECT_TIMEOUT_S = 5
 
 
 
@@ -143,8 +147,10 @@ def withheld_rows(service_id: str, hook_instance: str, cards: Iterable[Any], at:
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cursor = dbapi_conn.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer across workers
+        # The busy timeout first: switching a new file to WAL takes its write lock, and several processes opening
+        # one new file at once (workers, replicas' `db upgrade`) must wait for each other, not fail "locked".
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer across workers
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL; a power cut loses at most the last commits
     finally:
         cursor.close()
@@ -157,7 +163,12 @@ class Store:
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"pool_pre_ping": not self.is_sqlite}
+        if parsed.get_backend_name() == "postgresql" and "connect_timeout" not in parsed.query:
+            # A server that does not answer (host down, packets dropped) fails a connection in seconds, not after the
+            # system's TCP timeout: start-up, `db` commands and /readyz say so while a probe still waits for them.
+            kwargs["connect_args"] = {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S}
         self.file: DatabaseFile | None = None
+        self._newer_schema_noted = False  # readiness logs a newer schema once
         if self.is_sqlite and parsed.database and parsed.database != ":memory:" and \
                 not parsed.database.startswith("file:"):
             path = Path(parsed.database).expanduser()
@@ -171,7 +182,9 @@ class Store:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     def create(self) -> None:
-        Base.metadata.create_all(self.engine)
+        """Make sure the schema is the current revision: SQLite is upgraded in place, any other database must have
+        been upgraded already (``leg-pain-cds db upgrade``; migrations.SchemaNotCurrent otherwise)."""
+        migrations.prepare(self.engine)
         if self.file is not None:
             self.file.remember()
 
@@ -205,6 +218,29 @@ class Store:
         if problem is not None:
             return False, problem
         return True, self.file.last_write_error
+
+    def readiness(self) -> tuple[str, str] | None:
+        """Why this instance should get no traffic yet, as (reason code, sentence without secrets), or None: the
+        database answers, its schema is the current revision and (SQLite) the file is still the one opened."""
+        writable, note = self.health()
+        if not writable:
+            return "database-file-replaced", str(note)
+        try:
+            found = migrations.status(self.engine)
+        except (SQLAlchemyError, sqlite3.Error, OSError) as err:  # the server is down, refuses us, the file is gone
+            return "database-unavailable", f"the database does not answer ({type(err).__name__})"
+        if found.state == "unknown":
+            # A newer version has migrated the shared database during a rolling update. Migrations only add (tables,
+            # nullable columns: docs/deployment.md), so this instance, which started against its own revision, keeps
+            # serving until it is replaced; were it to go not-ready, every old pod would drop out at the first
+            # migration. A newer schema still stops a *start* (migrations.prepare).
+            if not self._newer_schema_noted:
+                log.info("readiness: %s; still serving (rolling update)", found.describe())
+                self._newer_schema_noted = True
+            return None
+        if not found.current:
+            return f"schema-{found.state}", found.describe()
+        return None
 
     def _refuse_if_gone(self) -> None:
         problem = self.file.problem() if self.file is not None else None

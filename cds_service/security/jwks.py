@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import requests
 
-from .trusted_clients import PublicKey, TrustedClientsError, parse_jwks
-from .url_policy import UrlPolicyError, describe, is_loopback_host, parse_url
+from cds_service.security.trusted_clients import PublicKey, TrustedClientsError, parse_jwks
+from cds_service.security.url_policy import UrlPolicyError, describe, is_loopback_host, parse_url
 
 log = logging.getLogger(__name__)
 

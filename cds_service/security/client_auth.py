@@ -23,9 +23,9 @@ from jwt.exceptions import (
     MissingRequiredClaimError,
 )
 
-from .jwks import JwksCache, JwksFetchError
-from .replay import ReplayGuard
-from .trusted_clients import PERMITTED_ALGORITHMS, PublicKey, TrustedClient, TrustedClients, usable_signing_key
+from cds_service.security.jwks import JwksCache, JwksFetchError
+from cds_service.security.replay import ReplayGuard
+from cds_service.security.trusted_clients import PERMITTED_ALGORITHMS, PublicKey, TrustedClient, TrustedClients, usable_signing_key
 
 REQUIRED_CLAIMS = ("iss", "aud", "exp", "iat", "jti")  # not sub: CDS Hooks 2.0 dropped it
 MAX_TOKEN_CHARS = 16384

@@ -1,9 +1,9 @@
 """Decode JSON that carries FHIR resources with each resource as the cards projection (cards/projection.py).
 
-* ``hook_body(raw, max_depth)`` (hook calls) gives what ``hardening.parse_json_body`` (``orjson.loads`` and the
+* ``hook_body(raw, max_depth)`` (hook calls) gives what ``limits.parse_json_body`` (``orjson.loads`` and the
   depth check) gives, except that prefetched resources are projected: the Observations inside prefetch Bundles
   as ``cards.projection.Resource`` structs, every other resource as a dict of its projected elements.
-* ``fhir_resource(raw)`` (responses of the client's fhirServer, cds_service/fhir_data.py) does the same for one
+* ``fhir_resource(raw)`` (responses of the client's fhirServer, cds_service/fhir/gather.py) does the same for one
   resource or Bundle, or answers None when the projection does not describe the body.
 
 Elements no reader uses are skipped in C while decoding (docs/performance.md, sixth round): a hook call then costs
@@ -26,8 +26,7 @@ from typing import Any, Union
 import msgspec
 from cards.projection import UNSET, Resource, UnsetType, as_dict, sent
 
-from cds_service import hardening
-
+from cds_service import limits
 log = logging.getLogger(__name__)
 
 
@@ -63,12 +62,12 @@ def hook_body(raw: bytes, max_depth: int) -> Any:
         # Logged by kind only (msgspec's message may quote the sender's member names): a sender whose every call
         # lands here pays ~1.6x for the parse, and this is how an integration team would find out.
         log.info("hook body decoded whole", extra={"reason": type(err).__name__})
-        return hardening.parse_json_body(raw, max_depth)
+        return limits.parse_json_body(raw, max_depth)
     body = sent(envelope)
     prefetch = body.get("prefetch")
     if prefetch:
         body["prefetch"] = {key: None if value is None else _resource(value) for key, value in prefetch.items()}
-    hardening.check_envelope_depth(body, max_depth)
+    limits.check_envelope_depth(body, max_depth)
     return body
 
 
@@ -85,7 +84,7 @@ def fhir_resource(raw: bytes) -> dict[str, Any] | None:
 def _resource(resource: Resource) -> dict[str, Any]:
     """A prefetch value or a Bundle's entry as a dict: a Bundle with its entries, any other resource projected.
 
-    Observations inside Bundles stay structs: the builder reads them as the projection (cards/facts.py).
+    Observations inside Bundles stay structs: the builder reads them as the projection (cards/facts/).
     """
     out = as_dict(resource)
     for entry in out.get("entry", ()):

@@ -5,11 +5,11 @@
 * before each request under ``/cds-services`` (OPTIONS/CORS preflight excepted) the caller's
   ``Authorization: Bearer <JWT>`` is verified (client_auth.Authenticator); a failure answers 401 with
   ``WWW-Authenticate`` and a generic OperationOutcome, the reason goes to the log and the audit row only;
-* ``fhir_server_policy()`` gives hooks/fhir_data the predicate deciding whether a ``fhirServer`` may be
+* ``fhir_server_policy()`` gives the pipeline (fhir/gather.py) the predicate deciding whether a ``fhirServer`` may be
   contacted for the current caller (its ``fhir_servers`` plus ``CDS_ALLOWED_FHIR_SERVERS``);
 * after each request the security headers are added and one audit row is written.
 
-Configuration (``CDS_`` environment variables; Flask strips the prefix): see DEFAULTS and docs/security.md.
+Configuration (``CDS_`` environment variables; Flask strips the prefix): config.SETTINGS and docs/security.md.
 """
 
 from __future__ import annotations
@@ -26,28 +26,19 @@ from flask import Flask, Response, current_app, g, request
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Engine
 
-from . import config
-from .audit import AuditEvent, AuditLog, safe_token
-from .client_auth import AuthRejected, Authenticator, AuthSettings, VerifiedClient
-from .hardening import apply_security_headers
-from .jwks import FetchSettings, JwksCache
-from .replay import ReplayGuard
-from .trusted_clients import TrustedClients, TrustedClientsError, load_trusted_clients
-from .url_policy import Allowlist, ServerPolicy, UrlPolicyError, describe, parse_url, split_allowlist
+from cds_service import config
+from cds_service.persistence.audit import AuditEvent, AuditLog, safe_token
+from cds_service.security.client_auth import AuthRejected, Authenticator, AuthSettings, VerifiedClient
+from cds_service.security.headers import apply_security_headers
+from cds_service.security.jwks import FetchSettings, JwksCache
+from cds_service.security.replay import ReplayGuard
+from cds_service.security.trusted_clients import TrustedClients, TrustedClientsError, load_trusted_clients
+from cds_service.security.url_policy import Allowlist, ServerPolicy, UrlPolicyError, describe, parse_url, split_allowlist
 
 log = logging.getLogger(__name__)
 
 EXTENSION = "cds_security"
 PROTECTED_PREFIX = "/cds-services"
-AUTH_MODES = ("jwt", "none")
-
-# Keys as they appear in app.config (env: CDS_<KEY>); defaults and documentation live in config.SETTINGS.
-SECURITY_KEYS = (
-    "AUTH", "TRUSTED_CLIENTS", "PUBLIC_BASE_URL", "ALLOWED_FHIR_SERVERS", "AUTH_LEEWAY_S",
-    "AUTH_MAX_TOKEN_LIFETIME_S", "AUTH_JWKS_TIMEOUT_S", "AUTH_JWKS_MAX_BYTES", "AUTH_JWKS_MIN_REFRESH_S",
-    "AUTH_ALLOW_HTTP_LOOPBACK_JWKS", "MAX_JSON_DEPTH", "MAX_BUNDLE_ENTRIES", "MAX_PREFETCH_RESOURCES",
-)
-DEFAULTS: dict[str, Any] = {key: config.DEFAULTS[key] for key in SECURITY_KEYS}
 
 UNAUTHORIZED_BODY = {
     "resourceType": "OperationOutcome",
@@ -62,10 +53,6 @@ UNAUTHORIZED_BODY = {
 }
 
 
-class SecurityConfigError(config.ConfigError):
-    """A security setting is wrong; the message names the CDS_ variable and what to do."""
-
-
 @dataclass
 class SecurityState:
     """What init_app built, kept in app.extensions[EXTENSION]."""
@@ -77,55 +64,10 @@ class SecurityState:
     audit: AuditLog
 
 
-def _number(config: Mapping[str, Any], key: str, minimum: float) -> float:
-    value = config.get(key, DEFAULTS[key])
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
-        raise SecurityConfigError(f"CDS_{key}={value!r}: must be a number >= {minimum}")
-    return float(value)
-
-
-def validate_config(config: Mapping[str, Any]) -> None:
-    """Check the security settings; SecurityConfigError says which and why. Reads no files."""
-    mode = str(config.get("AUTH") or "jwt").lower()
-    if mode not in AUTH_MODES:
-        raise SecurityConfigError(f"CDS_AUTH={config.get('AUTH')!r}: must be 'jwt' (default) or 'none'")
-    if mode == "jwt" and not config.get("TRUSTED_CLIENTS"):
-        raise SecurityConfigError(
-            "CDS_AUTH=jwt (the default) needs CDS_TRUSTED_CLIENTS=<path to trusted clients JSON>; "
-            "see deploy/trusted-clients.example.json. For a local test without authentication set CDS_AUTH=none."
-        )
-    base = config.get("PUBLIC_BASE_URL")
-    if base:
-        try:
-            parsed = parse_url(str(base), allow_query=False)
-        except UrlPolicyError as err:
-            raise SecurityConfigError(f"CDS_PUBLIC_BASE_URL={base!r}: {err}") from err
-        if parsed.scheme != "https":
-            log.warning("CDS_PUBLIC_BASE_URL is not https: CDS Hooks requires TLS in production")
-    try:
-        Allowlist.parse(split_allowlist(config.get("ALLOWED_FHIR_SERVERS")))
-    except UrlPolicyError as err:
-        raise SecurityConfigError(f"CDS_ALLOWED_FHIR_SERVERS: {err}") from err
-    for key, minimum in (
-        ("AUTH_LEEWAY_S", 0),
-        ("AUTH_MAX_TOKEN_LIFETIME_S", 1),
-        ("AUTH_JWKS_TIMEOUT_S", 0.1),
-        ("AUTH_JWKS_MAX_BYTES", 1024),
-        ("AUTH_JWKS_MIN_REFRESH_S", 0),
-        ("MAX_JSON_DEPTH", 8),
-        ("MAX_BUNDLE_ENTRIES", 1),
-        ("MAX_PREFETCH_RESOURCES", 1),
-    ):
-        _number(config, key, minimum)
-    if not isinstance(config.get("AUTH_ALLOW_HTTP_LOOPBACK_JWKS", False), bool):
-        raise SecurityConfigError("CDS_AUTH_ALLOW_HTTP_LOOPBACK_JWKS: must be true or false")
-
-
 def init_app(app: Flask, engine: Engine | None = None) -> SecurityState:
-    """Validate settings, load trusted clients, create tables and register the request hooks."""
-    for key, value in DEFAULTS.items():
-        app.config.setdefault(key, value)
-    validate_config(app.config)
+    """Check the settings (config.validate: create_app has, and it is idempotent), load the trusted clients, and
+    register the request hooks. A bad setting or trusted clients file raises config.ConfigError."""
+    config.validate(app.config)
     if engine is None:
         engine = create_engine(app.config["DATABASE_URL"])
     mode = str(app.config["AUTH"] or "jwt").lower()
@@ -136,13 +78,15 @@ def init_app(app: Flask, engine: Engine | None = None) -> SecurityState:
         except TrustedClientsError as err:
             message = str(err)
             prefix = "" if message.startswith("CDS_TRUSTED_CLIENTS") else "CDS_TRUSTED_CLIENTS: "
-            raise SecurityConfigError(prefix + message) from err
+            raise config.ConfigError(prefix + message) from err
         authenticator = _authenticator(app.config, clients, engine)
         log.info("client authentication on: %d trusted issuer(s)", len(clients))
         for client in clients.clients.values():
             if client.possible_cause_cards is not None:  # issuer URIs are configuration, not patient data
                 log.info("possible-cause cards for issuer %s: %s (CDS_POSSIBLE_CAUSE_CARDS=%s elsewhere)",
                          client.iss, client.possible_cause_cards, app.config["POSSIBLE_CAUSE_CARDS"])
+        if app.config["PUBLIC_BASE_URL"] and not str(app.config["PUBLIC_BASE_URL"]).startswith("https://"):
+            log.warning("CDS_PUBLIC_BASE_URL is not https: CDS Hooks requires TLS in production")
         if not app.config["PUBLIC_BASE_URL"]:
             log.warning(
                 "CDS_PUBLIC_BASE_URL is not set: the JWT 'aud' check trusts the request's Host header; "
@@ -263,6 +207,12 @@ def unauthorized() -> Response:
     )
     resp.headers["WWW-Authenticate"] = challenge
     return resp
+
+
+def rejection_reason() -> str | None:
+    """The reason code (client_auth.AuthRejected) when the current request was refused with 401 (for metrics)."""
+    reason: str | None = g.get("cds_auth_reason")
+    return reason
 
 
 def current_client() -> VerifiedClient | None:

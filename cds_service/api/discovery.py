@@ -10,7 +10,6 @@ from flask import Blueprint, Response
 from flask.typing import ResponseReturnValue
 
 from cds_service import schemas
-
 bp = Blueprint("discovery", __name__)
 
 

@@ -1,9 +1,8 @@
-"""Input limits and response headers: functions the web layer calls or registers.
+"""Input limits: what a request body may be, checked before anything reads it.
 
 * ``parse_json_body`` parses with orjson and enforces a nesting depth limit (deeply nested JSON would
   otherwise hit Python's recursion limit somewhere downstream and become a 500).
 * ``check_prefetch_limits`` bounds the number of entries per Bundle and resources per request.
-* ``apply_security_headers`` adds the headers every response carries.
 
 Limit violations raise ``InputLimitExceeded`` (status 413 or 400, an OperationOutcome issue code and a message
 that says which limit and how to change it — never echoing the content).
@@ -17,19 +16,8 @@ from typing import Any
 
 import orjson
 from cards.projection import Resource
-from flask import Response, request
 
 from cds_service.errors import BadHookRequest, CdsError
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Cache-Control": "no-store",  # answers carry clinical advice about one patient: never cache them
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
-HSTS = "max-age=31536000; includeSubDomains"
-
 
 class InputLimitExceeded(CdsError):
     """A request exceeded a configured limit (413 too-costly, or 400 structure for nesting)."""
@@ -84,7 +72,7 @@ def envelope_depth_exceeds(body: Any, max_depth: int) -> bool:
     The insides of prefetched FHIR resources (dicts, or cards.projection structs on the hook route) are not
     walked: the service reads them only at fixed paths, and validates what it reads with fhir.resources
     (pydantic-core bounds its own recursion), so nesting there cannot reach Python's recursion limit; orjson caps
-    the whole document at 1024 levels, msgspec at Python's recursion limit (projected_json.py then falls back to
+    the whole document at 1024 levels, msgspec at Python's recursion limit (fhir/decode.py then falls back to
     orjson). Walking every node of a 5,000-observation prefetch in Python cost ~0.7x the JSON parse itself on
     every call (docs/performance.md).
     """
@@ -139,7 +127,7 @@ _NOT_WALKED = frozenset({dict, Resource, str, int, float, bool, type(None)})
 def entry_resources(entries: list[Any]) -> list[Any] | None:
     """``entry[].resource`` of a Bundle whose entries are all plain objects (the common case), else None.
 
-    Taken with C-level map() calls: the depth check and fhir_data both look at every entry of every prefetch
+    Taken with C-level map() calls: the depth check and fhir/gather.py both look at every entry of every prefetch
     Bundle, and their Python loops over the entries were ~5 % of a typical request (cProfile, docs/performance.md).
     """
     if not entries or set(map(type, entries)) != {dict}:
@@ -220,14 +208,3 @@ def check_prefetch_limits(prefetch: object, *, max_bundle_entries: int, max_reso
         raise InputLimitExceeded(
             f"prefetch holds {total} resources; the limit is {max_resources} (CDS_MAX_PREFETCH_RESOURCES)"
         )
-
-
-def apply_security_headers(response: Response, *, https: bool | None = None) -> Response:
-    """Add the security headers (keeping any a view set deliberately); HSTS only when served over https."""
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    if https is None:
-        https = request.is_secure
-    if https:
-        response.headers.setdefault("Strict-Transport-Security", HSTS)
-    return response

@@ -49,11 +49,12 @@ from cards.projection import Resource
 from cards.registry import DataKey, Service
 from requests.adapters import HTTPAdapter
 
-from cds_service import hardening, projected_json
+from cds_service import limits
+from cds_service.fhir import decode
 from cds_service.config import DEFAULTS as _DEFAULTS
-from cds_service.errors import BadHookRequest, DataUnavailable
+from cds_service.errors import NO_SERVER, BadHookRequest, DataUnavailable, Missing
 from cds_service.schemas import HookCall
-from cds_service.url_policy import BaseUrl, UrlPolicyError, parse_url
+from cds_service.security.url_policy import BaseUrl, UrlPolicyError, parse_url
 
 log = logging.getLogger(__name__)
 
@@ -77,12 +78,15 @@ class FetchSettings:
     max_pages: int = int(_DEFAULTS["FHIR_MAX_PAGES"])
     max_resources: int = int(_DEFAULTS["FHIR_MAX_RESOURCES"])
     max_response_bytes: int = int(_DEFAULTS["FHIR_MAX_RESPONSE_MB"]) * 1024 * 1024
+    # Told (outcome, seconds) of each request sent (the app's FHIR_REQUEST_OBSERVER: runtime/metrics.py).
+    observe: Callable[[str, float], None] | None = field(default=None, compare=False, repr=False)
 
     @classmethod
     def from_config(cls, conf: Any) -> FetchSettings:
         return cls(timeout_s=float(conf["FHIR_TIMEOUT_S"]), total_budget_s=float(conf["FHIR_TOTAL_BUDGET_S"]),
                    max_pages=int(conf["FHIR_MAX_PAGES"]), max_resources=int(conf["FHIR_MAX_RESOURCES"]),
-                   max_response_bytes=int(conf["FHIR_MAX_RESPONSE_MB"]) * 1024 * 1024)
+                   max_response_bytes=int(conf["FHIR_MAX_RESPONSE_MB"]) * 1024 * 1024,
+                   observe=conf.get("FHIR_REQUEST_OBSERVER"))
 
 
 @dataclass
@@ -111,7 +115,12 @@ class Gathered:
 
 
 class FetchFailed(Exception):
-    """Why a key could not be fetched, in words fit for an OperationOutcome (no token, no patient id)."""
+    """Why a key could not be fetched, in words fit for an OperationOutcome (no token, no patient id); ``outcome``
+    is a fixed code for metrics."""
+
+    def __init__(self, message: str, outcome: str = "refused") -> None:
+        super().__init__(message)
+        self.outcome = outcome
 
 
 # ---------------------------------------------------------------------------------------------- prefetch
@@ -137,9 +146,9 @@ def _entries(bundle: dict[str, Any], notes: DataNotes, key: str | None = None) -
         if key is not None and entries is not None:
             raise BadHookRequest(f"prefetch.{key}: Bundle.entry must be an array of entries.")
         return []
-    resources = hardening.entry_resources(entries)
+    resources = limits.entry_resources(entries)
     if resources is not None:
-        types = hardening.resource_types(resources)
+        types = limits.resource_types(resources)
         if types is not None and "OperationOutcome" not in types and (
                 key is None or set(map(type, types)) == {str} and "" not in types):
             return resources  # the common case, decided without a Python loop over the entries
@@ -153,7 +162,7 @@ def _each_entry(entries: list[Any], notes: DataNotes, key: str | None = None) ->
             problem = _entry_problem(entry, resource)
             if problem:
                 raise BadHookRequest(f"prefetch.{key}: Bundle.entry[{index}] {problem}.")
-        if not isinstance(resource, (dict, Resource)):  # a projected Observation (cds_service/projected_json.py)
+        if not isinstance(resource, (dict, Resource)):  # a projected Observation (cds_service/fhir/decode.py)
             notes.skip("bundle-entry-without-resource")
             continue
         if resource.get("resourceType") == "OperationOutcome":
@@ -270,47 +279,63 @@ class _Fetcher:
         if left <= 0:
             raise FetchFailed(f"time budget of {self.settings.total_budget_s:g} s used up")
         timeout = min(self.settings.timeout_s, left)
+        if self.settings.observe is None:
+            return self._request(url, timeout)
+        started, outcome = time.perf_counter(), "error"
+        try:
+            data = self._request(url, timeout)
+            outcome = "ok"
+            return data
+        except FetchFailed as err:
+            outcome = err.outcome
+            raise
+        finally:
+            self.settings.observe(outcome, time.perf_counter() - started)
+
+    def _request(self, url: str, timeout: float) -> dict[str, Any]:
         try:
             with self.session.get(url, timeout=(timeout, timeout), allow_redirects=False, stream=True) as resp:
                 if resp.is_redirect or 300 <= resp.status_code < 400:
                     raise FetchFailed(f"fhirServer answered with a redirect (HTTP {resp.status_code}), "
-                                      "which is not followed")
+                                      "which is not followed", "redirect")
                 if resp.status_code in (401, 403):
-                    raise FetchFailed(f"fhirServer rejected the access token (HTTP {resp.status_code})")
+                    raise FetchFailed(f"fhirServer rejected the access token (HTTP {resp.status_code})",
+                                      "unauthorized")
                 if resp.status_code != 200:
-                    raise FetchFailed(f"fhirServer error (HTTP {resp.status_code})")
+                    raise FetchFailed(f"fhirServer error (HTTP {resp.status_code})",
+                                      f"http-{resp.status_code // 100}xx")
                 body = self._read(resp)
         except requests.Timeout as err:
-            raise FetchFailed(f"fhirServer did not answer within {timeout:.3g} s (timeout)") from err
+            raise FetchFailed(f"fhirServer did not answer within {timeout:.3g} s (timeout)", "timeout") from err
         except requests.ConnectionError as err:
-            raise FetchFailed("could not connect to fhirServer") from err
+            raise FetchFailed("could not connect to fhirServer", "connection-error") from err
         except requests.RequestException as err:
-            raise FetchFailed(f"request to fhirServer failed ({type(err).__name__})") from err
-        data: Any = projected_json.fhir_resource(body)  # Observations as the cards projection, as in a prefetch
+            raise FetchFailed(f"request to fhirServer failed ({type(err).__name__})", "error") from err
+        data: Any = decode.fhir_resource(body)  # Observations as the cards projection, as in a prefetch
         if data is None:
             try:
                 data = orjson.loads(body)
             except orjson.JSONDecodeError as err:
-                raise FetchFailed("fhirServer sent malformed JSON") from err
+                raise FetchFailed("fhirServer sent malformed JSON", "invalid") from err
         if not isinstance(data, dict) or not isinstance(data.get("resourceType"), str):
-            raise FetchFailed("fhirServer sent JSON that is not a FHIR resource")
+            raise FetchFailed("fhirServer sent JSON that is not a FHIR resource", "invalid")
         if data["resourceType"] == "OperationOutcome":
-            raise FetchFailed("fhirServer answered with an OperationOutcome instead of data")
+            raise FetchFailed("fhirServer answered with an OperationOutcome instead of data", "operation-outcome")
         return data
 
     def _read(self, resp: requests.Response) -> bytes:
         limit = self.settings.max_response_bytes
         declared = resp.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > limit:
-            raise FetchFailed(f"fhirServer response larger than {limit // (1024 * 1024)} MB")
+            raise FetchFailed(f"fhirServer response larger than {limit // (1024 * 1024)} MB", "too-large")
         chunks: list[bytes] = []
         size = 0
         for chunk in resp.iter_content(CHUNK):
             size += len(chunk)
             if size > limit:
-                raise FetchFailed(f"fhirServer response larger than {limit // (1024 * 1024)} MB")
+                raise FetchFailed(f"fhirServer response larger than {limit // (1024 * 1024)} MB", "too-large")
             if self.remaining() <= 0:  # a slow-drip server must not outlive the budget
-                raise FetchFailed(f"time budget of {self.settings.total_budget_s:g} s used up")
+                raise FetchFailed(f"time budget of {self.settings.total_budget_s:g} s used up", "timeout")
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -366,7 +391,7 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
     prefetch = call.prefetch or {}
     to_fetch: dict[str, str] = {}  # key -> why it needs fetching (the 412 reason when there is no server)
     continue_pages: dict[str, str] = {}  # key -> next-page URL of a paged prefetch
-    unavailable: dict[str, str] = {}  # key -> why it cannot be had, without asking fhirServer
+    unavailable: dict[str, Missing] = {}  # key -> why it cannot be had, without asking fhirServer
     for key in service.data_keys:
         expected_id = call.patient_id if key.context_field == "patientId" else call.context.get(key.context_field)
         if not isinstance(expected_id, str) or not expected_id:
@@ -381,7 +406,7 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
             if "?" in key.template:
                 out.available.add(key.key)
             else:
-                unavailable[key.key] = "prefetch was null (the client has no data for it)"
+                unavailable[key.key] = Missing("prefetch was null (the client has no data for it)")
             continue
         if not isinstance(value.get("resourceType"), str) or not value["resourceType"]:
             raise BadHookRequest(f"prefetch.{key.key} is not a FHIR resource: it has no resourceType (a key the "
@@ -410,25 +435,25 @@ def gather(call: HookCall, service: Service, *, now: datetime, settings: FetchSe
 
     started = time.monotonic()
     before = len(out.resources)
-    failures: dict[str, str] = dict(unavailable)
+    failures: dict[str, Missing] = dict(unavailable)
     server = call.fhir_server
     if not to_fetch and not continue_pages:
         pass  # prefetch complete: no FHIR call for the keys
     elif server is None:
-        failures.update({k: f"{why} and no fhirServer given" for k, why in to_fetch.items()})
+        failures.update({k: Missing(why, NO_SERVER) for k, why in to_fetch.items()})
         for name in continue_pages:
             out.notes.note_missing(f"{name}: only the first prefetched page was available (no fhirServer)")
     elif not allow_server(server):
         log.warning("fhirServer refused by policy", extra={"hookInstance": call.hook_instance,
                                                            "fhir_host": urlsplit(server).hostname})
-        failures.update({k: f"{why}; fhirServer is not on the allowlist" for k, why in to_fetch.items()})
+        failures.update({k: Missing(why, "fhirServer is not on the allowlist") for k, why in to_fetch.items()})
         for name in continue_pages:
             out.notes.note_missing(f"{name}: further prefetch pages not fetched (fhirServer not allowed)")
     else:
         failures.update(_fetch_all(call, service, server, to_fetch, continue_pages, now, settings, out,
                                    allow_server))
 
-    missing_required = {}
+    missing_required: dict[str, Missing] = {}
     supplied: set[Any] | None = None
     for key_name, why in failures.items():
         key = service.data_key(key_name)
@@ -537,7 +562,7 @@ def fetch_referenced_medications(call: HookCall, out: Gathered, settings: FetchS
 
 def _types_of(resources: list[Any]) -> set[Any]:
     """The resourceTypes among gathered resources (plain objects or projected Observations)."""
-    types = hardening.resource_types(resources)
+    types = limits.resource_types(resources)
     if types is not None:
         return set(types)
     return {r.get("resourceType") for r in resources if isinstance(r, (dict, Resource))}
@@ -553,10 +578,10 @@ def _merge(into: DataNotes, notes: DataNotes | None) -> None:
 
 def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str, str],
                continue_pages: dict[str, str], now: datetime, settings: FetchSettings, out: Gathered,
-               allow_server: ServerPolicy = allow_all_servers) -> dict[str, str]:
+               allow_server: ServerPolicy = allow_all_servers) -> dict[str, Missing]:
     jobs = len(to_fetch) + len(continue_pages)
     fetcher = _Fetcher(server, call.access_token, settings, pool=jobs, allow_server=allow_server)
-    failures: dict[str, str] = {}
+    failures: dict[str, Missing] = {}
     started = time.monotonic()
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fhir-fetch")
     try:
@@ -585,7 +610,7 @@ def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str
                     if is_continuation:
                         out.notes.note_missing(f"{name}: further prefetch pages could not be fetched ({err})")
                     else:
-                        failures[name] = f"{to_fetch[name]}; fetching it failed: {err}"
+                        failures[name] = Missing(to_fetch[name], f"fetching it failed: {err}")
                     log.info("fhir fetch failed", extra={"hookInstance": call.hook_instance, "key": name,
                                                          "reason": str(err)})
                     continue
@@ -599,8 +624,8 @@ def _fetch_all(call: HookCall, service: Service, server: str, to_fetch: dict[str
             if is_continuation:
                 out.notes.note_missing(f"{name}: further prefetch pages not fetched within the time budget")
             else:
-                failures[name] = (f"{to_fetch[name]}; fetching it exceeded the time budget of "
-                                  f"{settings.total_budget_s:g} s")
+                failures[name] = Missing(to_fetch[name], "fetching it exceeded the time budget of "
+                                                         f"{settings.total_budget_s:g} s")
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
         fetcher.close()

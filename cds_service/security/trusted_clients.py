@@ -23,7 +23,7 @@ from typing import Any
 from jwt import PyJWK
 from jwt.exceptions import PyJWTError
 
-from .url_policy import Allowlist, UrlPolicyError, parse_allowlist_entry
+from cds_service.security.url_policy import Allowlist, UrlPolicyError, parse_allowlist_entry
 
 # CDS Hooks 2.0 "JWT Signing Algorithm": ES384 and RS384 recommended; none and HMAC never acceptable.
 DEFAULT_ALGORITHMS = ("RS384", "ES384")

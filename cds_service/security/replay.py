@@ -18,7 +18,8 @@ from sqlalchemy import Column, Float, String, Table, delete, func, insert, selec
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from cds_service.db import METADATA
+from cds_service.persistence import migrations
+from cds_service.persistence.db import METADATA
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ class ReplayGuard:
         self._clock = clock
         self._last_purge = 0.0
         self._lock = threading.Lock()
-        METADATA.create_all(engine)
+        migrations.prepare(engine)  # the schema is the current revision (SQLite: upgraded; others: checked)
 
     @staticmethod
     def digest(issuer: str, jti: str) -> str:
