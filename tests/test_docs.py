@@ -1,35 +1,26 @@
-"""The README documents every CDS_* variable and every card topic code (no setting goes undocumented)."""
+"""docs/api.md documents every card topic code and every FHIR query the service sends (the settings are checked in
+tests/test_configuration_doc.py, the generated rule docs in tests/cards/test_docs.py)."""
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
 
-import pytest
+from cards import registry
 from cards.topics import TOPIC_SYSTEM, Topic
-from cds_service.config import SETTINGS
 
-README = Path(__file__).parents[1] / "README.md"
-
-
-@pytest.mark.parametrize("name", [s.env for s in SETTINGS])
-def test_every_setting_is_in_the_readme_table(name: str) -> None:
-    assert f"| `{name}` |" in README.read_text()
+API = Path(__file__).resolve().parents[1] / "docs" / "api.md"
 
 
 def test_topic_codes_are_documented() -> None:
-    text = README.read_text()
+    text = API.read_text(encoding="utf-8")
     assert TOPIC_SYSTEM in text
     assert all(f"| `{t.value}` |" in text for t in Topic)
 
 
-def test_readme_documents_every_fhir_query() -> None:
-    """The README's FHIR query table names every data key and the parameters its fallback search uses."""
-    from datetime import datetime, timezone
-    from urllib.parse import parse_qsl, urlsplit
-
-    from cards import registry
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    table = readme.split("## FHIR queries the service sends", 1)[1].split("\n## ", 1)[0]
+def test_every_fhir_query_is_documented() -> None:
+    """The FHIR query table names every data key and the parameters its fallback search uses."""
+    table = API.read_text(encoding="utf-8").split("## FHIR queries the service sends", 1)[1].split("\n## ", 1)[0]
     for service in registry.services():
         for key in service.data_keys:
             query = key.fallback_query("{id}", datetime(2026, 11, 25, tzinfo=timezone.utc))

@@ -1,4 +1,4 @@
-"""The two CDS Hooks Sandbox set-ups that show nothing, and the log lines the README tells the operator to look for.
+"""The two CDS Hooks Sandbox set-ups that show nothing, and the log lines docs/sandbox.md tells the operator to look for.
 
 1. Client auth on and discovery answered 401 (here: the page calls http://localhost:8080 while CDS_PUBLIC_BASE_URL
    says http://127.0.0.1:8080, so the token's `aud` is wrong): the Sandbox shows "All clear! No cards".
@@ -30,7 +30,7 @@ SANDBOX_ISS = "https://sandbox.cds-hooks.org"
 SANDBOX_KID = "44823f3d-0b01-4a6c-a80e-b9d3e8a7226f"
 PUBLIC_BASE = "http://127.0.0.1:8080"
 LOCAL_SANDBOX = "http://127.0.0.1:3000"
-README = Path(__file__).parents[1] / "README.md"
+SANDBOX_DOC = Path(__file__).parents[1] / "docs" / "sandbox.md"
 
 
 @pytest.fixture
@@ -63,9 +63,11 @@ def messages(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 def readme_sandbox_section() -> str:
-    text = README.read_text()
-    start = text.index("## Try it in the CDS Hooks Sandbox")
-    return text[start:text.index("\n## ", start + 1)]
+    """docs/sandbox.md from "When the Sandbox shows nothing" to the next section (or the end)."""
+    text = SANDBOX_DOC.read_text()
+    start = text.index("## When the Sandbox shows nothing")
+    end = text.find("\n## ", start + 1)
+    return text[start:] if end < 0 else text[start:end]
 
 
 def test_discovery_401_from_the_sandbox_is_readable_by_the_page_and_logged(
@@ -81,7 +83,7 @@ def test_discovery_401_from_the_sandbox_is_readable_by_the_page_and_logged(
     assert any(m.startswith(f"auth rejected reason=wrong-audience issuer={SANDBOX_ISS} request_id=") for m in logged)
     assert any(re.search(r"^call endpoint=discovery .*status=401 outcome=rejected reason=auth-wrong-audience", m)
                for m in logged), logged
-    # The README names the lines as logged.
+    # docs/sandbox.md names the lines as logged.
     section = readme_sandbox_section()
     assert "All clear! No cards" in section
     assert "`auth rejected reason=<reason> issuer=<iss> request_id=<id>`" in section
