@@ -308,6 +308,12 @@ def _sorted_rules() -> list[Rule[Any]]:
     return sorted(registry.all_rules(), key=lambda r: (order[r.topic], r.id))
 
 
+# The /rules page (cds_service/pages/rules.py) shows these same facts as HTML, through these names.
+sorted_rules = _sorted_rules
+threshold_value = _value
+built_on = _built_on
+
+
 def render_clinical_basis() -> str:
     """The whole of docs/clinical-basis.md."""
     rules = _sorted_rules()

@@ -200,6 +200,14 @@ def _optional_path(value: Any) -> str | None:
     return str(value).strip()
 
 
+def _client_id(value: Any) -> str:
+    """An OAuth client_id: 1-200 visible ASCII characters (RFC 6749 A.1), no spaces."""
+    text = str(value).strip()
+    if not 1 <= len(text) <= 200 or not all("!" <= c <= "~" for c in text):
+        raise ValueError(f"expected 1 to 200 visible ASCII characters without spaces, got {value!r}")
+    return text
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None, _database_url,
             "SQLAlchemy URL of the database for issued cards, feedback, the audit trail and seen JWT ids (SQLite: "
@@ -278,6 +286,20 @@ SETTINGS: tuple[Setting, ...] = (
             "VM, against ~10-20 ms after); nothing is recorded."),
     Setting("GC_PAUSE", True, _bool,
             "Pause Python's cyclic garbage collector while requests are in flight (docs/performance.md)."),
+    Setting("PAGES", "auto", _choice("auto", "on", "off"),
+            "The browser pages (`/` try the cards, and the pages it links): `auto` serves them when `CDS_AUTH=none` "
+            "(a local try) and not when client authentication is on; `on` or `off` forces it. Off: every page path "
+            "answers 404, the API is unchanged. With `on` and `CDS_AUTH=jwt`, `/` cannot call the hooks from the "
+            "browser (it cannot sign a client JWT) and says so ([api.md](api.md#pages))."),
+    Setting("SMART_CLIENT_ID", "leg-pain-cds-trend", _client_id,
+            "OAuth client id of the lab-trend SMART app (`/trend`, served with the pages) as registered with the "
+            "EHR's authorization server: a public client using PKCE, redirect URI `<base URL>/trend` "
+            "([api.md](api.md#lab-trend-smart-app))."),
+    Setting("ANALYTICS_TOKEN", None, _metrics_token,
+            "When set, the plots and CSVs of `/analytics` need `Authorization: Bearer <token>` (else 401); the page "
+            "asks for it and keeps it in the browser tab's sessionStorage, never in a URL. Unset, `/analytics` is "
+            "open whenever the pages are: set it (`openssl rand -hex 32`) when `CDS_PAGES=on` in production. "
+            "Never logged.", shown="unset"),
 )
 
 DEFAULTS: dict[str, Any] = {s.name: s.default for s in SETTINGS}
@@ -315,7 +337,7 @@ def effective(conf: MutableMapping[str, Any]) -> dict[str, Any]:
         value = conf.get(setting.name)
         if setting.name == "DATABASE_URL" and value:
             value = make_url(value).render_as_string(hide_password=True)
-        elif setting.name == "METRICS_TOKEN" and value:
+        elif setting.name in ("METRICS_TOKEN", "ANALYTICS_TOKEN") and value:
             value = "(set)"
         shown[setting.env] = value
     return shown
@@ -338,6 +360,9 @@ GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("AUTH", "TRUSTED_CLIENTS", "AUTH_LEEWAY_S", "AUTH_MAX_TOKEN_LIFETIME_S", "AUTH_JWKS_TIMEOUT_S",
       "AUTH_JWKS_MAX_BYTES", "AUTH_JWKS_MIN_REFRESH_S", "AUTH_ALLOW_HTTP_LOOPBACK_JWKS", "CORS_ORIGINS",
       "CORS_MAX_AGE_S")),
+    ("Pages", "Pages people look at in a browser, served by the same app ([api.md](api.md#pages)); they show no "
+     "patient data.",
+     ("PAGES", "SMART_CLIENT_ID", "ANALYTICS_TOKEN")),
     ("FHIR server", "Which `fhirServer`s data that was not prefetched may be fetched from, and the bounds on doing "
      "so ([api.md](api.md#fhir-queries-the-service-sends)).",
      ("ALLOWED_FHIR_SERVERS", "FHIR_TIMEOUT_S", "FHIR_TOTAL_BUDGET_S", "FHIR_MAX_PAGES", "FHIR_MAX_RESOURCES",

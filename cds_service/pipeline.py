@@ -24,7 +24,7 @@ from typing import Any
 
 from cards import engine, relevance
 from cards.facts import PatientFacts, build_facts
-from cards.model import Card
+from cards.model import Card, Link
 from cards.registry import Service
 
 from cds_service import config
@@ -80,7 +80,8 @@ class Evaluation:
 def evaluate(read_body: Callable[[], Any], service: Service, *, now: datetime, settings: Settings,
              allow_server: ServerPolicy = refuse_all_servers, use_fhir_server: bool = True,
              possible_causes: str | None = None, new_uuid: Callable[[], str] = new_uuid4,
-             on_hook_instance: Callable[[Any], None] | None = None) -> Evaluation:
+             on_hook_instance: Callable[[Any], None] | None = None,
+             card_links: Mapping[str, tuple[Link, ...]] | None = None) -> Evaluation:
     """Evaluate the hook request that `read_body` returns (decoded JSON) for `service`.
 
     Raises the CdsError family: BadHookRequest (400) for an invalid request, InputLimitExceeded (413) for a prefetch
@@ -88,13 +89,14 @@ def evaluate(read_body: Callable[[], Any], service: Service, *, now: datetime, s
     `allow_server` decides which fhirServer URLs may be contacted (default: none); ``use_fhir_server=False`` leaves
     the request's fhirServer and token out altogether (the CLI without --fetch). `possible_causes` overrides the
     site's policy for this call (a client's own setting); `on_hook_instance` is told the request's hookInstance as
-    soon as the body is read, so that a rejected call is still audited under it.
+    soon as the body is read, so that a rejected call is still audited under it. `card_links` (topic -> links,
+    schemas.topic_links) adds absolute links the web layer knows (the SMART app's launch URL) to those topics' cards.
     """
     call, data = _gather(read_body, service, now=now, settings=settings, allow_server=allow_server,
                          use_fhir_server=use_fhir_server, on_hook_instance=on_hook_instance)
     with _facts(call, data, now) as facts:
         decision = engine.decide(service, facts, possible_causes or settings.possible_causes)
-    body, issued = schemas.dump_cards(decision.shown, new_uuid=new_uuid)
+    body, issued = schemas.dump_cards(decision.shown, new_uuid=new_uuid, links=card_links)
     return Evaluation(service=service, hook_instance=call.hook_instance, body=body, issued=issued,
                       withheld=list(decision.withheld), context_source=_context_source(decision),
                       fetched=dict(data.fetched), skipped=dict(data.notes.skipped))

@@ -9,12 +9,15 @@ member the spec does not define is refused by name (``unknown = RAISE``, ``exten
 """
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Callable, Iterable, Mapping
 
-from cards.model import Card
+from cards.model import Card, Link
 from cards.registry import Service
+from cards.topics import Topic
 from marshmallow import (INCLUDE, RAISE, Schema, ValidationError, fields, post_dump, validate, validates,
                          validates_schema)
 
@@ -273,8 +276,10 @@ def _coding(coding: Any) -> dict[str, Any] | None:
     return None if coding is None else _kept(system=coding.system, code=coding.code, display=coding.display) or None
 
 
-def card_json(card: Card, card_uuid: str, suggestions: list[dict[str, Any]]) -> dict[str, Any]:
-    """`card` exactly as CardSchema dumps it (same keys, same pruning), built directly on the hot path.
+def card_json(card: Card, card_uuid: str, suggestions: list[dict[str, Any]],
+              extra_links: tuple[Link, ...] = ()) -> dict[str, Any]:
+    """`card` exactly as CardSchema dumps it (same keys, same pruning), built directly on the hot path; `extra_links`
+    follow the card's own (the web layer's absolute links, :func:`topic_links`).
 
     CardSchema stays the contract: tests/test_schemas_fast_dump.py asserts equality with it for every card the rules
     produce on the golden requests and the benchmark patients. Why: marshmallow's dump of four cards took ~1 ms, a
@@ -301,18 +306,20 @@ def card_json(card: Card, card_uuid: str, suggestions: list[dict[str, Any]]) -> 
     reasons = [c for c in map(_coding, card.override_reasons) if c]
     if reasons:
         out["overrideReasons"] = reasons
-    links = [x for x in (_kept(label=link.label, url=link.url, type=link.type) for link in card.links) if x]
+    links = [x for x in (_kept(label=link.label, url=link.url, type=link.type)
+                         for link in card.links + extra_links) if x]
     if links:
         out["links"] = links
     return out
 
 
-def schema_card_json(card: Card, card_uuid: str, suggestions: list[dict[str, Any]]) -> dict[str, Any]:
+def schema_card_json(card: Card, card_uuid: str, suggestions: list[dict[str, Any]],
+                     extra_links: tuple[Link, ...] = ()) -> dict[str, Any]:
     """The same card through CardSchema: the contract card_json is tested against."""
     return _CARD.dump({  # type: ignore[no-any-return]
         "uuid": card_uuid, "summary": card.summary, "indicator": card.indicator, "detail": card.detail,
         "source": card.source, "suggestions": suggestions, "selection_behavior": card.selection_behavior,
-        "override_reasons": list(card.override_reasons), "links": list(card.links),
+        "override_reasons": list(card.override_reasons), "links": [*card.links, *extra_links],
     })
 
 
@@ -327,15 +334,34 @@ class IssuedCard:
     suggestion_uuids: tuple[str, ...]
 
 
-def dump_cards(cards: Iterable[Card], new_uuid: Callable[[], str]) -> tuple[dict[str, Any], list[IssuedCard]]:
-    """Cards -> the CDS Hooks response body, assigning uuids to cards and suggestions here (rules stay pure)."""
+# The cards whose topic the lab-trend SMART app plots (K, Mg, Na, Ca, CK, ABI over time, diuretics and statins marked)
+# carry a CDS Hooks 2.0 Link of type "smart" to its launch URL (pages/trend.py). The URL is absolute, so it is the web
+# layer's to add (CDS_PUBLIC_BASE_URL or the request's host), not the pure cards package's.
+TREND_TOPICS = (Topic.ELECTROLYTE_IMBALANCE.value, Topic.DIURETIC_EFFECT.value, Topic.STATIN_MUSCLE_SYMPTOMS.value)
+TREND_LINK_LABEL = "Lab trend (SMART app)"
+#: app.extensions key: the SMART app's launch path, present only while the app is served (pages/trend.py sets it).
+TREND_LAUNCH_EXTENSION = "cds_trend_launch_path"
+
+
+@functools.lru_cache(maxsize=8)  # one launch URL per deployment (a few when it is derived from the Host header)
+def topic_links(launch_url: str) -> Mapping[str, tuple[Link, ...]]:
+    """topic -> the links its cards gain: the SMART app link for TREND_TOPICS."""
+    link = (Link(label=TREND_LINK_LABEL, url=launch_url, type="smart"),)
+    return MappingProxyType({topic: link for topic in TREND_TOPICS})
+
+
+def dump_cards(cards: Iterable[Card], new_uuid: Callable[[], str],
+               links: Mapping[str, tuple[Link, ...]] | None = None) -> tuple[dict[str, Any], list[IssuedCard]]:
+    """Cards -> the CDS Hooks response body, assigning uuids to cards and suggestions here (rules stay pure);
+    `links` (topic -> links, :func:`topic_links`) adds the web layer's links to the cards of those topics."""
     out: list[dict[str, Any]] = []
     issued: list[IssuedCard] = []
     for card in cards:
         card_uuid = new_uuid()
         suggestions: list[dict[str, Any]] = [{"label": s.label, "uuid": new_uuid(), "is_recommended": s.is_recommended,
                         "actions": list(s.actions)} for s in card.suggestions]
-        out.append(card_json(card, card_uuid, suggestions))
+        out.append(card_json(card, card_uuid, suggestions,
+                             links.get(card.topic, ()) if links and card.topic else ()))
         issued.append(IssuedCard(card_uuid, card.topic, card.indicator.value, card.rule_ids,
                                  tuple(str(s["uuid"]) for s in suggestions)))
     return {"cards": out}, issued

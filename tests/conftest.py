@@ -2,13 +2,16 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlsplit
 
+import jwt
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -158,3 +161,14 @@ def _no_cds_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     for name in [n for n in os.environ if n.startswith("CDS_")]:
         monkeypatch.delenv(name)
     yield
+
+
+@pytest.fixture
+def trusted_clients(tmp_path: Path) -> Path:
+    """A trusted clients file with one EHR (https://ehr.test) and a fresh ES384 key: enough for CDS_AUTH=jwt to start."""
+    key = ec.generate_private_key(ec.SECP384R1())
+    jwk = {**json.loads(jwt.get_algorithm_by_name("ES384").to_jwk(key.public_key())), "kid": "k1", "alg": "ES384"}
+    path = tmp_path / "trusted.json"
+    path.write_text(json.dumps({"clients": [{"iss": "https://ehr.test", "jwks": {"keys": [jwk]},
+                                             "algorithms": ["ES384"]}]}))
+    return path

@@ -157,7 +157,8 @@ def mutate(draw: Callable[..., Any], doc: Any, changes: int) -> Any:
 @FUZZ
 @given(route=st.sampled_from([f"/cds-services/{s}" for s in SERVICE_IDS] + [
     f"/cds-services/{s}/feedback" for s in SERVICE_IDS] + ["/cds-services/no-such-service",
-                                                           "/cds-services/no-such-service/feedback"]),
+                                                           "/cds-services/no-such-service/feedback",
+                                                           "/pages/demo/request"]),
        body=json_values)
 def test_any_json_body_on_any_post_route(client: FlaskClient, route: str, body: Any) -> None:
     assert_answer(_post(client, route, orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)))
@@ -259,9 +260,14 @@ def test_mutated_feedback_and_hook_calls_on_postgresql(pg_client: FlaskClient, b
 
 @FUZZ
 @given(method=st.sampled_from(["GET", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]),
-       path=st.one_of(st.sampled_from(["/cds-services", "/healthz", "/readyz", "/metrics", "/", "/cds-services/", "/static/x",
-                                       f"/cds-services/{SERVICE_IDS[0]}", f"/cds-services//{SERVICE_IDS[0]}",
-                                       "/_bench/parse", "/cds-services/x/feedback/"]),
+       path=st.one_of(st.sampled_from(["/cds-services", "/healthz", "/readyz", "/metrics", "/", "/cds-services/",
+                                       "/static/x", f"/cds-services/{SERVICE_IDS[0]}",
+                                       f"/cds-services//{SERVICE_IDS[0]}", "/_bench/parse", "/cds-services/x/feedback/",
+                                       # the pages (on: the test app has CDS_AUTH=none)
+                                       "/pages/demo/request", "/pages/static/pages.css", "/pages/static/x",
+                                       "/rules", "/rules/codes.json", "/analytics", "/analytics/plots",
+                                       "/analytics/issued-per-day.csv", "/analytics/x.csv", "/trend",
+                                       "/trend/launch", "/trend/codes.json"]),
                       # not "//" first: the test client would read what follows as a host name
                       st.text(st.characters(min_codepoint=33, max_codepoint=0x2FFF, exclude_characters="?#%"),
                               max_size=30).map(lambda t: "/" + t.lstrip("/"))),
@@ -278,7 +284,10 @@ def test_any_method_path_and_query(client: FlaskClient, method: str, path: str, 
 def test_the_fuzzed_routes_are_all_the_routes(app: Flask) -> None:
     """A new route is fuzzed too: listed here, or this fails."""
     fuzzed = {"/cds-services", "/cds-services/<service_id>", "/cds-services/<service_id>/feedback",
-              "/healthz", "/readyz", "/metrics", "/static/<path:filename>"}
+              "/healthz", "/readyz", "/metrics", "/static/<path:filename>",
+              "/", "/pages/demo/request", "/pages/static/<path:filename>", "/rules", "/rules/codes.json",
+              "/analytics", "/analytics/plots", "/analytics/<chart_id>.csv", "/trend", "/trend/launch",
+              "/trend/codes.json"}
     assert {rule.rule for rule in app.url_map.iter_rules()} <= fuzzed
 
 

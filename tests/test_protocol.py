@@ -76,7 +76,8 @@ def test_complete_prefetch_gives_cards_without_nulls_or_empties(client: FlaskCli
             assert card["selectionBehavior"] in {"at-most-one", "any"}
             assert all(s["uuid"] and s["label"] for s in card["suggestions"])
         for link in card.get("links", ()):
-            assert link["type"] == "absolute" and link["url"].startswith("http")
+            # CDS Hooks 2.0 Link: "absolute", or "smart" (the lab-trend app on electrolyte/diuretic/statin cards)
+            assert link["type"] in {"absolute", "smart"} and link["url"].startswith("http")
         assert all(r["display"] for r in card.get("overrideReasons", ()))
 
 

@@ -11,8 +11,7 @@ from flask import Blueprint, Response, current_app, request
 from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from cds_service import pipeline
-from cds_service import limits
+from cds_service import limits, pipeline, schemas
 from cds_service.fhir import decode
 from cds_service.security import web as security
 from cds_service.persistence import store
@@ -58,13 +57,16 @@ def call_service(service_id: str) -> ResponseReturnValue:
     service = registry.service(service_id)  # UnknownService -> 404
     conf = current_app.config
     now = conf["CLOCK"]()
+    launch = current_app.extensions.get(schemas.TREND_LAUNCH_EXTENSION)  # the SMART app's path, when it is served
+    links = schemas.topic_links((conf["PUBLIC_BASE_URL"] or request.url_root).rstrip("/") + launch) if launch else None
     result = pipeline.evaluate(
         lambda: json_body(decode.hook_body), service, now=now, settings=pipeline.Settings.from_config(conf),
         # The FHIR server allowlist of the calling issuer (security), unless a test injected its own predicate.
         allow_server=conf["ALLOW_FHIR_SERVER"] or security.fhir_server_policy(),
         possible_causes=security.possible_cause_policy(conf["POSSIBLE_CAUSE_CARDS"]),
         new_uuid=conf["UUID_FACTORY"](),
-        on_hook_instance=security.note_hook_instance)  # for the audit row, when it looks like an id
+        on_hook_instance=security.note_hook_instance,  # for the audit row, when it looks like an id
+        card_links=links)  # the lab-trend SMART app link on electrolyte, diuretic and statin cards
     issued = result.issued
     security.note_cards([c.uuid for c in issued])
     # Written with the call's audit row, in one transaction, after this returns (security.web._after_request), and

@@ -1,0 +1,1 @@
+"""Browser tests: the pages in headless Chromium (see conftest.py)."""
