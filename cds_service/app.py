@@ -12,7 +12,7 @@ import orjson
 from flask import Flask, Response
 from sqlalchemy.exc import SQLAlchemyError
 
-from cds_service import config, errors, pages
+from cds_service import config, errors, pages, pipeline
 from cds_service.api import cors, discovery, feedback, hooks
 from cds_service.security import web as security
 from cds_service.runtime import metrics
@@ -128,6 +128,8 @@ def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
     errors.register(app)
     # Client authentication, FHIR server allowlist, security headers, audit (warns loudly when CDS_AUTH=none).
     security.init_app(app, engine=store.engine)
+    # What bounds each hook evaluation, derived once from the validated settings (they do not change while serving).
+    app.extensions[pipeline.SETTINGS_EXTENSION] = pipeline.Settings.from_config(app.config)
     pages.init_app(app)  # CDS_PAGES: the browser pages (cds_service/pages), by default only when CDS_AUTH=none
     if app.config["GC_PAUSE"]:  # the request's JSON tree is freed by reference counting (cds_service/runtime/gc_pause.py)
         pause = GcPause()

@@ -33,6 +33,9 @@ from cds_service.fhir import gather
 from cds_service.fhir.gather import FetchSettings, Gathered, ServerPolicy
 
 
+SETTINGS_EXTENSION = "cds_pipeline_settings"  # app.extensions key: the app's Settings, built by create_app
+
+
 @dataclass(frozen=True)
 class Settings:
     """What bounds one evaluation: FHIR fetching, prefetch size, and the site's possible-cause policy."""

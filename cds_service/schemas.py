@@ -344,6 +344,7 @@ TREND_LAUNCH_EXTENSION = "cds_trend_launch_path"
 
 
 @functools.lru_cache(maxsize=8)  # one launch URL per deployment (a few when it is derived from the Host header)
+@functools.lru_cache(maxsize=16)  # one per base URL the service is reached by: built once, not per hook call
 def topic_links(launch_url: str) -> Mapping[str, tuple[Link, ...]]:
     """topic -> the links its cards gain: the SMART app link for TREND_TOPICS."""
     link = (Link(label=TREND_LINK_LABEL, url=launch_url, type="smart"),)

@@ -60,7 +60,7 @@ def call_service(service_id: str) -> ResponseReturnValue:
     launch = current_app.extensions.get(schemas.TREND_LAUNCH_EXTENSION)  # the SMART app's path, when it is served
     links = schemas.topic_links((conf["PUBLIC_BASE_URL"] or request.url_root).rstrip("/") + launch) if launch else None
     result = pipeline.evaluate(
-        lambda: json_body(decode.hook_body), service, now=now, settings=pipeline.Settings.from_config(conf),
+        lambda: json_body(decode.hook_body), service, now=now, settings=current_app.extensions[pipeline.SETTINGS_EXTENSION],
         # The FHIR server allowlist of the calling issuer (security), unless a test injected its own predicate.
         allow_server=conf["ALLOW_FHIR_SERVER"] or security.fhir_server_policy(),
         possible_causes=security.possible_cause_policy(conf["POSSIBLE_CAUSE_CARDS"]),

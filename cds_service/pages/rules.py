@@ -115,13 +115,6 @@ class DrugClassView:
 
 
 @dataclass(frozen=True)
-class ReferenceView:
-    label: str
-    citation: str
-    url: str
-
-
-@dataclass(frozen=True)
 class RuleView:
     id: str
     version: str
@@ -136,7 +129,7 @@ class RuleView:
     valuesets: tuple[ValueSetView, ...]
     drug_classes: tuple[DrugClassView, ...]
     built_on: tuple[str, ...]
-    references: tuple[ReferenceView, ...]
+    references: tuple[guidelines.Guideline, ...]
 
 
 def _extension_values(node: dict[str, Any], url: str) -> list[str]:
@@ -202,7 +195,7 @@ def rule_view(rule: Rule[Any]) -> RuleView:
         valuesets=tuple(value_set(slug) for slug in rule_valueset_slugs(rule)),
         drug_classes=tuple(_drug_class(c) for c in rule.drug_classes),
         built_on=tuple(r.id for r in docs.built_on(docs.rule_module(rule)) if r.id != rule.id),
-        references=tuple(ReferenceView(g.label, g.citation, g.url) for g in map(guidelines.get, rule.references)))
+        references=tuple(map(guidelines.get, rule.references)))
 
 
 _LOCK = threading.Lock()
